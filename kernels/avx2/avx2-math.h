@@ -1,0 +1,61 @@
+/* AVX2+FMA helpers shared by the AVX2 kernels: exp, tail masks and
+ * horizontal reductions.  The exp is the algorithm of
+ * kernels/scalar/scalar-math.h (same constants) on 8 lanes. */
+#ifndef FASTLOSS_AVX2_MATH_H
+#define FASTLOSS_AVX2_MATH_H
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scalar-math.h"
+
+#define FL_AVX2_LANES 8
+
+/* Lanes [0, count) set, count in [0, 8]. */
+static inline __m256i fl_avx2_tail_mask(size_t count) {
+  static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+  return _mm256_loadu_si256((const __m256i *)(table + 8 - count));
+}
+
+#ifdef FASTLOSS_EXP_SLEEF
+#include <sleef.h>
+static inline __m256 fl_avx2_exp(__m256 x) { return Sleef_expf8_u10avx2(x); }
+#else
+static inline __m256 fl_avx2_exp(__m256 x) {
+  /* max/min return their second operand when either is NaN: NaN survives
+   * the clamp and flows through the polynomial. */
+  const __m256 xc = _mm256_min_ps(_mm256_set1_ps(FL_EXPF_HI), _mm256_max_ps(_mm256_set1_ps(FL_EXPF_LO), x));
+  const __m256 t = _mm256_fmadd_ps(xc, _mm256_set1_ps(FL_LOG2E), _mm256_set1_ps(FL_ROUND_MAGIC));
+  const __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(FL_ROUND_MAGIC));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(FL_LN2_HI), xc);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(FL_LN2_LO), r);
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(FL_EXP_C6), r, _mm256_set1_ps(FL_EXP_C5));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(FL_EXP_C4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(FL_EXP_C3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(FL_EXP_C2));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i bits = _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127 - 0x400000));
+  const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23));
+  __m256 y = _mm256_mul_ps(p, scale);
+  y = _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(FL_EXPF_LO), _CMP_LT_OQ), y);
+  return _mm256_blendv_ps(y, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(FL_EXPF_INF), _CMP_GT_OQ));
+}
+#endif
+
+static inline float fl_avx2_hmax(__m256 v) {
+  __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_max_ss(x, _mm_movehdup_ps(x));
+  return _mm_cvtss_f32(x);
+}
+
+static inline float fl_avx2_hsum(__m256 v) {
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_add_ss(x, _mm_movehdup_ps(x));
+  return _mm_cvtss_f32(x);
+}
+
+#endif

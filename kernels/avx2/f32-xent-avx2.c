@@ -1,0 +1,220 @@
+/* Softmax cross-entropy micro-kernels, f32, AVX2+FMA (8 lanes).
+ * Contracts in kernels/kernels.h; exp in avx2-math.h (<= 1 ULP).
+ * Tails: the last m % 8 elements go through masked loads and stores
+ * (maskload never touches masked-off lanes, so nothing past the row is read
+ * or written); reductions fill masked lanes with the neutral element.
+ * NaN: max ignores NaN (operand order of max_ps), sums carry it.
+ * The AVX-512 and NEON files follow this one line for line. */
+#include <float.h>
+#include <math.h>
+
+#include "avx2-math.h"
+#include "kernels.h"
+
+#define FL_UKERNEL_NAME(name) fl_f32_##name##_ukernel__avx2
+#define W FL_AVX2_LANES
+
+static float fl_f32_xent_rmax_ukernel__avx2(size_t m, const float *x) {
+  __m256 max0 = _mm256_set1_ps(-INFINITY), max1 = max0, max2 = max0, max3 = max0;
+  size_t j = 0;
+  for (; j + 4 * W <= m; j += 4 * W) {
+    max0 = _mm256_max_ps(_mm256_loadu_ps(x + j), max0);
+    max1 = _mm256_max_ps(_mm256_loadu_ps(x + j + W), max1);
+    max2 = _mm256_max_ps(_mm256_loadu_ps(x + j + 2 * W), max2);
+    max3 = _mm256_max_ps(_mm256_loadu_ps(x + j + 3 * W), max3);
+  }
+  for (; j + W <= m; j += W) max0 = _mm256_max_ps(_mm256_loadu_ps(x + j), max0);
+  if (j < m) {
+    const __m256i mask = fl_avx2_tail_mask(m - j);
+    const __m256 v = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(x + j, mask),
+                                      _mm256_castsi256_ps(mask));
+    max1 = _mm256_max_ps(v, max1);
+  }
+  return fl_avx2_hmax(_mm256_max_ps(_mm256_max_ps(max0, max1), _mm256_max_ps(max2, max3)));
+}
+
+static float fl_f32_xent_rexpstore_ukernel__avx2(size_t m, const float *x, float max, float *y) {
+  const __m256 vmax = _mm256_set1_ps(max);
+  __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0;
+  size_t j = 0;
+  for (; j + 2 * W <= m; j += 2 * W) {
+    const __m256 e0 = fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
+    const __m256 e1 = fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j + W), vmax));
+    _mm256_storeu_ps(y + j, e0);
+    _mm256_storeu_ps(y + j + W, e1);
+    sum0 = _mm256_add_ps(sum0, e0);
+    sum1 = _mm256_add_ps(sum1, e1);
+  }
+  for (; j + W <= m; j += W) {
+    const __m256 e = fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
+    _mm256_storeu_ps(y + j, e);
+    sum0 = _mm256_add_ps(sum0, e);
+  }
+  if (j < m) {
+    const __m256i mask = fl_avx2_tail_mask(m - j);
+    const __m256 e = _mm256_and_ps(fl_avx2_exp(_mm256_sub_ps(_mm256_maskload_ps(x + j, mask), vmax)),
+                                   _mm256_castsi256_ps(mask));
+    _mm256_maskstore_ps(y + j, mask, e);
+    sum1 = _mm256_add_ps(sum1, e);
+  }
+  return fl_avx2_hsum(_mm256_add_ps(sum0, sum1));
+}
+
+/* One step of the online softmax for lanes holding `block_max` as the max of
+ * their new elements: rescales the running sums to the new max.  The max is
+ * kept above -FLT_MAX so that all -inf lanes give exp(-inf) = 0, not NaN. */
+static inline __m256 fl_avx2_online_rescale(__m256 *run_max, __m256 *run_sum, __m256 block_max) {
+  const __m256 new_max = _mm256_max_ps(block_max, *run_max);
+  const __m256 safe_max = _mm256_max_ps(new_max, _mm256_set1_ps(-FLT_MAX));
+  *run_sum = _mm256_mul_ps(*run_sum, fl_avx2_exp(_mm256_sub_ps(*run_max, safe_max)));
+  *run_max = new_max;
+  return safe_max;
+}
+
+#define FL_ONLINE_BLOCK (16 * W)
+
+/* Milakov & Gimelshein's online softmax normaliser, blocked: per lane, the
+ * max of a block of 16 vectors is found first (the block stays in L1), the
+ * running sum is rescaled once per block, and every element is exp'd once. */
+static void fl_f32_xent_ronline_ukernel__avx2(size_t m, const float *x, float *max_out,
+                                              float *sum_out) {
+  __m256 run_max = _mm256_set1_ps(-INFINITY), run_sum = _mm256_setzero_ps();
+  size_t j = 0;
+  for (; j + FL_ONLINE_BLOCK <= m; j += FL_ONLINE_BLOCK) {
+    __m256 block_max0 = _mm256_set1_ps(-INFINITY), block_max1 = block_max0;
+    for (size_t k = 0; k < FL_ONLINE_BLOCK; k += 2 * W) {
+      block_max0 = _mm256_max_ps(_mm256_loadu_ps(x + j + k), block_max0);
+      block_max1 = _mm256_max_ps(_mm256_loadu_ps(x + j + k + W), block_max1);
+    }
+    const __m256 safe_max =
+        fl_avx2_online_rescale(&run_max, &run_sum, _mm256_max_ps(block_max0, block_max1));
+    __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0;
+    for (size_t k = 0; k < FL_ONLINE_BLOCK; k += 2 * W) {
+      sum0 = _mm256_add_ps(sum0, fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j + k), safe_max)));
+      sum1 = _mm256_add_ps(sum1, fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j + k + W), safe_max)));
+    }
+    run_sum = _mm256_add_ps(run_sum, _mm256_add_ps(sum0, sum1));
+  }
+  for (; j < m; j += W) {
+    const size_t count = m - j < W ? m - j : W;
+    const __m256i mask = fl_avx2_tail_mask(count);
+    const __m256 v = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(x + j, mask),
+                                      _mm256_castsi256_ps(mask));
+    const __m256 safe_max = fl_avx2_online_rescale(&run_max, &run_sum, v);
+    run_sum = _mm256_add_ps(run_sum, fl_avx2_exp(_mm256_sub_ps(v, safe_max)));
+  }
+  /* Bring every lane to the overall max. */
+  const float max = fl_avx2_hmax(run_max);
+  const __m256 safe_max = _mm256_set1_ps(max > -FLT_MAX ? max : -FLT_MAX);
+  run_sum = _mm256_mul_ps(run_sum, fl_avx2_exp(_mm256_sub_ps(run_max, safe_max)));
+  *max_out = max;
+  *sum_out = fl_avx2_hsum(run_sum);
+}
+
+static void fl_f32_xent_vexpscale_ukernel__avx2(size_t m, const float *x, float max, float scale,
+                                                float *y) {
+  const __m256 vmax = _mm256_set1_ps(max), vscale = _mm256_set1_ps(scale);
+  size_t j = 0;
+  for (; j + 2 * W <= m; j += 2 * W) {
+    const __m256 e0 = fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
+    const __m256 e1 = fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j + W), vmax));
+    _mm256_storeu_ps(y + j, _mm256_mul_ps(e0, vscale));
+    _mm256_storeu_ps(y + j + W, _mm256_mul_ps(e1, vscale));
+  }
+  for (; j < m; j += W) {
+    const __m256i mask = fl_avx2_tail_mask(m - j < W ? m - j : W);
+    const __m256 e = fl_avx2_exp(_mm256_sub_ps(_mm256_maskload_ps(x + j, mask), vmax));
+    _mm256_maskstore_ps(y + j, mask, _mm256_mul_ps(e, vscale));
+  }
+}
+
+/* The target term (beta + gamma t) w of lanes [j, j + 8) under `mask`. */
+static inline __m256 fl_avx2_affine_target(size_t j, __m256i mask, __m256 beta, __m256 gamma,
+                                           const float *t, const float *w) {
+  __m256 target = beta;
+  if (t != NULL) target = _mm256_fmadd_ps(gamma, _mm256_maskload_ps(t + j, mask), beta);
+  if (w != NULL) target = _mm256_mul_ps(target, _mm256_maskload_ps(w + j, mask));
+  return target;
+}
+
+static void fl_f32_xent_vaffine_ukernel__avx2(size_t m, float *y, float alpha, float beta,
+                                              float gamma, const float *t, const float *w) {
+  const __m256 valpha = _mm256_set1_ps(alpha), vbeta = _mm256_set1_ps(beta);
+  const __m256 vgamma = _mm256_set1_ps(gamma);
+  const __m256i all = fl_avx2_tail_mask(W);
+  size_t j = 0;
+  if (t == NULL && w == NULL) {
+    /* The hot case: a plain scale (beta is 0 without label smoothing). */
+    for (; j + 2 * W <= m; j += 2 * W) {
+      _mm256_storeu_ps(y + j, _mm256_fmsub_ps(valpha, _mm256_loadu_ps(y + j), vbeta));
+      _mm256_storeu_ps(y + j + W, _mm256_fmsub_ps(valpha, _mm256_loadu_ps(y + j + W), vbeta));
+    }
+  } else {
+    for (; j + W <= m; j += W) {
+      const __m256 target = fl_avx2_affine_target(j, all, vbeta, vgamma, t, w);
+      _mm256_storeu_ps(y + j, _mm256_fmsub_ps(valpha, _mm256_loadu_ps(y + j), target));
+    }
+  }
+  for (; j < m; j += W) {
+    const __m256i mask = fl_avx2_tail_mask(m - j < W ? m - j : W);
+    const __m256 target = fl_avx2_affine_target(j, mask, vbeta, vgamma, t, w);
+    _mm256_maskstore_ps(y + j, mask, _mm256_fmsub_ps(valpha, _mm256_maskload_ps(y + j, mask), target));
+  }
+}
+
+static float fl_f32_xent_rdot_ukernel__avx2(size_t m, const float *a, float shift, const float *b,
+                                            const float *c) {
+  const __m256 one = _mm256_set1_ps(1.0f), vshift = _mm256_set1_ps(shift);
+  __m256 sum = _mm256_setzero_ps();
+  for (size_t j = 0; j < m; j += W) {
+    const __m256i mask = fl_avx2_tail_mask(m - j < W ? m - j : W);
+    __m256 weight = one;
+    if (b != NULL) weight = _mm256_maskload_ps(b + j, mask);
+    if (c != NULL) weight = _mm256_mul_ps(weight, _mm256_maskload_ps(c + j, mask));
+    /* Zero weights contribute 0 even where a is infinite; masked lanes
+     * load 0 and drop out the same way. */
+    const __m256 keep = _mm256_and_ps(_mm256_cmp_ps(weight, _mm256_setzero_ps(), _CMP_NEQ_UQ),
+                                      _mm256_castsi256_ps(mask));
+    const __m256 shifted = _mm256_sub_ps(_mm256_maskload_ps(a + j, mask), vshift);
+    sum = _mm256_add_ps(sum, _mm256_and_ps(_mm256_mul_ps(shifted, weight), keep));
+  }
+  return fl_avx2_hsum(sum);
+}
+
+/* Rows across lanes: lane r holds row r.  The rows are transposed through a
+ * tile on the stack (m <= 16 vectors of 8 rows), computed column by column,
+ * and the gradient is transposed back. */
+static void fl_f32_xent_smallrows_ukernel__avx2(size_t rows, size_t m, const float *z, size_t ld_z,
+                                                const float *alpha, const float *beta, float *grad,
+                                                size_t ld_grad, float *row_max, float *row_sum,
+                                                float *row_zsum) {
+  float tile[FL_XENT_SMALL_M][W];
+  for (size_t first = 0; first < rows; first += W) {
+    const size_t count = rows - first < W ? rows - first : W;
+    const __m256i mask = fl_avx2_tail_mask(count);
+    for (size_t r = 0; r < W; r++)
+      for (size_t j = 0; j < m; j++) tile[j][r] = r < count ? z[(first + r) * ld_z + j] : 0.0f;
+    __m256 max = _mm256_set1_ps(-INFINITY), zsum = _mm256_setzero_ps(), sum = _mm256_setzero_ps();
+    for (size_t j = 0; j < m; j++) max = _mm256_max_ps(_mm256_loadu_ps(tile[j]), max);
+    const __m256 shift = _mm256_max_ps(max, _mm256_set1_ps(-FLT_MAX));
+    for (size_t j = 0; j < m; j++) {
+      const __m256 v = _mm256_loadu_ps(tile[j]);
+      zsum = _mm256_add_ps(zsum, _mm256_sub_ps(v, shift));
+      const __m256 e = fl_avx2_exp(_mm256_sub_ps(v, max));
+      _mm256_storeu_ps(tile[j], e);
+      sum = _mm256_add_ps(sum, e);
+    }
+    _mm256_maskstore_ps(row_max + first, mask, max);
+    _mm256_maskstore_ps(row_sum + first, mask, sum);
+    if (row_zsum != NULL) _mm256_maskstore_ps(row_zsum + first, mask, zsum);
+    if (grad == NULL) continue;
+    const __m256 scale = _mm256_div_ps(_mm256_maskload_ps(alpha + first, mask), sum);
+    const __m256 offset = _mm256_maskload_ps(beta + first, mask);
+    for (size_t j = 0; j < m; j++)
+      _mm256_storeu_ps(tile[j], _mm256_fmsub_ps(_mm256_loadu_ps(tile[j]), scale, offset));
+    for (size_t r = 0; r < count; r++)
+      for (size_t j = 0; j < m; j++) grad[(first + r) * ld_grad + j] = tile[j][r];
+  }
+}
+
+const fl_f32_xent_kernels fl_f32_xent_kernels__avx2 = {FL_XENT_KERNELS(FL_KERNEL_ENTRY, float)};

@@ -1,0 +1,90 @@
+/* AVX-512 (F+DQ+BW+VL) helpers shared by the AVX-512 kernels: exp, tail masks
+ * and horizontal reductions.  The exp is the algorithm of
+ * kernels/scalar/scalar-math.h (same constants, same integer-shift 2^n rather
+ * than scalef) on 16 lanes, so each lane matches the AVX2 and scalar exp bit
+ * for bit.
+ *
+ * With FL_AVX512_EMULATED (tests only, AVX2 hosts) the intrinsics come from
+ * SIMDe's portable AVX-512 plus tests/simde-avx512-fill.h. */
+#ifndef FASTLOSS_AVX512_MATH_H
+#define FASTLOSS_AVX512_MATH_H
+
+#ifdef FL_AVX512_EMULATED
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+
+#include "simde-avx512-fill.h"
+/* An emulated __m512 must never cross a real call: GCC rejects (-Wpsabi) a
+ * 64-byte vector argument without AVX-512, and -O0 or a cloned function
+ * would make one. */
+#define FL_AVX512_INLINE HEDLEY_ALWAYS_INLINE static
+#else
+#include <immintrin.h>
+#define FL_AVX512_INLINE static inline
+#endif
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scalar-math.h"
+
+#define FL_AVX512_LANES 16
+
+/* Lanes [0, count) set, count in [0, 16]. */
+static inline __mmask16 fl_avx512_tail_mask(size_t count) {
+  return (__mmask16)((UINT32_C(1) << count) - 1u);
+}
+
+#if defined(FASTLOSS_EXP_SLEEF) && defined(FL_AVX512_EMULATED)
+#include <sleef.h>
+/* SLEEF's AVX-512 entry points need real AVX-512: two AVX2 calls instead. */
+FL_AVX512_INLINE __m512 fl_avx512_exp(__m512 x) {
+  const __m256 lo = Sleef_expf8_u10avx2(_mm512_castps512_ps256(x));
+  const __m256 hi = Sleef_expf8_u10avx2(_mm512_extractf32x8_ps(x, 1));
+  return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+}
+#elif defined(FASTLOSS_EXP_SLEEF)
+#include <sleef.h>
+FL_AVX512_INLINE __m512 fl_avx512_exp(__m512 x) { return Sleef_expf16_u10avx512f(x); }
+#else
+FL_AVX512_INLINE __m512 fl_avx512_exp(__m512 x) {
+  /* max/min return their second operand when either is NaN: NaN survives
+   * the clamp and flows through the polynomial. */
+  const __m512 xc =
+      _mm512_min_ps(_mm512_set1_ps(FL_EXPF_HI), _mm512_max_ps(_mm512_set1_ps(FL_EXPF_LO), x));
+  const __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(FL_LOG2E), _mm512_set1_ps(FL_ROUND_MAGIC));
+  const __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(FL_ROUND_MAGIC));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(FL_LN2_HI), xc);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(FL_LN2_LO), r);
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(FL_EXP_C6), r, _mm512_set1_ps(FL_EXP_C5));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(FL_EXP_C4));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(FL_EXP_C3));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(FL_EXP_C2));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  const __m512i bits = _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127 - 0x400000));
+  const __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(bits, 23));
+  __m512 y = _mm512_mul_ps(p, scale);
+  y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_set1_ps(FL_EXPF_LO), _CMP_LT_OQ),
+                         _mm512_setzero_ps());
+  return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_set1_ps(FL_EXPF_INF), _CMP_GT_OQ),
+                            _mm512_set1_ps(INFINITY));
+}
+#endif
+
+FL_AVX512_INLINE float fl_avx512_hmax(__m512 v) {
+  const __m256 y = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 x = _mm_max_ps(_mm256_castps256_ps128(y), _mm256_extractf128_ps(y, 1));
+  x = _mm_max_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_max_ss(x, _mm_movehdup_ps(x));
+  return _mm_cvtss_f32(x);
+}
+
+FL_AVX512_INLINE float fl_avx512_hsum(__m512 v) {
+  const __m256 y = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(y), _mm256_extractf128_ps(y, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_add_ss(x, _mm_movehdup_ps(x));
+  return _mm_cvtss_f32(x);
+}
+
+#endif

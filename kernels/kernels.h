@@ -1,0 +1,72 @@
+/* The one list of fastloss micro-kernels.
+ *
+ * Micro-kernels are single-threaded, allocate nothing, never read or write
+ * outside [ptr, ptr + m) of the rows they are given, and accept any
+ * alignment.  Every ISA implements every f32 kernel of the list; the f64
+ * kernels exist once, in kernels/scalar/, and serve every ISA.
+ *
+ * Adding a kernel: one line here, then one function per ISA in
+ * kernels/<isa>/f32-<op>-<isa>.c; the tables and declarations follow.
+ */
+#ifndef FASTLOSS_KERNELS_H
+#define FASTLOSS_KERNELS_H
+
+#include <stddef.h>
+
+/* Rows with at most this many classes take the rows-across-lanes kernel. */
+#define FL_XENT_SMALL_M 16
+/* Rows handed to one smallrows call at most. */
+#define FL_XENT_SMALL_ROWS 64
+
+/* X(name, return type, parameter list), for element type T:
+ *   rmax       max_j x_j (NaN if any x_j is NaN; -inf for an all -inf row)
+ *   rexpstore  y_j = exp(x_j - max); returns sum_j y_j
+ *   ronline    one-pass max and sum_j exp(x_j - max) (Milakov & Gimelshein)
+ *   vexpscale  y_j = exp(x_j - max) * scale
+ *   vaffine    y_j = alpha * y_j - (beta + gamma * t_j) * w_j, t or w may be
+ *              NULL (read as 0 and 1)
+ *   rdot       sum_j (a_j - shift) * b_j * c_j over the j where b_j * c_j != 0;
+ *              b or c may be NULL (read as 1).  The shift (the row max) keeps
+ *              the sum free of cancellation when logits are huge.
+ *   smallrows  for `rows` rows of m <= FL_XENT_SMALL_M logits, rows laid
+ *              across vector lanes: row_max, row_sum = sum exp(z - max),
+ *              row_zsum = sum (z - max(row_max, -FLT_MAX)) (may be NULL: it is
+ *              -inf for an all -inf row, NaN for a row with a NaN) and, when
+ *              grad is not NULL,
+ *              grad = exp(z - max) * alpha_i / row_sum - beta_i */
+#define FL_XENT_KERNELS(X, T)                                                                      \
+  X(xent_rmax, T, (size_t m, const T *x))                                                          \
+  X(xent_rexpstore, T, (size_t m, const T *x, T max, T *y))                                        \
+  X(xent_ronline, void, (size_t m, const T *x, T *max, T *sum))                                    \
+  X(xent_vexpscale, void, (size_t m, const T *x, T max, T scale, T *y))                            \
+  X(xent_vaffine, void, (size_t m, T *y, T alpha, T beta, T gamma, const T *t, const T *w))        \
+  X(xent_rdot, T, (size_t m, const T *a, T shift, const T *b, const T *c))                                  \
+  X(xent_smallrows, void,                                                                          \
+    (size_t rows, size_t m, const T *z, size_t ld_z, const T *alpha, const T *beta, T *grad,       \
+     size_t ld_grad, T *row_max, T *row_sum, T *row_zsum))
+
+#define FL_KERNEL_FIELD(name, ret, args) ret(*name) args;
+
+typedef struct fl_f32_xent_kernels {
+  FL_XENT_KERNELS(FL_KERNEL_FIELD, float)
+} fl_f32_xent_kernels;
+
+typedef struct fl_f64_xent_kernels {
+  FL_XENT_KERNELS(FL_KERNEL_FIELD, double)
+} fl_f64_xent_kernels;
+
+/* Fills a table from the static functions fl_<type>_<name>_ukernel__<isa>
+ * of the file that expands it. */
+#define FL_KERNEL_ENTRY(name, ret, args) .name = FL_UKERNEL_NAME(name),
+
+/* Per-ISA tables, each defined at the end of its kernel file and present
+ * only when its ISA is built. */
+extern const fl_f32_xent_kernels fl_f32_xent_kernels__scalar;
+extern const fl_f32_xent_kernels fl_f32_xent_kernels__avx2;
+extern const fl_f32_xent_kernels fl_f32_xent_kernels__avx512;
+extern const fl_f32_xent_kernels fl_f32_xent_kernels__neon;
+/* The AVX-512 source compiled against SIMDe on AVX2 hosts: tests only. */
+extern const fl_f32_xent_kernels fl_f32_xent_kernels__avx512_emulated;
+extern const fl_f64_xent_kernels fl_f64_xent_kernels__scalar;
+
+#endif

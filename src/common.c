@@ -1,0 +1,35 @@
+/* Helpers shared by the loss entry points: argument checks and the
+ * deterministic reduction. */
+#include <stdint.h>
+
+#include "internal.h"
+
+double fl_sum_pairwise(const double *x, size_t count) {
+  if (count <= 8) {
+    double sum = 0.0;
+    for (size_t i = 0; i < count; i++) sum += x[i];
+    return sum;
+  }
+  const size_t half = count / 2;
+  return fl_sum_pairwise(x, half) + fl_sum_pairwise(x + half, count - half);
+}
+
+fastloss_status fl_check_matrix(const void *base, const char *what, size_t rows, size_t cols,
+                                size_t ld) {
+  if (base == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "%s is NULL", what);
+  if (ld < cols)
+    return fl_fail(FASTLOSS_ERR_INVALID_STRIDE, "leading dimension of %s = %zu is smaller than m = %zu",
+                   what, ld, cols);
+  /* (rows - 1) * ld + cols elements, each of at most 8 bytes, must be
+   * addressable. */
+  const size_t limit = SIZE_MAX / 8;
+  if (rows - 1 > 0 && ld > (limit - cols) / (rows - 1))
+    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "%s of %zu rows with leading dimension %zu overflows",
+                   what, rows, ld);
+  return FASTLOSS_OK;
+}
+
+int fl_ranges_overlap(const void *a, size_t a_bytes, const void *b, size_t b_bytes) {
+  const uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
+  return pa < pb + b_bytes && pb < pa + a_bytes;
+}

@@ -1,0 +1,56 @@
+/* Internal interfaces shared by the files of src/.  Nothing here is
+ * exported from the shared library. */
+#ifndef FASTLOSS_INTERNAL_H
+#define FASTLOSS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fastloss.h"
+#include "kernels.h"
+
+#if defined(__GNUC__)
+#define FL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define FL_PRINTF(f, a)
+#endif
+
+/* Records the message for fastloss_last_error() and returns status. */
+fastloss_status fl_fail(fastloss_status status, const char *fmt, ...) FL_PRINTF(2, 3);
+void fl_clear_error(void);
+
+/* The kernels of one ISA. */
+typedef struct fl_isa_kernels {
+  fastloss_isa isa;
+  const char *name;
+  const fl_f32_xent_kernels *f32_xent;
+  const fl_f64_xent_kernels *f64_xent;
+} fl_isa_kernels;
+
+/* The selected kernels; selects on first use.  Fetch once per call, before
+ * any OpenMP region. */
+const fl_isa_kernels *fl_kernels(void);
+
+/* Tests only: runs every later call on `kernels` (e.g. the SIMDe-emulated
+ * AVX-512 table, which the library itself never selects). */
+void fl_dispatch_force(const fl_isa_kernels *kernels);
+
+/* Threads a call of `work` element-operations may use (1 when small). */
+int fl_threads_for(double work);
+
+/* Sum of x[0..count) in a fixed pairwise order: the same result whatever
+ * the thread count that produced x. */
+double fl_sum_pairwise(const double *x, size_t count);
+
+/* Checks that [base, base + (rows - 1) * ld + cols) is addressable in size_t
+ * elements; names `what` in the error. */
+fastloss_status fl_check_matrix(const void *base, const char *what, size_t rows, size_t cols,
+                                size_t ld);
+
+/* Whether two matrices' element ranges overlap in memory. */
+int fl_ranges_overlap(const void *a, size_t a_bytes, const void *b, size_t b_bytes);
+
+/* cpu.c */
+unsigned fl_detect_cpu_features(void);
+
+#endif

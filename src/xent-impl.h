@@ -1,0 +1,310 @@
+/* The element-type-specific half of xent.c, included once per type with
+ * FL_T (float or double), FL_SUFFIX (f32, f64), FL_KERNELS (the field of
+ * fl_isa_kernels) and FL_KERNEL_TABLE (its type) defined. */
+
+#define FL_CAT_(a, b) a##b
+#define FL_CAT(a, b) FL_CAT_(a, b)
+#define FL_NAME(base) FL_CAT(base, FL_SUFFIX)
+
+/* Everything a row needs, shared read-only by the threads. */
+typedef struct FL_NAME(fl_xent_job_) {
+  const FL_KERNEL_TABLE *k;
+  size_t m;
+  const FL_T *z;
+  size_t ld_z;
+  const int32_t *labels; /* hard labels, or NULL */
+  const FL_T *target;    /* soft labels, or NULL */
+  size_t ld_target;
+  const FL_T *w; /* class weights or NULL */
+  int use_ignore_index;
+  int32_t ignore_index;
+  double smoothing;
+  double wsum;  /* sum of the class weights (m without weights) */
+  double scale; /* reduction scale r of the gradient */
+  FL_T *row_loss;
+  FL_T *grad;
+  size_t ld_grad;
+} FL_NAME(fl_xent_job_);
+
+/* A row whose logits are all -inf (the max ignores NaN, so also a row of
+ * -inf and NaN): loss +inf (NaN when the row holds a NaN, which `nan_seen`
+ * says), gradient 0 (NaN with a NaN). */
+static double FL_NAME(fl_xent_degenerate_row_)(const FL_NAME(fl_xent_job_) * job, FL_T *g,
+                                               int nan_seen, double coefficient) {
+  if (g != NULL) {
+    const FL_T fill = nan_seen ? (FL_T)NAN : (FL_T)0;
+    for (size_t j = 0; j < job->m; j++) g[j] = fill;
+  }
+  if (nan_seen) return NAN;
+  return coefficient != 0.0 ? INFINITY : 0.0;
+}
+
+static int FL_NAME(fl_has_nan_)(size_t m, const FL_T *x) {
+  for (size_t j = 0; j < m; j++)
+    if (isnan(x[j])) return 1;
+  return 0;
+}
+
+/* Phase 1 of a row, reading only: the max (and, on the one-pass path, the
+ * sum of exp(z - max)).  Returns 0 for a degenerate (all -inf) row. */
+static int FL_NAME(fl_xent_row_stats_)(const FL_NAME(fl_xent_job_) * job, const FL_T *z, int three_pass,
+                                       FL_T *max, FL_T *sum) {
+  if (three_pass) {
+    *max = job->k->xent_rmax(job->m, z);
+    *sum = 0;
+  } else {
+    job->k->xent_ronline(job->m, z, max, sum);
+  }
+  return *max != -INFINITY;
+}
+
+/* Phase 3 of a row, after every read the loss needs (the gradient may alias
+ * the logits): g = exp(z - max) * alpha / sum - (beta + gamma t) w.  On the
+ * three-pass path it computes the sum while storing the exps. */
+static void FL_NAME(fl_xent_row_grad_)(const FL_NAME(fl_xent_job_) * job, const FL_T *z, FL_T *g,
+                                       int three_pass, FL_T max, FL_T *sum, double alpha, double beta,
+                                       double gamma, const FL_T *t, const FL_T *w) {
+  const FL_KERNEL_TABLE *k = job->k;
+  const size_t m = job->m;
+  const int affine = beta != 0.0 || t != NULL;
+  if (three_pass) {
+    *sum = k->xent_rexpstore(m, z, max, g);
+    k->xent_vaffine(m, g, (FL_T)(alpha / (double)*sum), (FL_T)beta, (FL_T)gamma, t,
+                    affine ? w : NULL);
+  } else {
+    k->xent_vexpscale(m, z, max, (FL_T)(alpha / (double)*sum), g);
+    if (affine) k->xent_vaffine(m, g, (FL_T)1, (FL_T)beta, (FL_T)gamma, t, w);
+  }
+}
+
+/* Row i with an integer label.  Terms are taken relative to the row max, so
+ * huge logits cancel exactly: loss = label_coef (max - z_y + log sum)
+ *                                  + uniform_coef (wsum log sum - sum_c w_c (z_c - max)). */
+static double FL_NAME(fl_xent_hard_row_)(const FL_NAME(fl_xent_job_) * job, size_t i) {
+  const size_t m = job->m;
+  const FL_T *z = job->z + i * job->ld_z;
+  FL_T *g = job->grad != NULL ? job->grad + i * job->ld_grad : NULL;
+  const int32_t y = job->labels[i];
+  if (job->use_ignore_index && y == job->ignore_index) {
+    if (g != NULL) memset(g, 0, m * sizeof(FL_T));
+    return 0.0;
+  }
+  const FL_T *w = job->w;
+  const double s = job->smoothing;
+  const double label_coef = (1.0 - s) * (w != NULL ? (double)w[y] : 1.0);
+  const double uniform_coef = s / (double)m;
+  const double target_sum = label_coef + uniform_coef * job->wsum;
+  const int three_pass = g != NULL && m <= FL_XENT_THREEPASS_MAX;
+  FL_T max, sum;
+  if (!FL_NAME(fl_xent_row_stats_)(job, z, three_pass, &max, &sum))
+    return FL_NAME(fl_xent_degenerate_row_)(job, g, FL_NAME(fl_has_nan_)(m, z), target_sum);
+  const double max_minus_zy = (double)max - (double)z[y];
+  const double zw = s > 0.0 ? (double)job->k->xent_rdot(m, z, max, w, NULL) : 0.0;
+  if (g != NULL) {
+    FL_NAME(fl_xent_row_grad_)(job, z, g, three_pass, max, &sum, job->scale * target_sum,
+                               job->scale * uniform_coef, 0.0, NULL, w);
+    g[y] -= (FL_T)(job->scale * label_coef);
+  }
+  const double log_sum = log((double)sum);
+  double loss = 0.0;
+  if (label_coef != 0.0) loss += label_coef * (max_minus_zy + log_sum);
+  if (uniform_coef != 0.0) loss += uniform_coef * (job->wsum * log_sum - zw);
+  return loss;
+}
+
+/* Row i with a soft target row: loss = target_sum log sum - sum_c t_c (z_c - max). */
+static double FL_NAME(fl_xent_soft_row_)(const FL_NAME(fl_xent_job_) * job, size_t i) {
+  const FL_KERNEL_TABLE *k = job->k;
+  const size_t m = job->m;
+  const FL_T *z = job->z + i * job->ld_z;
+  const FL_T *t = job->target + i * job->ld_target;
+  FL_T *g = job->grad != NULL ? job->grad + i * job->ld_grad : NULL;
+  const FL_T *w = job->w;
+  const double s = job->smoothing;
+  const double uniform_coef = s / (double)m;
+  const double target_sum =
+      (1.0 - s) * (double)k->xent_rdot(m, t, (FL_T)0, w, NULL) + uniform_coef * job->wsum;
+  const int three_pass = g != NULL && m <= FL_XENT_THREEPASS_MAX;
+  FL_T max, sum;
+  if (!FL_NAME(fl_xent_row_stats_)(job, z, three_pass, &max, &sum))
+    return FL_NAME(fl_xent_degenerate_row_)(job, g, FL_NAME(fl_has_nan_)(m, z), target_sum);
+  double tz = (1.0 - s) * (double)k->xent_rdot(m, z, max, t, w);
+  if (s > 0.0) tz += uniform_coef * (double)k->xent_rdot(m, z, max, w, NULL);
+  if (g != NULL)
+    FL_NAME(fl_xent_row_grad_)(job, z, g, three_pass, max, &sum, job->scale * target_sum,
+                               job->scale * uniform_coef, job->scale * (1.0 - s), t, w);
+  return target_sum * log((double)sum) - tz;
+}
+
+/* Rows [first, first + count) of at most FL_XENT_SMALL_M classes, hard
+ * labels, through the rows-across-lanes kernel.  Returns the summed loss. */
+static double FL_NAME(fl_xent_small_rows_)(const FL_NAME(fl_xent_job_) * job, size_t first,
+                                           size_t count) {
+  const size_t m = job->m;
+  const double s = job->smoothing;
+  const double uniform_coef = s / (double)m;
+  FL_T alpha[FL_XENT_SMALL_ROWS], beta[FL_XENT_SMALL_ROWS], zy[FL_XENT_SMALL_ROWS];
+  FL_T max[FL_XENT_SMALL_ROWS], sum[FL_XENT_SMALL_ROWS], zsum[FL_XENT_SMALL_ROWS];
+  double label_coef[FL_XENT_SMALL_ROWS];
+  double total = 0.0;
+  for (size_t r = 0; r < count; r++) {
+    const size_t i = first + r;
+    const int32_t y = job->labels[i];
+    if (job->use_ignore_index && y == job->ignore_index) {
+      alpha[r] = beta[r] = zy[r] = 0;
+      label_coef[r] = -1.0; /* marks the row ignored */
+      continue;
+    }
+    label_coef[r] = (1.0 - s) * (job->w != NULL ? (double)job->w[y] : 1.0);
+    alpha[r] = (FL_T)(job->scale * (label_coef[r] + uniform_coef * job->wsum));
+    beta[r] = (FL_T)(job->scale * uniform_coef);
+    zy[r] = job->z[i * job->ld_z + (size_t)y];
+  }
+  FL_T *g = job->grad != NULL ? job->grad + first * job->ld_grad : NULL;
+  job->k->xent_smallrows(count, m, job->z + first * job->ld_z, job->ld_z, alpha, beta, g,
+                         job->ld_grad, max, sum, zsum);
+  for (size_t r = 0; r < count; r++) {
+    const size_t i = first + r;
+    FL_T *gi = g != NULL ? g + r * job->ld_grad : NULL;
+    double loss;
+    if (label_coef[r] < 0.0) {
+      if (gi != NULL) memset(gi, 0, m * sizeof(FL_T));
+      loss = 0.0;
+    } else if (max[r] == -INFINITY) {
+      /* zsum is NaN exactly when the row held a NaN (-inf otherwise); the
+       * logits themselves may already be overwritten by an in-place gradient. */
+      loss = FL_NAME(fl_xent_degenerate_row_)(job, gi, isnan(zsum[r]),
+                                              label_coef[r] + uniform_coef * job->wsum);
+    } else {
+      if (gi != NULL) gi[job->labels[i]] -= (FL_T)(job->scale * label_coef[r]);
+      const double log_sum = log((double)sum[r]);
+      loss = 0.0;
+      if (label_coef[r] != 0.0) loss += label_coef[r] * (((double)max[r] - zy[r]) + log_sum);
+      if (uniform_coef != 0.0) loss += uniform_coef * ((double)m * log_sum - (double)zsum[r]);
+    }
+    if (job->row_loss != NULL) job->row_loss[i] = (FL_T)loss;
+    total += loss;
+  }
+  return total;
+}
+
+/* Runs every row, in parallel over blocks; returns the total loss. */
+static fastloss_status FL_NAME(fl_xent_run_)(const FL_NAME(fl_xent_job_) * job, size_t n,
+                                             double *total) {
+  const size_t m = job->m;
+  const size_t block_rows = fl_xent_block_rows(m);
+  const size_t blocks = (n + block_rows - 1) / block_rows;
+  double stack_sums[FL_XENT_STACK_BLOCKS];
+  double *block_sums = stack_sums;
+  if (blocks > FL_XENT_STACK_BLOCKS) {
+    block_sums = malloc(blocks * sizeof(double));
+    if (block_sums == NULL)
+      return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "could not allocate %zu block sums", blocks);
+  }
+  const int small = job->labels != NULL && m <= FL_XENT_SMALL_M &&
+                    !(job->smoothing > 0.0 && job->w != NULL);
+  const int threads = fl_threads_for((double)n * (double)m);
+  (void)threads;
+#if FL_HAVE_OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+  for (size_t b = 0; b < blocks; b++) {
+    const size_t first = b * block_rows;
+    const size_t last = first + block_rows < n ? first + block_rows : n;
+    double sum = 0.0;
+    if (small) {
+      for (size_t i = first; i < last; i += FL_XENT_SMALL_ROWS) {
+        const size_t count = last - i < FL_XENT_SMALL_ROWS ? last - i : FL_XENT_SMALL_ROWS;
+        sum += FL_NAME(fl_xent_small_rows_)(job, i, count);
+      }
+    } else {
+      for (size_t i = first; i < last; i++) {
+        const double loss = job->labels != NULL ? FL_NAME(fl_xent_hard_row_)(job, i)
+                                                : FL_NAME(fl_xent_soft_row_)(job, i);
+        if (job->row_loss != NULL) job->row_loss[i] = (FL_T)loss;
+        sum += loss;
+      }
+    }
+    block_sums[b] = sum;
+  }
+  *total = fl_sum_pairwise(block_sums, blocks);
+  if (block_sums != stack_sums) free(block_sums);
+  return FASTLOSS_OK;
+}
+
+static double FL_NAME(fl_weight_sum_)(const FL_T *w, size_t m) {
+  if (w == NULL) return (double)m;
+  double sum = 0.0;
+  for (size_t j = 0; j < m; j++) sum += (double)w[j];
+  return sum;
+}
+
+fastloss_status FL_NAME(fastloss_xent_)(size_t n, size_t m, const FL_T *logits, size_t ld_logits,
+                                        const int32_t *labels, const fastloss_xent_params *params,
+                                        FL_T *row_loss, double *loss, FL_T *grad, size_t ld_grad) {
+  fl_xent_config cfg = {0};
+  if (labels == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "labels is NULL");
+  fastloss_status status = fl_xent_check(n, m, logits, ld_logits, NULL, 0, labels, params, row_loss,
+                                         grad, ld_grad, sizeof(FL_T), &cfg);
+  if (status != FASTLOSS_OK) return status;
+  double denominator = 0.0;
+  status = FL_CAT(fl_xent_check_labels_, FL_T)(n, m, labels, &cfg, &denominator);
+  if (status != FASTLOSS_OK) return status;
+  const FL_NAME(fl_xent_job_) job = {
+      .k = fl_kernels()->FL_KERNELS,
+      .m = m,
+      .z = logits,
+      .ld_z = ld_logits,
+      .labels = labels,
+      .w = (const FL_T *)cfg.weight,
+      .use_ignore_index = cfg.use_ignore_index,
+      .ignore_index = cfg.ignore_index,
+      .smoothing = cfg.smoothing,
+      .wsum = FL_NAME(fl_weight_sum_)((const FL_T *)cfg.weight, m),
+      .scale = cfg.reduction == FASTLOSS_REDUCTION_MEAN ? 1.0 / denominator : 1.0,
+      .row_loss = row_loss,
+      .grad = grad,
+      .ld_grad = ld_grad,
+  };
+  double total = 0.0;
+  status = FL_NAME(fl_xent_run_)(&job, n, &total);
+  if (status != FASTLOSS_OK) return status;
+  if (loss != NULL) *loss = cfg.reduction == FASTLOSS_REDUCTION_MEAN ? total / denominator : total;
+  return FASTLOSS_OK;
+}
+
+fastloss_status FL_NAME(fastloss_xent_soft_)(size_t n, size_t m, const FL_T *logits,
+                                             size_t ld_logits, const FL_T *target,
+                                             size_t ld_target, const fastloss_xent_params *params,
+                                             FL_T *row_loss, double *loss, FL_T *grad,
+                                             size_t ld_grad) {
+  fl_xent_config cfg = {0};
+  if (target == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "target is NULL");
+  fastloss_status status = fl_xent_check(n, m, logits, ld_logits, target, ld_target, NULL, params,
+                                         row_loss, grad, ld_grad, sizeof(FL_T), &cfg);
+  if (status != FASTLOSS_OK) return status;
+  const FL_NAME(fl_xent_job_) job = {
+      .k = fl_kernels()->FL_KERNELS,
+      .m = m,
+      .z = logits,
+      .ld_z = ld_logits,
+      .target = target,
+      .ld_target = ld_target,
+      .w = (const FL_T *)cfg.weight,
+      .smoothing = cfg.smoothing,
+      .wsum = FL_NAME(fl_weight_sum_)((const FL_T *)cfg.weight, m),
+      .scale = cfg.reduction == FASTLOSS_REDUCTION_MEAN ? 1.0 / (double)n : 1.0,
+      .row_loss = row_loss,
+      .grad = grad,
+      .ld_grad = ld_grad,
+  };
+  double total = 0.0;
+  status = FL_NAME(fl_xent_run_)(&job, n, &total);
+  if (status != FASTLOSS_OK) return status;
+  if (loss != NULL) *loss = cfg.reduction == FASTLOSS_REDUCTION_MEAN ? total / (double)n : total;
+  return FASTLOSS_OK;
+}
+
+#undef FL_NAME
+#undef FL_CAT
+#undef FL_CAT_

@@ -1,0 +1,158 @@
+/* Fused softmax cross-entropy: argument checks, the per-row maths around the
+ * micro-kernels, OpenMP over row blocks and the deterministic reduction.
+ *
+ * Per row, with rows that fit in L2 and a gradient wanted (oneDNN's scheme):
+ *   rmax -> rexpstore (exp into the gradient buffer while summing) -> vaffine
+ * so each logit is read twice and exp'd once, the second read hitting cache.
+ * Forward-only calls and rows too large for L2 take ronline (Milakov &
+ * Gimelshein 2018: max and sum in one read), then vexpscale for the gradient.
+ * Rows of at most FL_XENT_SMALL_M classes go through smallrows, which lays
+ * rows across vector lanes.
+ *
+ * Determinism: rows are grouped in blocks whose size depends only on m; a
+ * block's losses are summed in order in double, and the block sums are
+ * combined pairwise in a fixed order.  The thread count changes which thread
+ * computes a block, never the arithmetic.
+ *
+ * The element-type-specific code is in xent-impl.h, included once for f32
+ * and once for f64. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "internal.h"
+
+/* Rows up to this many elements take the three-pass scheme when a gradient
+ * is wanted: logits and gradient (128 KiB each) stay in a 512 KiB L2. */
+#define FL_XENT_THREEPASS_MAX 32768
+/* Block sums kept on the stack up to this many blocks. */
+#define FL_XENT_STACK_BLOCKS 256
+
+typedef struct fl_xent_config {
+  fastloss_reduction reduction;
+  int use_ignore_index;
+  int32_t ignore_index;
+  double smoothing;
+  const void *weight;
+} fl_xent_config;
+
+/* Rows per block: a few hundred KiB of logits per block, at most 64 rows. */
+static size_t fl_xent_block_rows(size_t m) {
+  size_t rows = 16384 / m;
+  if (rows < 1) rows = 1;
+  if (rows > 64) rows = 64;
+  return rows;
+}
+
+static size_t fl_matrix_bytes(size_t n, size_t m, size_t ld, size_t elem) {
+  return ((n - 1) * ld + m) * elem;
+}
+
+/* Checks shared by every fused call; fills cfg.  elem is sizeof(element). */
+static fastloss_status fl_xent_check(size_t n, size_t m, const void *logits, size_t ld_logits,
+                                     const void *target, size_t ld_target, const int32_t *labels,
+                                     const fastloss_xent_params *params, const void *row_loss,
+                                     const void *grad, size_t ld_grad, size_t elem,
+                                     fl_xent_config *cfg) {
+  if (n == 0 || m == 0)
+    return fl_fail(FASTLOSS_ERR_INVALID_SHAPE, "n = %zu, m = %zu: both must be at least 1", n, m);
+  fastloss_status status = fl_check_matrix(logits, "logits", n, m, ld_logits);
+  if (status != FASTLOSS_OK) return status;
+  if (target != NULL) {
+    status = fl_check_matrix(target, "target", n, m, ld_target);
+    if (status != FASTLOSS_OK) return status;
+  }
+  if (grad != NULL) {
+    status = fl_check_matrix(grad, "grad", n, m, ld_grad);
+    if (status != FASTLOSS_OK) return status;
+  }
+  const fastloss_xent_params defaults = {0};
+  if (params == NULL) params = &defaults;
+  if (params->reduction != FASTLOSS_REDUCTION_SUM && params->reduction != FASTLOSS_REDUCTION_MEAN &&
+      params->reduction != FASTLOSS_REDUCTION_NONE)
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "params->reduction = %d is not a fastloss_reduction",
+                   (int)params->reduction);
+  const double s = params->label_smoothing;
+  if (!(s >= 0.0 && s < 1.0))
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "params->label_smoothing = %g is outside [0, 1)", s);
+  const int f64 = elem == sizeof(double);
+  const void *weight = f64 ? (const void *)params->weight_f64 : (const void *)params->weight_f32;
+  const void *other = f64 ? (const void *)params->weight_f32 : (const void *)params->weight_f64;
+  if (weight == NULL && other != NULL)
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
+                   "params->%s is set on an %s call, which reads params->%s",
+                   f64 ? "weight_f32" : "weight_f64", f64 ? "f64" : "f32",
+                   f64 ? "weight_f64" : "weight_f32");
+
+  const size_t logits_bytes = fl_matrix_bytes(n, m, ld_logits, elem);
+  if (grad != NULL) {
+    const size_t grad_bytes = fl_matrix_bytes(n, m, ld_grad, elem);
+    const int in_place = grad == logits && ld_grad == ld_logits;
+    if (!in_place && fl_ranges_overlap(grad, grad_bytes, logits, logits_bytes))
+      return fl_fail(FASTLOSS_ERR_OVERLAP,
+                     "grad overlaps logits without being the same buffer with the same leading dimension");
+    if (target != NULL &&
+        fl_ranges_overlap(grad, grad_bytes, target, fl_matrix_bytes(n, m, ld_target, elem)))
+      return fl_fail(FASTLOSS_ERR_OVERLAP, "grad overlaps target");
+    if (labels != NULL && fl_ranges_overlap(grad, grad_bytes, labels, n * sizeof(int32_t)))
+      return fl_fail(FASTLOSS_ERR_OVERLAP, "grad overlaps labels");
+    if (weight != NULL && fl_ranges_overlap(grad, grad_bytes, weight, m * elem))
+      return fl_fail(FASTLOSS_ERR_OVERLAP, "grad overlaps the class weights");
+    if (row_loss != NULL && fl_ranges_overlap(grad, grad_bytes, row_loss, n * elem))
+      return fl_fail(FASTLOSS_ERR_OVERLAP, "grad overlaps row_loss");
+  }
+  if (row_loss != NULL) {
+    if (fl_ranges_overlap(row_loss, n * elem, logits, logits_bytes))
+      return fl_fail(FASTLOSS_ERR_OVERLAP, "row_loss overlaps logits");
+    if (target != NULL &&
+        fl_ranges_overlap(row_loss, n * elem, target, fl_matrix_bytes(n, m, ld_target, elem)))
+      return fl_fail(FASTLOSS_ERR_OVERLAP, "row_loss overlaps target");
+    if (labels != NULL && fl_ranges_overlap(row_loss, n * elem, labels, n * sizeof(int32_t)))
+      return fl_fail(FASTLOSS_ERR_OVERLAP, "row_loss overlaps labels");
+  }
+  cfg->reduction = params->reduction;
+  cfg->use_ignore_index = params->use_ignore_index != 0;
+  cfg->ignore_index = params->ignore_index;
+  cfg->smoothing = s;
+  cfg->weight = weight;
+  return FASTLOSS_OK;
+}
+
+/* Checks every label before anything is written; returns the mean's
+ * denominator (summed weight of the non-ignored rows) through *denominator. */
+#define FL_XENT_CHECK_LABELS(T)                                                                    \
+  static fastloss_status fl_xent_check_labels_##T(size_t n, size_t m, const int32_t *labels,      \
+                                                  const fl_xent_config *cfg,                       \
+                                                  double *denominator) {                           \
+    const T *w = (const T *)cfg->weight;                                                           \
+    double sum = 0.0;                                                                              \
+    for (size_t i = 0; i < n; i++) {                                                               \
+      const int32_t label = labels[i];                                                             \
+      if (cfg->use_ignore_index && label == cfg->ignore_index) continue;                           \
+      if (label < 0 || (size_t)label >= m)                                                         \
+        return fl_fail(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "labels[%zu] = %d is outside [0, %zu)", i, \
+                       (int)label, m);                                                             \
+      sum += w != NULL ? (double)w[label] : 1.0;                                                   \
+    }                                                                                              \
+    *denominator = sum;                                                                            \
+    return FASTLOSS_OK;                                                                            \
+  }
+FL_XENT_CHECK_LABELS(float)
+FL_XENT_CHECK_LABELS(double)
+
+#define FL_T float
+#define FL_SUFFIX f32
+#define FL_KERNELS f32_xent
+#define FL_KERNEL_TABLE fl_f32_xent_kernels
+#include "xent-impl.h"
+#undef FL_T
+#undef FL_SUFFIX
+#undef FL_KERNELS
+#undef FL_KERNEL_TABLE
+
+#define FL_T double
+#define FL_SUFFIX f64
+#define FL_KERNELS f64_xent
+#define FL_KERNEL_TABLE fl_f64_xent_kernels
+#include "xent-impl.h"

@@ -1,0 +1,202 @@
+/* Bad input: one test per status, each checking the status, the message
+ * and that no output was written. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testing.h"
+
+enum { N = 4, M = 6, LD = 8 };
+
+typedef struct fl_outputs {
+  float row_loss[N];
+  double loss;
+  float grad[N * LD];
+} fl_outputs;
+
+static float fl_logits[N * LD];
+static int32_t fl_labels[N] = {0, 5, 2, 3};
+
+static void fl_outputs_poison(fl_outputs *o) { memset(o, 0x5a, sizeof *o); }
+
+static void fl_outputs_untouched(const fl_outputs *o) {
+  fl_outputs expect;
+  fl_outputs_poison(&expect);
+  ck_assert_msg(memcmp(o, &expect, sizeof expect) == 0, "an output was written on error");
+}
+
+/* Calls the f32 fused entry point and checks status, message and outputs. */
+static void fl_expect(fastloss_status want, const char *message_part, size_t n, size_t m,
+                      const float *logits, size_t ld, const int32_t *labels,
+                      const fastloss_xent_params *params, size_t ld_grad) {
+  fl_outputs o;
+  fl_outputs_poison(&o);
+  const fastloss_status got =
+      fastloss_xent_f32(n, m, logits, ld, labels, params, o.row_loss, &o.loss, o.grad, ld_grad);
+  ck_assert_msg(got == want, "got %s (%s), want %s", fastloss_status_str(got), fastloss_last_error(),
+                fastloss_status_str(want));
+  ck_assert_msg(strstr(fastloss_last_error(), message_part) != NULL, "message '%s' lacks '%s'",
+                fastloss_last_error(), message_part);
+  fl_outputs_untouched(&o);
+}
+
+START_TEST(error_null_pointer) {
+  fl_expect(FASTLOSS_ERR_NULL_POINTER, "logits is NULL", N, M, NULL, LD, fl_labels, NULL, LD);
+  fl_expect(FASTLOSS_ERR_NULL_POINTER, "labels is NULL", N, M, fl_logits, LD, NULL, NULL, LD);
+  double loss = 1.0;
+  ck_assert_int_eq(fastloss_xent_soft_f32(N, M, fl_logits, LD, NULL, M, NULL, NULL, &loss, NULL, M),
+                   FASTLOSS_ERR_NULL_POINTER);
+  ck_assert_int_eq(fastloss_crossentropy_loss_f32(1, 1, NULL, fl_logits, &loss), FASTLOSS_ERR_NULL_POINTER);
+  ck_assert(loss == 1.0);
+}
+END_TEST
+
+START_TEST(error_invalid_shape) {
+  fl_expect(FASTLOSS_ERR_INVALID_SHAPE, "n = 0", 0, M, fl_logits, LD, fl_labels, NULL, LD);
+  fl_expect(FASTLOSS_ERR_INVALID_SHAPE, "m = 0", N, 0, fl_logits, LD, fl_labels, NULL, LD);
+  double loss = 1.0;
+  const float one = 1.0f;
+  ck_assert_int_eq(fastloss_crossentropy_loss_f32(0, 1, &one, &one, &loss), FASTLOSS_ERR_INVALID_SHAPE);
+  ck_assert(loss == 1.0);
+}
+END_TEST
+
+START_TEST(error_size_overflow) {
+  fl_expect(FASTLOSS_ERR_SIZE_OVERFLOW, "overflows", SIZE_MAX / 4, M, fl_logits, SIZE_MAX / 8,
+            fl_labels, NULL, SIZE_MAX / 8);
+  double loss = 1.0;
+  const float one = 1.0f;
+  ck_assert_int_eq(fastloss_crossentropy_loss_f32(SIZE_MAX / 2, 4, &one, &one, &loss),
+                   FASTLOSS_ERR_SIZE_OVERFLOW);
+  ck_assert_str_eq(fastloss_last_error(), "n * m = 9223372036854775807 * 4 overflows");
+}
+END_TEST
+
+START_TEST(error_invalid_stride) {
+  fl_expect(FASTLOSS_ERR_INVALID_STRIDE, "leading dimension of logits = 5 is smaller than m = 6", N, M,
+            fl_logits, 5, fl_labels, NULL, LD);
+  fl_expect(FASTLOSS_ERR_INVALID_STRIDE, "leading dimension of grad = 2", N, M, fl_logits, LD, fl_labels,
+            NULL, 2);
+}
+END_TEST
+
+START_TEST(error_label_out_of_range) {
+  int32_t labels[N] = {0, 1, 6, 2};
+  fl_expect(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "labels[2] = 6 is outside [0, 6)", N, M, fl_logits, LD,
+            labels, NULL, LD);
+  labels[2] = -1;
+  fl_expect(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "labels[2] = -1 is outside [0, 6)", N, M, fl_logits, LD,
+            labels, NULL, LD);
+  /* -1 is fine once it is the ignore index; 6 is still out of range. */
+  fastloss_xent_params p = {.use_ignore_index = 1, .ignore_index = -1};
+  labels[3] = 60000;
+  fl_expect(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "labels[3] = 60000 is outside [0, 6)", N, M, fl_logits, LD,
+            labels, &p, LD);
+}
+END_TEST
+
+START_TEST(error_invalid_argument) {
+  fastloss_xent_params p = {.label_smoothing = NAN};
+  fl_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "label_smoothing = nan is outside [0, 1)", N, M, fl_logits,
+            LD, fl_labels, &p, LD);
+  p.label_smoothing = 1.0;
+  fl_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "label_smoothing = 1", N, M, fl_logits, LD, fl_labels, &p, LD);
+  p.label_smoothing = -0.1;
+  fl_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "label_smoothing = -0.1", N, M, fl_logits, LD, fl_labels, &p,
+            LD);
+  fastloss_xent_params q = {.reduction = (fastloss_reduction)7};
+  fl_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "reduction = 7", N, M, fl_logits, LD, fl_labels, &q, LD);
+  const double w64[M] = {1, 1, 1, 1, 1, 1};
+  fastloss_xent_params r = {.weight_f64 = w64};
+  fl_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "weight_f64 is set on an f32 call", N, M, fl_logits, LD,
+            fl_labels, &r, LD);
+  ck_assert_int_eq(fastloss_set_num_threads(-1), FASTLOSS_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+START_TEST(error_not_binary_and_not_stochastic) {
+  const float y[4] = {0.0f, 0.5f, 1.0f, 0.0f}, p[4] = {0.5f, 0.5f, 0.5f, 0.5f};
+  const float y_ok[4] = {0.0f, 1.0f, 1.0f, 0.0f}, p_bad[4] = {0.5f, 0.5f, 0.7f, 0.5f};
+  float grad[4] = {9, 9, 9, 9};
+  double loss = 9.0;
+  ck_assert_int_eq(fastloss_crossentropy_loss_f32(2, 2, y, p, &loss), FASTLOSS_ERR_NOT_BINARY);
+  ck_assert_str_eq(fastloss_last_error(), "y[0][1] is not 0 or 1 (y must be one-hot)");
+  ck_assert_int_eq(fastloss_crossentropy_grad_f32(2, 2, y_ok, p_bad, grad), FASTLOSS_ERR_NOT_STOCHASTIC);
+  ck_assert_msg(strstr(fastloss_last_error(), "row 1 of y_pred sums to 1.2") != NULL, "%s",
+                fastloss_last_error());
+  ck_assert(loss == 9.0 && grad[0] == 9 && grad[3] == 9);
+}
+END_TEST
+
+START_TEST(error_overlap) {
+  float buf[N * LD + 8];
+  memset(buf, 0, sizeof buf);
+  fl_outputs o;
+  fl_outputs_poison(&o);
+  /* grad shifted by one element over the logits. */
+  ck_assert_int_eq(fastloss_xent_f32(N, M, buf, LD, fl_labels, NULL, NULL, &o.loss, buf + 1, LD),
+                   FASTLOSS_ERR_OVERLAP);
+  ck_assert_str_eq(fastloss_last_error(),
+                   "grad overlaps logits without being the same buffer with the same leading dimension");
+  ck_assert_int_eq(fastloss_xent_f32(N, M, buf, LD, fl_labels, NULL, NULL, &o.loss, buf, LD - 1),
+                   FASTLOSS_ERR_OVERLAP);
+  ck_assert_int_eq(fastloss_xent_f32(N, M, buf, LD, fl_labels, NULL, NULL, &o.loss, buf, M),
+                   FASTLOSS_ERR_OVERLAP);
+  ck_assert_int_eq(fastloss_xent_f32(N, M, buf, LD, fl_labels, NULL, buf + 2, &o.loss, NULL, LD),
+                   FASTLOSS_ERR_OVERLAP);
+  fl_outputs_untouched(&o);
+  /* Exact aliasing (in place) is allowed. */
+  ck_assert_int_eq(fastloss_xent_f32(N, M, buf, LD, fl_labels, NULL, NULL, &o.loss, buf, LD), FASTLOSS_OK);
+}
+END_TEST
+
+START_TEST(error_unsupported_isa) {
+  const unsigned cpu = fastloss_cpu_features();
+  if (!(cpu & FASTLOSS_CPU_NEON)) {
+    ck_assert_int_eq(fastloss_set_isa(FASTLOSS_ISA_NEON), FASTLOSS_ERR_UNSUPPORTED_ISA);
+    ck_assert_msg(strstr(fastloss_last_error(), "isa neon") != NULL, "%s", fastloss_last_error());
+  }
+  if (!(cpu & FASTLOSS_CPU_AVX512))
+    ck_assert_int_eq(fastloss_set_isa(FASTLOSS_ISA_AVX512), FASTLOSS_ERR_UNSUPPORTED_ISA);
+  ck_assert_int_eq(fastloss_set_isa((fastloss_isa)42), FASTLOSS_ERR_INVALID_ARGUMENT);
+  /* The kernels under test are still installed. */
+  ck_assert_ptr_eq(fl_kernels(), fl_run.kernels);
+}
+END_TEST
+
+/* NaN and inf logits are data: OK status, damage confined to their row. */
+START_TEST(nan_logits_are_data) {
+  float z[N * M];
+  for (size_t k = 0; k < N * M; k++) z[k] = (float)k * 0.1f;
+  z[1 * M + 2] = NAN;
+  z[2 * M + 0] = INFINITY;
+  float row[N], grad[N * M];
+  double loss;
+  ck_assert_int_eq(fastloss_xent_f32(N, M, z, M, fl_labels, NULL, row, &loss, grad, M), FASTLOSS_OK);
+  ck_assert(isfinite(row[0]) && isnan(row[1]) && isnan(row[2]) && isfinite(row[3]));
+  for (size_t j = 0; j < M; j++) {
+    ck_assert(isfinite(grad[j]) && isfinite(grad[3 * M + j]));
+    ck_assert(isnan(grad[M + j]));
+  }
+  ck_assert(isnan(loss));
+}
+END_TEST
+
+Suite *fl_suite_errors(void) {
+  for (size_t k = 0; k < N * LD; k++) fl_logits[k] = (float)k;
+  Suite *s = suite_create("errors");
+  TCase *tc = tcase_create("bad input");
+  tcase_add_test(tc, error_null_pointer);
+  tcase_add_test(tc, error_invalid_shape);
+  tcase_add_test(tc, error_size_overflow);
+  tcase_add_test(tc, error_invalid_stride);
+  tcase_add_test(tc, error_label_out_of_range);
+  tcase_add_test(tc, error_invalid_argument);
+  tcase_add_test(tc, error_not_binary_and_not_stochastic);
+  tcase_add_test(tc, error_overlap);
+  tcase_add_test(tc, error_unsupported_isa);
+  tcase_add_test(tc, nan_logits_are_data);
+  suite_add_tcase(s, tc);
+  return s;
+}

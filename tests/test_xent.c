@@ -1,0 +1,456 @@
+/* The fused softmax cross-entropy through the public API, f32 and f64,
+ * against the float64 reference (reference.c) and against the scalar
+ * kernels; finite-difference gradient checks; thread-count invariance. */
+#include <float.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reference.h"
+#include "testing.h"
+
+typedef struct fl_xcase {
+  size_t n, m;
+  size_t ld_pad;     /* ld = m + ld_pad for logits and grad */
+  int soft;          /* soft targets instead of labels */
+  fastloss_reduction reduction;
+  int ignore;        /* some labels are the ignore index */
+  double smoothing;
+  int weights;
+  int in_place;      /* grad written over the logits */
+  int misalign;      /* +1 float on every buffer */
+  int kind;          /* 0 normal, 1 extremes and masks, 2 all equal, 3 a NaN row, 4 -inf label logit */
+  int forward_only;
+} fl_xcase;
+
+/* Everything one call produced. */
+typedef struct fl_xresult {
+  double loss;
+  float *row_loss;
+  float *grad; /* n * ld */
+} fl_xresult;
+
+typedef struct fl_xdata {
+  size_t ld;
+  float *logits; /* n * ld */
+  int32_t *labels;
+  float *target; /* n * m */
+  float *weight;
+  fastloss_xent_params params;
+} fl_xdata;
+
+static void fl_xdata_make(const fl_xcase *c, fl_rng *rng, fl_xdata *d) {
+  const size_t n = c->n, m = c->m;
+  d->ld = m + c->ld_pad;
+  d->logits = malloc(n * d->ld * sizeof(float));
+  d->labels = malloc(n * sizeof(int32_t));
+  d->target = c->soft ? malloc(n * m * sizeof(float)) : NULL;
+  d->weight = c->weights ? malloc(m * sizeof(float)) : NULL;
+  for (size_t i = 0; i < n; i++) {
+    float *z = d->logits + i * d->ld;
+    for (size_t j = 0; j < d->ld; j++) z[j] = (float)(3.0 * fl_rng_normal(rng));
+    d->labels[i] = (int32_t)(fl_rng_u32(rng) % m);
+    if (c->ignore && i % 3 == 1) d->labels[i] = -100;
+    if (c->kind == 1)
+      for (size_t j = 0; j < m; j++) {
+        const uint32_t r = fl_rng_u32(rng) % 10;
+        if (r == 0 && (int32_t)j != d->labels[i]) z[j] = -INFINITY;
+        if (r == 1) z[j] = 88.0f;
+        if (r == 2) z[j] = -88.0f;
+        if (r == 3) z[j] = -1e30f;
+        if (r == 4) z[j] = 1e30f;
+      }
+    if (c->kind == 2)
+      for (size_t j = 0; j < m; j++) z[j] = 7.25f;
+    if (c->kind == 3 && i == n / 2) z[m / 2] = NAN;
+    if (c->kind == 4 && i == n / 2) {
+      for (size_t j = 0; j < m; j++) z[j] = i % 2 ? -INFINITY : z[j];
+      if (d->labels[i] >= 0) z[d->labels[i]] = -INFINITY;
+    }
+    if (c->soft) {
+      double sum = 0.0;
+      for (size_t j = 0; j < m; j++) {
+        const double v = fl_rng_u32(rng) % 4 == 0 ? 0.0 : fl_rng_uniform(rng);
+        d->target[i * m + j] = (float)v;
+        sum += v;
+      }
+      for (size_t j = 0; j < m; j++) d->target[i * m + j] = sum > 0 ? (float)(d->target[i * m + j] / sum) : 0.0f;
+    }
+  }
+  if (d->weight)
+    for (size_t j = 0; j < m; j++) d->weight[j] = (float)(0.25 + 1.5 * fl_rng_uniform(rng));
+  memset(&d->params, 0, sizeof d->params);
+  d->params.reduction = c->reduction;
+  d->params.use_ignore_index = c->ignore;
+  d->params.ignore_index = -100;
+  d->params.label_smoothing = c->smoothing;
+  d->params.weight_f32 = d->weight;
+}
+
+static void fl_xdata_free(fl_xdata *d) {
+  free(d->logits);
+  free(d->labels);
+  free(d->target);
+  free(d->weight);
+}
+
+/* One call of the f32 API on copies of d, with canaries around every output. */
+static fl_xresult fl_xrun(const fl_xcase *c, const fl_xdata *d) {
+  const size_t n = c->n, m = c->m, ld = d->ld;
+  fl_buf logits = fl_buf_new(n * ld, c->misalign), grad = fl_buf_new(n * ld, c->misalign);
+  fl_buf row_loss = fl_buf_new(n, !c->misalign);
+  memcpy(logits.data, d->logits, n * ld * sizeof(float));
+  float *g = c->forward_only ? NULL : (c->in_place ? logits.data : grad.data);
+  double loss = -12345.0;
+  fastloss_status status;
+  if (c->soft)
+    status = fastloss_xent_soft_f32(n, m, logits.data, ld, d->target, m, &d->params, row_loss.data,
+                                    &loss, g, ld);
+  else
+    status = fastloss_xent_f32(n, m, logits.data, ld, d->labels, &d->params, row_loss.data, &loss, g,
+                               ld);
+  FL_CHECK(status == FASTLOSS_OK, "xent n=%zu m=%zu: %s %s", n, m, fastloss_status_str(status),
+                fastloss_last_error());
+  fl_buf_check_canaries(&logits, "logits");
+  fl_buf_check_canaries(&grad, "grad");
+  fl_buf_check_canaries(&row_loss, "row_loss");
+  fl_xresult r;
+  r.loss = loss;
+  r.row_loss = malloc(n * sizeof(float));
+  memcpy(r.row_loss, row_loss.data, n * sizeof(float));
+  r.grad = NULL;
+  if (g != NULL) {
+    r.grad = malloc(n * ld * sizeof(float));
+    memcpy(r.grad, g, n * ld * sizeof(float));
+    /* Gaps between rows (ld > m) are never written. */
+    if (!c->in_place)
+      for (size_t i = 0; i + 1 < n; i++)
+        for (size_t j = m; j < ld; j++) FL_CHECK1(isnan(grad.data[i * ld + j]));
+    else
+      for (size_t i = 0; i + 1 < n; i++)
+        for (size_t j = m; j < ld; j++) FL_CHECK1(fl_same_bits(g[i * ld + j], d->logits[i * ld + j]));
+  }
+  fl_buf_free(&logits);
+  fl_buf_free(&grad);
+  fl_buf_free(&row_loss);
+  return r;
+}
+
+static void fl_xresult_free(fl_xresult *r) {
+  free(r->row_loss);
+  free(r->grad);
+}
+
+static double fl_row_tol(size_t m) { return m > 20000 ? 3e-4 : 6e-5; }
+
+/* Compares a result with the float64 reference. */
+static void fl_xcompare_reference(const fl_xcase *c, const fl_xdata *d, const fl_xresult *r) {
+  const size_t n = c->n, m = c->m, ld = d->ld;
+  double *z = malloc(n * ld * sizeof(double)), *t = NULL, *w = NULL;
+  for (size_t k = 0; k < n * ld; k++) z[k] = d->logits[k];
+  if (c->soft) {
+    t = malloc(n * m * sizeof(double));
+    for (size_t k = 0; k < n * m; k++) t[k] = d->target[k];
+  }
+  if (c->weights) {
+    w = malloc(m * sizeof(double));
+    for (size_t j = 0; j < m; j++) w[j] = d->weight[j];
+  }
+  double *row = malloc(n * sizeof(double)), *grad = malloc(n * m * sizeof(double)), loss;
+  double *grad_scale = malloc(n * sizeof(double));
+  ref_xent(n, m, z, ld, c->soft ? NULL : d->labels, t, m, w, c->smoothing, c->reduction, c->ignore,
+           -100, row, &loss, grad, grad_scale);
+  char what[160];
+  snprintf(what, sizeof what, "%s n=%zu m=%zu kind=%d soft=%d red=%d ignore=%d s=%g w=%d inplace=%d ld=%zu",
+           fl_run.mode, n, m, c->kind, c->soft, (int)c->reduction, c->ignore, c->smoothing, c->weights,
+           c->in_place, ld);
+  double abs_sum = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    FL_CHECK(fl_close(r->row_loss[i], row[i], fl_row_tol(m), 2e-5),
+                  "%s row %zu: loss %.9g, reference %.9g", what, i, (double)r->row_loss[i], row[i]);
+    abs_sum += fabs(row[i]);
+  }
+  double scale = 1.0;
+  if (c->reduction == FASTLOSS_REDUCTION_MEAN) scale = fabs(loss) / (abs_sum > 0 ? abs_sum : 1.0);
+  FL_CHECK(fl_close(r->loss, loss, (double)n * fl_row_tol(m) * (isfinite(scale) ? scale : 1.0), 2e-5),
+                "%s: total %.12g, reference %.12g", what, r->loss, loss);
+  if (r->grad != NULL)
+    for (size_t i = 0; i < n; i++) {
+      for (size_t j = 0; j < m; j++)
+        FL_CHECK(fl_close(r->grad[i * ld + j], grad[i * m + j], 4e-7 * grad_scale[i], 2e-4),
+                      "%s grad[%zu][%zu] = %.9g, reference %.9g", what, i, j,
+                      (double)r->grad[i * ld + j], grad[i * m + j]);
+    }
+  free(z);
+  free(t);
+  free(w);
+  free(row);
+  free(grad);
+  free(grad_scale);
+}
+
+/* Runs the case on the kernels under test, compares with the reference and,
+ * for SIMD kernels, with the scalar kernels. */
+static void fl_xcheck(const fl_xcase *c, uint64_t seed) {
+  fl_rng rng;
+  fl_rng_seed(&rng, seed);
+  fl_xdata d;
+  fl_xdata_make(c, &rng, &d);
+  fl_xresult r = fl_xrun(c, &d);
+  fl_xcompare_reference(c, &d, &r);
+  if (fl_run.isa != FASTLOSS_ISA_SCALAR) {
+    ck_assert_int_eq(fastloss_set_isa(FASTLOSS_ISA_SCALAR), FASTLOSS_OK);
+    fl_xresult s = fl_xrun(c, &d);
+    fl_test_restore_isa();
+    for (size_t i = 0; i < c->n; i++)
+      FL_CHECK(fl_close(r.row_loss[i], s.row_loss[i], fl_row_tol(c->m), 2e-5),
+                    "%s vs scalar n=%zu m=%zu row %zu: %.9g vs %.9g", fl_run.mode, c->n, c->m, i,
+                    (double)r.row_loss[i], (double)s.row_loss[i]);
+    if (r.grad)
+      for (size_t k = 0; k < c->n * d.ld; k++)
+        FL_CHECK(fl_close(r.grad[k], s.grad[k], 1e-6, 2e-4), "%s vs scalar grad[%zu]: %g vs %g",
+                      fl_run.mode, k, (double)r.grad[k], (double)s.grad[k]);
+    fl_xresult_free(&s);
+  }
+  fl_xresult_free(&r);
+  fl_xdata_free(&d);
+}
+
+static size_t fl_lanes(void) { return fl_run.lanes > 1 ? fl_run.lanes : 8; }
+
+START_TEST(xent_sizes) {
+  /* m = 1..67 and around multiples of the vector width, n = 1, 3, 257. */
+  const size_t w = fl_lanes();
+  size_t ms[96], count = 0;
+  for (size_t m = 1; m <= 67; m++) ms[count++] = m;
+  const size_t mults[] = {w * 9, w * 16, w * 17, w * 32};
+  for (size_t k = 0; k < 4; k++) {
+    ms[count++] = mults[k] - 1;
+    ms[count++] = mults[k] + 1;
+  }
+  ms[count++] = 1009;
+  for (size_t k = 0; k < count; k++) {
+    const size_t ns[] = {1, 3, 257};
+    for (size_t a = 0; a < 3; a++) {
+      if (fl_run.slow && ns[a] == 257 && ms[k] > 16) continue;
+      fl_xcase c = {.n = ns[a], .m = ms[k], .misalign = (int)(k % 2), .ld_pad = k % 3 == 0 ? 5 : 0};
+      fl_xcheck(&c, 100 + k * 3 + a);
+    }
+  }
+}
+END_TEST
+
+START_TEST(xent_large_rows) {
+  const size_t ms[] = {32000, 32768, 32769, 128000};
+  for (size_t k = 0; k < 4; k++)
+    for (int fwd = 0; fwd < 2; fwd++) {
+      fl_xcase c = {.n = fl_run.slow ? 1 : (k == 3 ? 3 : 257), .m = ms[k], .forward_only = fwd,
+                    .misalign = 1};
+      fl_xcheck(&c, 200 + k);
+      if (fl_run.slow) break;
+    }
+}
+END_TEST
+
+static const size_t fl_feature_ms[] = {1, 2, 5, 10, 16, 17, 31, 67, 129, 1000, 33000};
+
+/* Every option on its own and together, over representative sizes. */
+START_TEST(xent_options) {
+  const size_t count = sizeof fl_feature_ms / sizeof fl_feature_ms[0];
+  for (size_t k = 0; k < count; k++)
+    for (int variant = 0; variant < 12; variant++) {
+      const size_t m = fl_feature_ms[k];
+      fl_xcase c = {.n = m > 20000 ? 3 : 37, .m = m};
+      switch (variant) {
+        case 0: c.ignore = 1; break;
+        case 1: c.smoothing = 0.1; break;
+        case 2: c.weights = 1; break;
+        case 3: c.reduction = FASTLOSS_REDUCTION_MEAN; c.ignore = 1; c.weights = 1; break;
+        case 4: c.reduction = FASTLOSS_REDUCTION_NONE; c.smoothing = 0.3; break;
+        case 5: c.smoothing = 0.2; c.weights = 1; c.ignore = 1; break;
+        case 6: c.in_place = 1; c.ld_pad = 3; c.smoothing = 0.05; break;
+        case 7: c.soft = 1; break;
+        case 8: c.soft = 1; c.smoothing = 0.1; c.weights = 1; c.reduction = FASTLOSS_REDUCTION_MEAN; break;
+        case 9: c.soft = 1; c.in_place = 1; c.misalign = 1; break;
+        case 10: c.forward_only = 1; c.smoothing = 0.1; c.ignore = 1; break;
+        case 11: c.reduction = FASTLOSS_REDUCTION_MEAN; c.misalign = 1; c.ld_pad = 1; break;
+      }
+      fl_xcheck(&c, 300 + k * 16 + (size_t)variant);
+    }
+}
+END_TEST
+
+/* Extreme logits: +-88, +-1e30, -inf masks, all equal, NaN rows, a -inf
+ * label logit; NaN and inf stay in their own row. */
+START_TEST(xent_extremes) {
+  const size_t count = sizeof fl_feature_ms / sizeof fl_feature_ms[0];
+  for (size_t k = 0; k < count; k++)
+    for (int kind = 1; kind <= 4; kind++)
+      for (int variant = 0; variant < 3; variant++) {
+        fl_xcase c = {.n = 9, .m = fl_feature_ms[k], .kind = kind, .in_place = variant == 1,
+                      .smoothing = variant == 2 ? 0.1 : 0.0, .soft = variant == 2 && kind != 4};
+        fl_xcheck(&c, 400 + k * 16 + (size_t)kind * 3 + (size_t)variant);
+      }
+}
+END_TEST
+
+/* Bit-identical results for 1, 2, 3 and 8 threads. */
+START_TEST(xent_thread_invariance) {
+  const fl_xcase cases[] = {{.n = 257, .m = 1000, .smoothing = 0.1},
+                            {.n = 4099, .m = 10, .reduction = FASTLOSS_REDUCTION_MEAN},
+                            {.n = 300, .m = 257, .soft = 1},
+                            {.n = 8, .m = 40000}};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    fl_rng rng;
+    fl_rng_seed(&rng, 500 + k);
+    fl_xdata d;
+    fl_xdata_make(&cases[k], &rng, &d);
+    const int threads[] = {1, 2, 3, 8};
+    fl_xresult first = {0};
+    for (int t = 0; t < 4; t++) {
+      ck_assert_int_eq(fastloss_set_num_threads(threads[t]), FASTLOSS_OK);
+      fl_xresult r = fl_xrun(&cases[k], &d);
+      if (t == 0) {
+        first = r;
+        continue;
+      }
+      FL_CHECK(memcmp(&r.loss, &first.loss, sizeof(double)) == 0,
+                    "case %zu: loss %.17g with %d threads, %.17g with 1", k, r.loss, threads[t],
+                    first.loss);
+      FL_CHECK1(memcmp(r.row_loss, first.row_loss, cases[k].n * sizeof(float)) == 0);
+      FL_CHECK1(memcmp(r.grad, first.grad, cases[k].n * d.ld * sizeof(float)) == 0);
+      fl_xresult_free(&r);
+    }
+    fastloss_set_num_threads(0);
+    fl_xresult_free(&first);
+    fl_xdata_free(&d);
+  }
+}
+END_TEST
+
+/* ------------------------------------------------------------------ f64 */
+
+/* The f64 entry points: against the reference tightly, and their gradient
+ * against central finite differences of their own loss. */
+static void fl_x64_case(size_t n, size_t m, int soft, fastloss_reduction reduction, int ignore,
+                        double smoothing, int weights, uint64_t seed) {
+  fl_rng rng;
+  fl_rng_seed(&rng, seed);
+  double *z = malloc(n * m * sizeof(double)), *t = malloc(n * m * sizeof(double));
+  double *w = malloc(m * sizeof(double)), *g = malloc(n * m * sizeof(double));
+  double *rg = malloc(n * m * sizeof(double)), *row = malloc(n * sizeof(double));
+  double *rrow = malloc(n * sizeof(double));
+  int32_t *labels = malloc(n * sizeof(int32_t));
+  for (size_t k = 0; k < n * m; k++) {
+    z[k] = 2.0 * fl_rng_normal(&rng);
+    t[k] = fl_rng_uniform(&rng);
+  }
+  for (size_t i = 0; i < n; i++) labels[i] = (ignore && i == 1) ? -1 : (int32_t)(fl_rng_u32(&rng) % m);
+  for (size_t j = 0; j < m; j++) w[j] = 0.5 + fl_rng_uniform(&rng);
+  fastloss_xent_params p = {.reduction = reduction, .use_ignore_index = ignore, .ignore_index = -1,
+                            .label_smoothing = smoothing, .weight_f64 = weights ? w : NULL};
+  double loss, rloss;
+#define FL_CALL64(zz, gg, rr, ll)                                                               \
+  (soft ? fastloss_xent_soft_f64(n, m, zz, m, t, m, &p, rr, ll, gg, m)                          \
+        : fastloss_xent_f64(n, m, zz, m, labels, &p, rr, ll, gg, m))
+  ck_assert_int_eq(FL_CALL64(z, g, row, &loss), FASTLOSS_OK);
+  ref_xent(n, m, z, m, soft ? NULL : labels, soft ? t : NULL, m, weights ? w : NULL, smoothing,
+           reduction, ignore, -1, rrow, &rloss, rg, NULL);
+  FL_CHECK(fl_close(loss, rloss, 1e-12, 1e-12), "f64 loss %.17g vs %.17g", loss, rloss);
+  for (size_t i = 0; i < n; i++) FL_CHECK1(fl_close(row[i], rrow[i], 1e-12, 1e-12));
+  for (size_t k = 0; k < n * m; k++) FL_CHECK1(fl_close(g[k], rg[k], 1e-13, 1e-11));
+  /* Central differences of the reduced loss. */
+  for (size_t k = 0; k < n * m; k++) {
+    const double h = 1e-6, saved = z[k];
+    double up, down;
+    z[k] = saved + h;
+    ck_assert_int_eq(FL_CALL64(z, NULL, NULL, &up), FASTLOSS_OK);
+    z[k] = saved - h;
+    ck_assert_int_eq(FL_CALL64(z, NULL, NULL, &down), FASTLOSS_OK);
+    z[k] = saved;
+    const double fd = (up - down) / (2 * h);
+    FL_CHECK(fabs(fd - g[k]) <= 1e-7 + 1e-6 * fabs(g[k]),
+                  "f64 n=%zu m=%zu soft=%d red=%d s=%g w=%d: d/dz[%zu] = %.10g, finite difference %.10g",
+                  n, m, soft, (int)reduction, smoothing, weights, k, g[k], fd);
+  }
+#undef FL_CALL64
+  free(z);
+  free(t);
+  free(w);
+  free(g);
+  free(rg);
+  free(row);
+  free(rrow);
+  free(labels);
+}
+
+START_TEST(xent_f64_finite_differences) {
+  uint64_t seed = 600;
+  const size_t ms[] = {1, 2, 7, 17};
+  for (size_t a = 0; a < 4; a++)
+    for (int soft = 0; soft < 2; soft++)
+      for (int red = 0; red < 3; red++)
+        for (int opt = 0; opt < 4; opt++)
+          fl_x64_case(4, ms[a], soft, (fastloss_reduction)red, !soft && (opt & 1), (opt & 2) ? 0.15 : 0.0,
+                      opt == 3 || opt == 1, seed++);
+}
+END_TEST
+
+/* The f32 gradient against finite differences of the f32 loss (coarse:
+ * float rounding limits the step). */
+START_TEST(xent_f32_finite_differences) {
+  const size_t n = 3, m = 11;
+  fl_rng rng;
+  fl_rng_seed(&rng, 700);
+  for (int variant = 0; variant < 3; variant++) {
+    float z[33], t[33], g[33], w[11];
+    int32_t labels[3] = {4, 0, 10};
+    for (size_t k = 0; k < n * m; k++) {
+      z[k] = (float)fl_rng_normal(&rng);
+      t[k] = (float)(fl_rng_uniform(&rng) / m);
+    }
+    for (size_t j = 0; j < m; j++) w[j] = (float)(0.5 + fl_rng_uniform(&rng));
+    fastloss_xent_params p = {.reduction = FASTLOSS_REDUCTION_MEAN, .label_smoothing = 0.1,
+                              .weight_f32 = variant == 1 ? w : NULL};
+    double loss;
+    if (variant == 2)
+      ck_assert_int_eq(fastloss_xent_soft_f32(n, m, z, m, t, m, &p, NULL, &loss, g, m), FASTLOSS_OK);
+    else
+      ck_assert_int_eq(fastloss_xent_f32(n, m, z, m, labels, &p, NULL, &loss, g, m), FASTLOSS_OK);
+    for (size_t k = 0; k < n * m; k++) {
+      const float saved = z[k], h = 1e-2f;
+      double up, down;
+      z[k] = saved + h;
+      if (variant == 2)
+        fastloss_xent_soft_f32(n, m, z, m, t, m, &p, NULL, &up, NULL, m);
+      else
+        fastloss_xent_f32(n, m, z, m, labels, &p, NULL, &up, NULL, m);
+      z[k] = saved - h;
+      if (variant == 2)
+        fastloss_xent_soft_f32(n, m, z, m, t, m, &p, NULL, &down, NULL, m);
+      else
+        fastloss_xent_f32(n, m, z, m, labels, &p, NULL, &down, NULL, m);
+      z[k] = saved;
+      const double fd = (up - down) / (2.0 * (double)h);
+      FL_CHECK(fabs(fd - g[k]) <= 2e-4 + 1e-2 * fabs(g[k]), "f32 variant %d d/dz[%zu] = %g, fd %g",
+                    variant, k, (double)g[k], fd);
+    }
+  }
+}
+END_TEST
+
+Suite *fl_suite_xent(void) {
+  Suite *s = suite_create("xent");
+  TCase *tc = tcase_create("fused softmax cross-entropy");
+  tcase_set_timeout(tc, 1200);
+  tcase_add_test(tc, xent_sizes);
+  tcase_add_test(tc, xent_large_rows);
+  tcase_add_test(tc, xent_options);
+  tcase_add_test(tc, xent_extremes);
+  tcase_add_test(tc, xent_thread_invariance);
+  tcase_add_test(tc, xent_f64_finite_differences);
+  tcase_add_test(tc, xent_f32_finite_differences);
+  suite_add_tcase(s, tc);
+  return s;
+}
