@@ -19,9 +19,12 @@
 #define FL_XENT_SMALL_ROWS 64
 
 /* X(name, return type, parameter list), for element type T:
- *   rmax       max_j x_j (NaN if any x_j is NaN; -inf for an all -inf row)
+ *   rmax       max_j x_j, NaN entries ignored (they reach the row through the
+ *              sums); -inf for an all -inf row
  *   rexpstore  y_j = exp(x_j - max); returns sum_j y_j
- *   ronline    one-pass max and sum_j exp(x_j - max) (Milakov & Gimelshein)
+ *   ronline    one-pass max and sum_j exp(x_j - max) (Milakov & Gimelshein);
+ *              a +inf entry makes the sum NaN, as exp(inf - inf) does in the
+ *              two-pass kernels
  *   vexpscale  y_j = exp(x_j - max) * scale
  *   vaffine    y_j = alpha * y_j - (beta + gamma * t_j) * w_j, t or w may be
  *              NULL (read as 0 and 1)

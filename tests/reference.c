@@ -53,9 +53,11 @@ void ref_xent(size_t n, size_t m, const double *z, size_t ld_z, const int32_t *l
       total += lossv[i];
       continue;
     }
-    long double sum = 0.0L;
-    for (size_t j = 0; j < m; j++) sum += expl((long double)zi[j] - (long double)max);
-    const double log_sum = (double)logl(sum);
+    /* double is ample against float results; long double would be
+     * software quad precision (and very slow) on AArch64. */
+    double sum = 0.0;
+    for (size_t j = 0; j < m; j++) sum += exp(zi[j] - max);
+    const double log_sum = log(sum);
     double l = 0.0;
     for (size_t j = 0; j < m; j++)
       if (t[j] != 0.0) l += t[j] * ((max - zi[j]) + log_sum);
@@ -63,7 +65,7 @@ void ref_xent(size_t n, size_t m, const double *z, size_t ld_z, const int32_t *l
     total += l;
     if (gi)
       for (size_t j = 0; j < m; j++) {
-        const double p = (double)(expl((long double)zi[j] - (long double)max) / sum);
+        const double p = exp(zi[j] - max) / sum;
         gi[j] = scale * (p * tsum - t[j]);
       }
   }

@@ -16,7 +16,8 @@
 #include <simde/x86/avx512.h>
 
 /* AVX512F: lanes with their mask bit clear come from src. */
-SIMDE_FUNCTION_ATTRIBUTES simde__m512 fl_simde_mm512_mask_loadu_ps(simde__m512 src, simde__mmask16 k,
+SIMDE_FUNCTION_ATTRIBUTES simde__m512 fl_simde_mm512_mask_loadu_ps(simde__m512 src,
+                                                                   simde__mmask16 k,
                                                                    const void *mem) {
   simde__m512_private r = simde__m512_to_private(src);
   const float *p = (const float *)mem;
@@ -26,12 +27,14 @@ SIMDE_FUNCTION_ATTRIBUTES simde__m512 fl_simde_mm512_mask_loadu_ps(simde__m512 s
 }
 
 /* AVX512F: lanes with their mask bit clear are 0. */
-SIMDE_FUNCTION_ATTRIBUTES simde__m512 fl_simde_mm512_maskz_loadu_ps(simde__mmask16 k, const void *mem) {
+SIMDE_FUNCTION_ATTRIBUTES simde__m512 fl_simde_mm512_maskz_loadu_ps(simde__mmask16 k,
+                                                                    const void *mem) {
   return fl_simde_mm512_mask_loadu_ps(simde_mm512_setzero_ps(), k, mem);
 }
 
 /* AVX512F: stores only the lanes with their mask bit set. */
-SIMDE_FUNCTION_ATTRIBUTES void fl_simde_mm512_mask_storeu_ps(void *mem, simde__mmask16 k, simde__m512 a) {
+SIMDE_FUNCTION_ATTRIBUTES void fl_simde_mm512_mask_storeu_ps(void *mem, simde__mmask16 k,
+                                                             simde__m512 a) {
   const simde__m512_private a_ = simde__m512_to_private(a);
   float *p = (float *)mem;
   for (int i = 0; i < 16; i++)

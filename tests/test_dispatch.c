@@ -38,7 +38,8 @@ START_TEST(env_caps_auto) {
   ck_assert_int_eq(fastloss_set_isa(FASTLOSS_ISA_AUTO), FASTLOSS_OK);
   const fastloss_isa capped = fastloss_get_isa();
   if (!(cpu & FASTLOSS_CPU_AVX512)) ck_assert_int_ne(capped, FASTLOSS_ISA_AVX512);
-  if (cpu & FASTLOSS_CPU_NEON) ck_assert_int_eq(capped, FASTLOSS_ISA_SCALAR);
+  /* An x86 name caps nothing on AArch64. */
+  if (cpu & FASTLOSS_CPU_NEON) ck_assert_int_eq(capped, FASTLOSS_ISA_NEON);
   setenv("FASTLOSS_ISA", "auto", 1);
   ck_assert_int_eq(fastloss_set_isa(FASTLOSS_ISA_AUTO), FASTLOSS_OK);
   const fastloss_isa best = fastloss_get_isa();

@@ -65,7 +65,7 @@ START_TEST(exp_special_values) {
   ck_assert_float_eq(y[2], 1.0f);
   ck_assert_float_eq(y[3], 1.0f);
   FL_CHECK1(y[4] >= 0.0f && y[4] < FLT_MIN);
-  ck_assert_float_eq(y[5], 0.0f);
+  FL_CHECK1(y[5] >= 0.0f && y[5] < FLT_MIN); /* SLEEF returns a denormal */
   ck_assert_float_eq(y[6], 0.0f);
   FL_CHECK1(isinf(y[7]) && y[7] > 0);
   FL_CHECK1(isinf(y[8]) && y[8] > 0);

@@ -1,8 +1,8 @@
 /* AVX-512 (F+DQ+BW+VL) helpers shared by the AVX-512 kernels: exp, tail masks
  * and horizontal reductions.  The exp is the algorithm of
  * kernels/scalar/scalar-math.h (same constants, same integer-shift 2^n rather
- * than scalef) on 16 lanes, so each lane matches the AVX2 and scalar exp bit
- * for bit.
+ * than scalef) on 16 lanes, so each lane matches the AVX2 exp bit for bit
+ * (and the scalar one where the scalar build has FMA).
  *
  * With FL_AVX512_EMULATED (tests only, AVX2 hosts) the intrinsics come from
  * SIMDe's portable AVX-512 plus tests/simde-avx512-fill.h. */
@@ -10,13 +10,16 @@
 #define FASTLOSS_AVX512_MATH_H
 
 #ifdef FL_AVX512_EMULATED
+/* An emulated __m512 is a 64-byte vector that must never cross a real call:
+ * without AVX-512 its ABI is not the hardware one.  Everything that takes one
+ * is always inlined (GCC reports an out-of-line copy, made at -O0 or by
+ * cloning, with a -Wpsabi no pragma silences); clang warns at every call
+ * even so, hence the pragma. */
+#pragma GCC diagnostic ignored "-Wpsabi"
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
 
 #include "simde-avx512-fill.h"
-/* An emulated __m512 must never cross a real call: GCC rejects (-Wpsabi) a
- * 64-byte vector argument without AVX-512, and -O0 or a cloned function
- * would make one. */
 #define FL_AVX512_INLINE HEDLEY_ALWAYS_INLINE static
 #else
 #include <immintrin.h>

@@ -96,7 +96,8 @@ static void fl_f32_xent_ronline_ukernel__avx512(size_t m, const float *x, float 
         fl_avx512_online_rescale(&run_max, &run_sum, _mm512_max_ps(block_max0, block_max1));
     __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0;
     for (size_t k = 0; k < FL_ONLINE_BLOCK; k += 2 * W) {
-      sum0 = _mm512_add_ps(sum0, fl_avx512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j + k), safe_max)));
+      sum0 =
+          _mm512_add_ps(sum0, fl_avx512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j + k), safe_max)));
       sum1 = _mm512_add_ps(sum1,
                            fl_avx512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j + k + W), safe_max)));
     }
@@ -135,8 +136,8 @@ static void fl_f32_xent_vexpscale_ukernel__avx512(size_t m, const float *x, floa
 }
 
 /* The target term (beta + gamma t) w of lanes [j, j + 16) under `mask`. */
-FL_AVX512_INLINE __m512 fl_avx512_affine_target(size_t j, __mmask16 mask, __m512 beta,
-                                                __m512 gamma, const float *t, const float *w) {
+FL_AVX512_INLINE __m512 fl_avx512_affine_target(size_t j, __mmask16 mask, __m512 beta, __m512 gamma,
+                                                const float *t, const float *w) {
   __m512 target = beta;
   if (t != NULL) target = _mm512_fmadd_ps(gamma, _mm512_maskz_loadu_ps(mask, t + j), beta);
   if (w != NULL) target = _mm512_mul_ps(target, _mm512_maskz_loadu_ps(mask, w + j));
@@ -169,8 +170,8 @@ static void fl_f32_xent_vaffine_ukernel__avx512(size_t m, float *y, float alpha,
   }
 }
 
-static float fl_f32_xent_rdot_ukernel__avx512(size_t m, const float *a, float shift,
-                                              const float *b, const float *c) {
+static float fl_f32_xent_rdot_ukernel__avx512(size_t m, const float *a, float shift, const float *b,
+                                              const float *c) {
   const __m512 one = _mm512_set1_ps(1.0f), vshift = _mm512_set1_ps(shift);
   __m512 sum = _mm512_setzero_ps();
   for (size_t j = 0; j < m; j += W) {
@@ -194,8 +195,7 @@ static float fl_f32_xent_rdot_ukernel__avx512(size_t m, const float *a, float sh
 static void fl_f32_xent_smallrows_ukernel__avx512(size_t rows, size_t m, const float *z,
                                                   size_t ld_z, const float *alpha,
                                                   const float *beta, float *grad, size_t ld_grad,
-                                                  float *row_max, float *row_sum,
-                                                  float *row_zsum) {
+                                                  float *row_max, float *row_sum, float *row_zsum) {
   float tile[FL_XENT_SMALL_M][W];
   for (size_t first = 0; first < rows; first += W) {
     const size_t count = rows - first < W ? rows - first : W;

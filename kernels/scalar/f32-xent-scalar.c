@@ -37,7 +37,7 @@ static void fl_f32_xent_ronline_ukernel__scalar(size_t m, const float *x, float 
   for (size_t j = 0; j < m; j++) {
     const float v = x[j];
     if (v > max) {
-      sum = sum * fl_scalar_expf(max - v) + 1.0;
+      sum = sum * fl_scalar_expf(max - v) + fl_scalar_expf(v - v); /* 1, or NaN for +inf */
       max = v;
     } else if (v != -INFINITY) {
       sum += fl_scalar_expf(v - max);

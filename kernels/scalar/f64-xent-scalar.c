@@ -36,7 +36,7 @@ static void fl_f64_xent_ronline_ukernel__scalar(size_t m, const double *x, doubl
   for (size_t j = 0; j < m; j++) {
     const double v = x[j];
     if (v > max) {
-      sum = sum * exp(max - v) + 1.0;
+      sum = sum * exp(max - v) + exp(v - v); /* 1, or NaN for +inf */
       max = v;
     } else if (v != -INFINITY) {
       sum += exp(v - max);
