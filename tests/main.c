@@ -84,7 +84,7 @@ static int fl_select(const char *mode) {
   char *suffix = strstr(isa_name, "-qemu");
   if (suffix != NULL) *suffix = '\0';
   fl_run.mode = mode;
-  fl_run.slow = strstr(mode, "qemu") != NULL || strstr(mode, "emulated") != NULL;
+  fl_run.slow = strstr(mode, "qemu") != NULL;
   if (strcmp(isa_name, "avx512-emulated") == 0) {
 #if FL_HAVE_AVX512_EMULATED
     fl_run.isa = FASTLOSS_ISA_AVX512;

@@ -24,7 +24,7 @@ static size_t fl_sizes(size_t *out) {
       }
     }
   const size_t big[] = {101, 257, 1009, 4093, 32000, 128000};
-  /* Emulated runs (SIMDe, qemu) are 20-200x slower: one large row is enough. */
+  /* Runs under qemu are 20-200x slower: one large row is enough. */
   const size_t nbig = fl_run.slow ? 5 : sizeof big / sizeof big[0];
   for (size_t k = 0; k < nbig; k++) out[count++] = big[k];
   return count;

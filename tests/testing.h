@@ -15,7 +15,7 @@ typedef struct fl_test_run {
   fastloss_isa isa;     /* the ISA whose kernels are installed */
   const fl_isa_kernels *kernels;
   size_t lanes;         /* vector width in floats (1 for scalar) */
-  int slow;             /* emulated or under qemu: smaller sweeps */
+  int slow;             /* under qemu: smaller sweeps */
   int has_fma;          /* the scalar exp bound depends on it */
 } fl_test_run;
 
