@@ -41,6 +41,7 @@
 #endif
 
 #include "fastloss.h"
+#include "internal.h"
 #include "shim.h"
 
 /* ------------------------------------------------------------ inputs */
@@ -202,7 +203,8 @@ typedef enum bench_op {
   BENCH_XENT_FORWARD_BACKWARD,
   BENCH_XENT_FORWARD,
   BENCH_COPY,
-  BENCH_READ
+  BENCH_READ,
+  BENCH_EXP /* the ISA's vexpscale kernel alone on one L1-resident row */
 } bench_op;
 
 typedef struct bench_case {
@@ -235,6 +237,11 @@ static fastloss_status bench_once(const bench_case *c, const bench_data *d) {
                    : fastloss_xent_f64(c->n, c->m, d->logits, c->m, d->labels, NULL, NULL, &loss,
                                        NULL, c->m);
       break;
+    case BENCH_EXP:
+      /* 20 is above every N(0, 3) input here, so the arguments are <= 0 as
+       * in the real kernels; the exp's cost does not depend on the value. */
+      fl_kernels()->f32_xent->xent_vexpscale(c->m, d->logits, 20.0f, 1.0f, d->grad);
+      break;
     case BENCH_COPY: bench_copy(d->grad, d->logits, c->n * c->m * c->element, c->threads); break;
     case BENCH_READ: {
       const float sum = bench_read(d->logits, c->n * c->m, c->threads);
@@ -254,7 +261,7 @@ static void bench_run(flb_state *state, void *context) {
     flb_skip_with_error(state, "out of memory for the inputs");
     return;
   }
-  if (c->op == BENCH_XENT_FORWARD_BACKWARD || c->op == BENCH_XENT_FORWARD) {
+  if (c->op == BENCH_XENT_FORWARD_BACKWARD || c->op == BENCH_XENT_FORWARD || c->op == BENCH_EXP) {
     if (fastloss_set_isa(c->isa) != FASTLOSS_OK ||
         fastloss_set_num_threads(c->threads) != FASTLOSS_OK) {
       flb_skip_with_error(state, fastloss_last_error());
@@ -274,7 +281,7 @@ static void bench_run(flb_state *state, void *context) {
   }
   const int64_t iterations = flb_iterations(state);
   const int64_t count = (int64_t)(c->n * c->m);
-  const int writes = c->op == BENCH_XENT_FORWARD_BACKWARD || c->op == BENCH_COPY;
+  const int writes = c->op == BENCH_XENT_FORWARD_BACKWARD || c->op == BENCH_COPY || c->op == BENCH_EXP;
   flb_set_items_processed(state, iterations * count);
   flb_set_bytes_processed(state, iterations * count * (int64_t)c->element * (writes ? 2 : 1));
 }
@@ -302,6 +309,10 @@ static void bench_add(bench_op op, size_t element, fastloss_isa isa, bench_shape
       snprintf(name, sizeof name, "%s_xent_%s/%s/%zux%zu/omp:%d", type,
                op == BENCH_XENT_FORWARD ? "fwd" : "fwdbwd", fastloss_isa_name(isa), shape.n,
                shape.m, threads);
+      break;
+    case BENCH_EXP:
+      snprintf(name, sizeof name, "%s_xent_exp/%s/%zux%zu/omp:%d", type, fastloss_isa_name(isa),
+               shape.n, shape.m, threads);
       break;
     case BENCH_COPY:
     case BENCH_READ:
@@ -403,6 +414,8 @@ int main(int argc, char **argv) {
         bench_add(BENCH_XENT_FORWARD, f32, host.isas[k], shape, thread_counts[t]);
     }
   }
+  const bench_shape exp_row = {1, 4096};
+  for (size_t k = 0; k < host.isa_count; k++) bench_add(BENCH_EXP, f32, host.isas[k], exp_row, 1);
   for (size_t t = 0; t < thread_variants; t++)
     bench_add(BENCH_COPY, f64, FASTLOSS_ISA_AUTO, bench_f64_shape, thread_counts[t]);
   for (size_t k = 0; k < host.isa_count; k++)

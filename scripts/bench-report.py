@@ -217,7 +217,7 @@ def main():
     thread_counts = sorted({k[5] for k in results})
     shapes = []
     for key in results:  # registration order, kept by the JSON and by dict
-        if key[0] == "f32" and (key[3], key[4]) not in shapes:
+        if key[0] == "f32" and key[1] != "exp" and (key[3], key[4]) not in shapes:
             shapes.append((key[3], key[4]))
     f64_shapes = []
     for key in results:
@@ -267,6 +267,24 @@ def main():
         out.append("## f64 fused forward+backward (reference)")
         out.append("")
         table(out, results, {}, "f64", "fwdbwd", n, m, isas, thread_counts, peer_name)
+
+    exp_rows = [(isa, results[("f32", "exp", isa, 1, 4096, 1)]) for isa in isas
+                 if ("f32", "exp", isa, 1, 4096, 1) in results]
+    if exp_rows:
+        out.append("## The exp ceiling")
+        out.append("")
+        out.append("Each ISA's exp alone (its vexpscale kernel on one L1-resident row of 4096 "
+                   "floats, 1 thread): one exp per logit bounds every fused call.")
+        out.append("")
+        out.append("| ISA | e9 exp/s | best f32 fwd, 1 thread, e9 logits/s | fwd / exp |")
+        out.append("|---|---:|---:|---:|")
+        for isa, (rate, _) in exp_rows:
+            fwd = [results[k][0] for k in results
+                   if k[0] == "f32" and k[1] == "fwd" and k[2] == isa and k[5] == 1]
+            best = max(fwd) if fwd else float("nan")
+            out.append("| %s | %s | %s | %.0f%% |" % (isa, fmt_rate(rate), fmt_rate(best),
+                                                      100.0 * best / rate))
+        out.append("")
 
     if peer_version:
         out.append("Peer: torch.nn.functional.cross_entropy(reduction='sum') + torch.autograd.grad, "

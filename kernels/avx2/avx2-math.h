@@ -20,12 +20,13 @@ static inline __m256i fl_avx2_tail_mask(size_t count) {
 
 #ifdef FASTLOSS_EXP_SLEEF
 #include <sleef.h>
-static inline __m256 fl_avx2_exp(__m256 x) { return Sleef_expf8_u10avx2(x); }
+static inline __m256 fl_avx2_exp_nonpos(__m256 x) { return Sleef_expf8_u10avx2(x); }
 #else
-static inline __m256 fl_avx2_exp(__m256 x) {
-  /* max/min return their second operand when either is NaN: NaN survives
-   * the clamp and flows through the polynomial. */
-  const __m256 xc = _mm256_min_ps(_mm256_set1_ps(FL_EXPF_HI), _mm256_max_ps(_mm256_set1_ps(FL_EXPF_LO), x));
+/* exp(x) for x <= 0 or NaN (scalar-math.h has the details). */
+static inline __m256 fl_avx2_exp_nonpos(__m256 x) {
+  /* max returns its second operand when either is NaN: NaN survives the
+   * clamp and flows through the polynomial. */
+  const __m256 xc = _mm256_max_ps(_mm256_set1_ps(FL_EXPF_CLAMP), x);
   const __m256 t = _mm256_fmadd_ps(xc, _mm256_set1_ps(FL_LOG2E), _mm256_set1_ps(FL_ROUND_MAGIC));
   const __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(FL_ROUND_MAGIC));
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(FL_LN2_HI), xc);
@@ -37,10 +38,7 @@ static inline __m256 fl_avx2_exp(__m256 x) {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
   const __m256i bits = _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127 - 0x400000));
-  const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23));
-  __m256 y = _mm256_mul_ps(p, scale);
-  y = _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(FL_EXPF_LO), _CMP_LT_OQ), y);
-  return _mm256_blendv_ps(y, _mm256_set1_ps(INFINITY), _mm256_cmp_ps(x, _mm256_set1_ps(FL_EXPF_INF), _CMP_GT_OQ));
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
 }
 #endif
 

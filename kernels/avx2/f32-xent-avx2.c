@@ -38,21 +38,21 @@ static float fl_f32_xent_rexpstore_ukernel__avx2(size_t m, const float *x, float
   __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0;
   size_t j = 0;
   for (; j + 2 * W <= m; j += 2 * W) {
-    const __m256 e0 = fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
-    const __m256 e1 = fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j + W), vmax));
+    const __m256 e0 = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
+    const __m256 e1 = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j + W), vmax));
     _mm256_storeu_ps(y + j, e0);
     _mm256_storeu_ps(y + j + W, e1);
     sum0 = _mm256_add_ps(sum0, e0);
     sum1 = _mm256_add_ps(sum1, e1);
   }
   for (; j + W <= m; j += W) {
-    const __m256 e = fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
+    const __m256 e = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
     _mm256_storeu_ps(y + j, e);
     sum0 = _mm256_add_ps(sum0, e);
   }
   if (j < m) {
     const __m256i mask = fl_avx2_tail_mask(m - j);
-    const __m256 e = _mm256_and_ps(fl_avx2_exp(_mm256_sub_ps(_mm256_maskload_ps(x + j, mask), vmax)),
+    const __m256 e = _mm256_and_ps(fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_maskload_ps(x + j, mask), vmax)),
                                    _mm256_castsi256_ps(mask));
     _mm256_maskstore_ps(y + j, mask, e);
     sum1 = _mm256_add_ps(sum1, e);
@@ -66,7 +66,7 @@ static float fl_f32_xent_rexpstore_ukernel__avx2(size_t m, const float *x, float
 static inline __m256 fl_avx2_online_rescale(__m256 *run_max, __m256 *run_sum, __m256 block_max) {
   const __m256 new_max = _mm256_max_ps(block_max, *run_max);
   const __m256 safe_max = _mm256_max_ps(new_max, _mm256_set1_ps(-FLT_MAX));
-  *run_sum = _mm256_mul_ps(*run_sum, fl_avx2_exp(_mm256_sub_ps(*run_max, safe_max)));
+  *run_sum = _mm256_mul_ps(*run_sum, fl_avx2_exp_nonpos(_mm256_sub_ps(*run_max, safe_max)));
   *run_max = new_max;
   return safe_max;
 }
@@ -90,8 +90,8 @@ static void fl_f32_xent_ronline_ukernel__avx2(size_t m, const float *x, float *m
         fl_avx2_online_rescale(&run_max, &run_sum, _mm256_max_ps(block_max0, block_max1));
     __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0;
     for (size_t k = 0; k < FL_ONLINE_BLOCK; k += 2 * W) {
-      sum0 = _mm256_add_ps(sum0, fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j + k), safe_max)));
-      sum1 = _mm256_add_ps(sum1, fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j + k + W), safe_max)));
+      sum0 = _mm256_add_ps(sum0, fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j + k), safe_max)));
+      sum1 = _mm256_add_ps(sum1, fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j + k + W), safe_max)));
     }
     run_sum = _mm256_add_ps(run_sum, _mm256_add_ps(sum0, sum1));
   }
@@ -101,12 +101,12 @@ static void fl_f32_xent_ronline_ukernel__avx2(size_t m, const float *x, float *m
     const __m256 v = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(x + j, mask),
                                       _mm256_castsi256_ps(mask));
     const __m256 safe_max = fl_avx2_online_rescale(&run_max, &run_sum, v);
-    run_sum = _mm256_add_ps(run_sum, fl_avx2_exp(_mm256_sub_ps(v, safe_max)));
+    run_sum = _mm256_add_ps(run_sum, fl_avx2_exp_nonpos(_mm256_sub_ps(v, safe_max)));
   }
   /* Bring every lane to the overall max. */
   const float max = fl_avx2_hmax(run_max);
   const __m256 safe_max = _mm256_set1_ps(max > -FLT_MAX ? max : -FLT_MAX);
-  run_sum = _mm256_mul_ps(run_sum, fl_avx2_exp(_mm256_sub_ps(run_max, safe_max)));
+  run_sum = _mm256_mul_ps(run_sum, fl_avx2_exp_nonpos(_mm256_sub_ps(run_max, safe_max)));
   *max_out = max;
   *sum_out = fl_avx2_hsum(run_sum);
 }
@@ -116,14 +116,14 @@ static void fl_f32_xent_vexpscale_ukernel__avx2(size_t m, const float *x, float 
   const __m256 vmax = _mm256_set1_ps(max), vscale = _mm256_set1_ps(scale);
   size_t j = 0;
   for (; j + 2 * W <= m; j += 2 * W) {
-    const __m256 e0 = fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
-    const __m256 e1 = fl_avx2_exp(_mm256_sub_ps(_mm256_loadu_ps(x + j + W), vmax));
+    const __m256 e0 = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
+    const __m256 e1 = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j + W), vmax));
     _mm256_storeu_ps(y + j, _mm256_mul_ps(e0, vscale));
     _mm256_storeu_ps(y + j + W, _mm256_mul_ps(e1, vscale));
   }
   for (; j < m; j += W) {
     const __m256i mask = fl_avx2_tail_mask(m - j < W ? m - j : W);
-    const __m256 e = fl_avx2_exp(_mm256_sub_ps(_mm256_maskload_ps(x + j, mask), vmax));
+    const __m256 e = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_maskload_ps(x + j, mask), vmax));
     _mm256_maskstore_ps(y + j, mask, _mm256_mul_ps(e, vscale));
   }
 }
@@ -200,7 +200,7 @@ static void fl_f32_xent_smallrows_ukernel__avx2(size_t rows, size_t m, const flo
     for (size_t j = 0; j < m; j++) {
       const __m256 v = _mm256_loadu_ps(tile[j]);
       zsum = _mm256_add_ps(zsum, _mm256_sub_ps(v, shift));
-      const __m256 e = fl_avx2_exp(_mm256_sub_ps(v, max));
+      const __m256 e = fl_avx2_exp_nonpos(_mm256_sub_ps(v, max));
       _mm256_storeu_ps(tile[j], e);
       sum = _mm256_add_ps(sum, e);
     }

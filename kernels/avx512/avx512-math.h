@@ -40,20 +40,20 @@ static inline __mmask16 fl_avx512_tail_mask(size_t count) {
 #if defined(FASTLOSS_EXP_SLEEF) && defined(FL_AVX512_EMULATED)
 #include <sleef.h>
 /* SLEEF's AVX-512 entry points need real AVX-512: two AVX2 calls instead. */
-FL_AVX512_INLINE __m512 fl_avx512_exp(__m512 x) {
+FL_AVX512_INLINE __m512 fl_avx512_exp_nonpos(__m512 x) {
   const __m256 lo = Sleef_expf8_u10avx2(_mm512_castps512_ps256(x));
   const __m256 hi = Sleef_expf8_u10avx2(_mm512_extractf32x8_ps(x, 1));
   return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
 }
 #elif defined(FASTLOSS_EXP_SLEEF)
 #include <sleef.h>
-FL_AVX512_INLINE __m512 fl_avx512_exp(__m512 x) { return Sleef_expf16_u10avx512f(x); }
+FL_AVX512_INLINE __m512 fl_avx512_exp_nonpos(__m512 x) { return Sleef_expf16_u10avx512f(x); }
 #else
-FL_AVX512_INLINE __m512 fl_avx512_exp(__m512 x) {
-  /* max/min return their second operand when either is NaN: NaN survives
-   * the clamp and flows through the polynomial. */
-  const __m512 xc =
-      _mm512_min_ps(_mm512_set1_ps(FL_EXPF_HI), _mm512_max_ps(_mm512_set1_ps(FL_EXPF_LO), x));
+/* exp(x) for x <= 0 or NaN (scalar-math.h has the details). */
+FL_AVX512_INLINE __m512 fl_avx512_exp_nonpos(__m512 x) {
+  /* max returns its second operand when either is NaN: NaN survives the
+   * clamp and flows through the polynomial. */
+  const __m512 xc = _mm512_max_ps(_mm512_set1_ps(FL_EXPF_CLAMP), x);
   const __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(FL_LOG2E), _mm512_set1_ps(FL_ROUND_MAGIC));
   const __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(FL_ROUND_MAGIC));
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(FL_LN2_HI), xc);
@@ -65,12 +65,7 @@ FL_AVX512_INLINE __m512 fl_avx512_exp(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
   const __m512i bits = _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127 - 0x400000));
-  const __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(bits, 23));
-  __m512 y = _mm512_mul_ps(p, scale);
-  y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_set1_ps(FL_EXPF_LO), _CMP_LT_OQ),
-                         _mm512_setzero_ps());
-  return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_set1_ps(FL_EXPF_INF), _CMP_GT_OQ),
-                            _mm512_set1_ps(INFINITY));
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(bits, 23)));
 }
 #endif
 

@@ -43,22 +43,22 @@ static float fl_f32_xent_rexpstore_ukernel__avx512(size_t m, const float *x, flo
   __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0;
   size_t j = 0;
   for (; j + 2 * W <= m; j += 2 * W) {
-    const __m512 e0 = fl_avx512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmax));
-    const __m512 e1 = fl_avx512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j + W), vmax));
+    const __m512 e0 = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmax));
+    const __m512 e1 = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j + W), vmax));
     _mm512_storeu_ps(y + j, e0);
     _mm512_storeu_ps(y + j + W, e1);
     sum0 = _mm512_add_ps(sum0, e0);
     sum1 = _mm512_add_ps(sum1, e1);
   }
   for (; j + W <= m; j += W) {
-    const __m512 e = fl_avx512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmax));
+    const __m512 e = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmax));
     _mm512_storeu_ps(y + j, e);
     sum0 = _mm512_add_ps(sum0, e);
   }
   if (j < m) {
     const __mmask16 mask = fl_avx512_tail_mask(m - j);
     const __m512 e = _mm512_maskz_mov_ps(
-        mask, fl_avx512_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + j), vmax)));
+        mask, fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + j), vmax)));
     _mm512_mask_storeu_ps(y + j, mask, e);
     sum1 = _mm512_add_ps(sum1, e);
   }
@@ -72,7 +72,7 @@ FL_AVX512_INLINE __m512 fl_avx512_online_rescale(__m512 *run_max, __m512 *run_su
                                                  __m512 block_max) {
   const __m512 new_max = _mm512_max_ps(block_max, *run_max);
   const __m512 safe_max = _mm512_max_ps(new_max, _mm512_set1_ps(-FLT_MAX));
-  *run_sum = _mm512_mul_ps(*run_sum, fl_avx512_exp(_mm512_sub_ps(*run_max, safe_max)));
+  *run_sum = _mm512_mul_ps(*run_sum, fl_avx512_exp_nonpos(_mm512_sub_ps(*run_max, safe_max)));
   *run_max = new_max;
   return safe_max;
 }
@@ -97,9 +97,9 @@ static void fl_f32_xent_ronline_ukernel__avx512(size_t m, const float *x, float 
     __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0;
     for (size_t k = 0; k < FL_ONLINE_BLOCK; k += 2 * W) {
       sum0 =
-          _mm512_add_ps(sum0, fl_avx512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j + k), safe_max)));
+          _mm512_add_ps(sum0, fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j + k), safe_max)));
       sum1 = _mm512_add_ps(sum1,
-                           fl_avx512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j + k + W), safe_max)));
+                           fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j + k + W), safe_max)));
     }
     run_sum = _mm512_add_ps(run_sum, _mm512_add_ps(sum0, sum1));
   }
@@ -108,12 +108,12 @@ static void fl_f32_xent_ronline_ukernel__avx512(size_t m, const float *x, float 
     const __mmask16 mask = fl_avx512_tail_mask(count);
     const __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), mask, x + j);
     const __m512 safe_max = fl_avx512_online_rescale(&run_max, &run_sum, v);
-    run_sum = _mm512_add_ps(run_sum, fl_avx512_exp(_mm512_sub_ps(v, safe_max)));
+    run_sum = _mm512_add_ps(run_sum, fl_avx512_exp_nonpos(_mm512_sub_ps(v, safe_max)));
   }
   /* Bring every lane to the overall max. */
   const float max = fl_avx512_hmax(run_max);
   const __m512 safe_max = _mm512_set1_ps(max > -FLT_MAX ? max : -FLT_MAX);
-  run_sum = _mm512_mul_ps(run_sum, fl_avx512_exp(_mm512_sub_ps(run_max, safe_max)));
+  run_sum = _mm512_mul_ps(run_sum, fl_avx512_exp_nonpos(_mm512_sub_ps(run_max, safe_max)));
   *max_out = max;
   *sum_out = fl_avx512_hsum(run_sum);
 }
@@ -123,14 +123,14 @@ static void fl_f32_xent_vexpscale_ukernel__avx512(size_t m, const float *x, floa
   const __m512 vmax = _mm512_set1_ps(max), vscale = _mm512_set1_ps(scale);
   size_t j = 0;
   for (; j + 2 * W <= m; j += 2 * W) {
-    const __m512 e0 = fl_avx512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmax));
-    const __m512 e1 = fl_avx512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + j + W), vmax));
+    const __m512 e0 = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmax));
+    const __m512 e1 = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j + W), vmax));
     _mm512_storeu_ps(y + j, _mm512_mul_ps(e0, vscale));
     _mm512_storeu_ps(y + j + W, _mm512_mul_ps(e1, vscale));
   }
   for (; j < m; j += W) {
     const __mmask16 mask = fl_avx512_tail_mask(m - j < W ? m - j : W);
-    const __m512 e = fl_avx512_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + j), vmax));
+    const __m512 e = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + j), vmax));
     _mm512_mask_storeu_ps(y + j, mask, _mm512_mul_ps(e, vscale));
   }
 }
@@ -208,7 +208,7 @@ static void fl_f32_xent_smallrows_ukernel__avx512(size_t rows, size_t m, const f
     for (size_t j = 0; j < m; j++) {
       const __m512 v = _mm512_loadu_ps(tile[j]);
       zsum = _mm512_add_ps(zsum, _mm512_sub_ps(v, shift));
-      const __m512 e = fl_avx512_exp(_mm512_sub_ps(v, max));
+      const __m512 e = fl_avx512_exp_nonpos(_mm512_sub_ps(v, max));
       _mm512_storeu_ps(tile[j], e);
       sum = _mm512_add_ps(sum, e);
     }

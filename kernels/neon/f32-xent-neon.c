@@ -37,15 +37,15 @@ static float fl_f32_xent_rexpstore_ukernel__neon(size_t m, const float *x, float
   float32x4_t sum0 = vdupq_n_f32(0.0f), sum1 = sum0;
   size_t j = 0;
   for (; j + 2 * W <= m; j += 2 * W) {
-    const float32x4_t e0 = fl_neon_exp(vsubq_f32(vld1q_f32(x + j), vmax));
-    const float32x4_t e1 = fl_neon_exp(vsubq_f32(vld1q_f32(x + j + W), vmax));
+    const float32x4_t e0 = fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j), vmax));
+    const float32x4_t e1 = fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j + W), vmax));
     vst1q_f32(y + j, e0);
     vst1q_f32(y + j + W, e1);
     sum0 = vaddq_f32(sum0, e0);
     sum1 = vaddq_f32(sum1, e1);
   }
   for (; j + W <= m; j += W) {
-    const float32x4_t e = fl_neon_exp(vsubq_f32(vld1q_f32(x + j), vmax));
+    const float32x4_t e = fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j), vmax));
     vst1q_f32(y + j, e);
     sum0 = vaddq_f32(sum0, e);
   }
@@ -53,7 +53,7 @@ static float fl_f32_xent_rexpstore_ukernel__neon(size_t m, const float *x, float
     const size_t count = m - j;
     const float32x4_t v = fl_neon_load_tail(x + j, count, 0.0f);
     const float32x4_t e =
-        fl_neon_and_mask(fl_neon_exp(vsubq_f32(v, vmax)), fl_neon_tail_mask(count));
+        fl_neon_and_mask(fl_neon_exp_nonpos(vsubq_f32(v, vmax)), fl_neon_tail_mask(count));
     fl_neon_store_tail(y + j, count, e);
     sum1 = vaddq_f32(sum1, e);
   }
@@ -67,7 +67,7 @@ static inline float32x4_t fl_neon_online_rescale(float32x4_t *run_max, float32x4
                                                  float32x4_t block_max) {
   const float32x4_t new_max = vmaxnmq_f32(block_max, *run_max);
   const float32x4_t safe_max = vmaxnmq_f32(new_max, vdupq_n_f32(-FLT_MAX));
-  *run_sum = vmulq_f32(*run_sum, fl_neon_exp(vsubq_f32(*run_max, safe_max)));
+  *run_sum = vmulq_f32(*run_sum, fl_neon_exp_nonpos(vsubq_f32(*run_max, safe_max)));
   *run_max = new_max;
   return safe_max;
 }
@@ -91,8 +91,8 @@ static void fl_f32_xent_ronline_ukernel__neon(size_t m, const float *x, float *m
         fl_neon_online_rescale(&run_max, &run_sum, vmaxnmq_f32(block_max0, block_max1));
     float32x4_t sum0 = vdupq_n_f32(0.0f), sum1 = sum0;
     for (size_t k = 0; k < FL_ONLINE_BLOCK; k += 2 * W) {
-      sum0 = vaddq_f32(sum0, fl_neon_exp(vsubq_f32(vld1q_f32(x + j + k), safe_max)));
-      sum1 = vaddq_f32(sum1, fl_neon_exp(vsubq_f32(vld1q_f32(x + j + k + W), safe_max)));
+      sum0 = vaddq_f32(sum0, fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j + k), safe_max)));
+      sum1 = vaddq_f32(sum1, fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j + k + W), safe_max)));
     }
     run_sum = vaddq_f32(run_sum, vaddq_f32(sum0, sum1));
   }
@@ -100,12 +100,12 @@ static void fl_f32_xent_ronline_ukernel__neon(size_t m, const float *x, float *m
     const size_t count = m - j < W ? m - j : W;
     const float32x4_t v = fl_neon_load_tail(x + j, count, -INFINITY);
     const float32x4_t safe_max = fl_neon_online_rescale(&run_max, &run_sum, v);
-    run_sum = vaddq_f32(run_sum, fl_neon_exp(vsubq_f32(v, safe_max)));
+    run_sum = vaddq_f32(run_sum, fl_neon_exp_nonpos(vsubq_f32(v, safe_max)));
   }
   /* Bring every lane to the overall max. */
   const float max = fl_neon_hmax(run_max);
   const float32x4_t safe_max = vdupq_n_f32(max > -FLT_MAX ? max : -FLT_MAX);
-  run_sum = vmulq_f32(run_sum, fl_neon_exp(vsubq_f32(run_max, safe_max)));
+  run_sum = vmulq_f32(run_sum, fl_neon_exp_nonpos(vsubq_f32(run_max, safe_max)));
   *max_out = max;
   *sum_out = fl_neon_hsum(run_sum);
 }
@@ -115,14 +115,14 @@ static void fl_f32_xent_vexpscale_ukernel__neon(size_t m, const float *x, float 
   const float32x4_t vmax = vdupq_n_f32(max), vscale = vdupq_n_f32(scale);
   size_t j = 0;
   for (; j + 2 * W <= m; j += 2 * W) {
-    const float32x4_t e0 = fl_neon_exp(vsubq_f32(vld1q_f32(x + j), vmax));
-    const float32x4_t e1 = fl_neon_exp(vsubq_f32(vld1q_f32(x + j + W), vmax));
+    const float32x4_t e0 = fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j), vmax));
+    const float32x4_t e1 = fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j + W), vmax));
     vst1q_f32(y + j, vmulq_f32(e0, vscale));
     vst1q_f32(y + j + W, vmulq_f32(e1, vscale));
   }
   for (; j < m; j += W) {
     const size_t count = m - j < W ? m - j : W;
-    const float32x4_t e = fl_neon_exp(vsubq_f32(fl_neon_load_tail(x + j, count, 0.0f), vmax));
+    const float32x4_t e = fl_neon_exp_nonpos(vsubq_f32(fl_neon_load_tail(x + j, count, 0.0f), vmax));
     fl_neon_store_tail(y + j, count, vmulq_f32(e, vscale));
   }
 }
@@ -199,7 +199,7 @@ static void fl_f32_xent_smallrows_ukernel__neon(size_t rows, size_t m, const flo
     for (size_t j = 0; j < m; j++) {
       const float32x4_t v = vld1q_f32(tile[j]);
       zsum = vaddq_f32(zsum, vsubq_f32(v, shift));
-      const float32x4_t e = fl_neon_exp(vsubq_f32(v, max));
+      const float32x4_t e = fl_neon_exp_nonpos(vsubq_f32(v, max));
       vst1q_f32(tile[j], e);
       sum = vaddq_f32(sum, e);
     }

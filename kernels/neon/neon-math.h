@@ -55,12 +55,13 @@ static inline float32x4_t fl_neon_fmsub(float32x4_t a, float32x4_t b, float32x4_
 
 #ifdef FASTLOSS_EXP_SLEEF
 #include <sleef.h>
-static inline float32x4_t fl_neon_exp(float32x4_t x) { return Sleef_expf4_u10advsimd(x); }
+static inline float32x4_t fl_neon_exp_nonpos(float32x4_t x) { return Sleef_expf4_u10advsimd(x); }
 #else
-static inline float32x4_t fl_neon_exp(float32x4_t x) {
-  /* FMAX/FMIN return NaN when either operand is NaN: NaN survives the clamp
+/* exp(x) for x <= 0 or NaN (scalar-math.h has the details). */
+static inline float32x4_t fl_neon_exp_nonpos(float32x4_t x) {
+  /* FMAX returns NaN when either operand is NaN: NaN survives the clamp
    * and flows through the polynomial. */
-  const float32x4_t xc = vminq_f32(vdupq_n_f32(FL_EXPF_HI), vmaxq_f32(vdupq_n_f32(FL_EXPF_LO), x));
+  const float32x4_t xc = vmaxq_f32(vdupq_n_f32(FL_EXPF_CLAMP), x);
   const float32x4_t t = vfmaq_f32(vdupq_n_f32(FL_ROUND_MAGIC), xc, vdupq_n_f32(FL_LOG2E));
   const float32x4_t n = vsubq_f32(t, vdupq_n_f32(FL_ROUND_MAGIC));
   float32x4_t r = vfmsq_f32(xc, n, vdupq_n_f32(FL_LN2_HI));
@@ -72,11 +73,7 @@ static inline float32x4_t fl_neon_exp(float32x4_t x) {
   p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
   p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
   const int32x4_t bits = vaddq_s32(vreinterpretq_s32_f32(t), vdupq_n_s32(127 - 0x400000));
-  const float32x4_t scale = vreinterpretq_f32_s32(vshlq_n_s32(bits, 23));
-  float32x4_t y = vmulq_f32(p, scale);
-  const uint32x4_t underflow = vcltq_f32(x, vdupq_n_f32(FL_EXPF_LO));
-  y = vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(y), underflow));
-  return vbslq_f32(vcgtq_f32(x, vdupq_n_f32(FL_EXPF_INF)), vdupq_n_f32(INFINITY), y);
+  return vmulq_f32(p, vreinterpretq_f32_s32(vshlq_n_s32(bits, 23)));
 }
 #endif
 

@@ -21,7 +21,7 @@ static float fl_f32_xent_rexpstore_ukernel__scalar(size_t m, const float *x, flo
                                                    float *y) {
   double sum = 0.0;
   for (size_t j = 0; j < m; j++) {
-    const float e = fl_scalar_expf(x[j] - max);
+    const float e = fl_scalar_exp_nonpos(x[j] - max);
     y[j] = e;
     sum += e;
   }
@@ -37,10 +37,10 @@ static void fl_f32_xent_ronline_ukernel__scalar(size_t m, const float *x, float 
   for (size_t j = 0; j < m; j++) {
     const float v = x[j];
     if (v > max) {
-      sum = sum * fl_scalar_expf(max - v) + fl_scalar_expf(v - v); /* 1, or NaN for +inf */
+      sum = sum * fl_scalar_exp_nonpos(max - v) + fl_scalar_exp_nonpos(v - v); /* 1, or NaN for +inf */
       max = v;
     } else if (v != -INFINITY) {
-      sum += fl_scalar_expf(v - max);
+      sum += fl_scalar_exp_nonpos(v - max);
     }
   }
   *max_out = max;
@@ -49,7 +49,7 @@ static void fl_f32_xent_ronline_ukernel__scalar(size_t m, const float *x, float 
 
 static void fl_f32_xent_vexpscale_ukernel__scalar(size_t m, const float *x, float max,
                                                   float scale, float *y) {
-  for (size_t j = 0; j < m; j++) y[j] = fl_scalar_expf(x[j] - max) * scale;
+  for (size_t j = 0; j < m; j++) y[j] = fl_scalar_exp_nonpos(x[j] - max) * scale;
 }
 
 static void fl_f32_xent_vaffine_ukernel__scalar(size_t m, float *y, float alpha, float beta,
@@ -88,13 +88,13 @@ static void fl_f32_xent_smallrows_ukernel__scalar(size_t rows, size_t m, const f
     if (grad != NULL) {
       float *gi = grad + i * ld_grad;
       for (size_t j = 0; j < m; j++) {
-        gi[j] = fl_scalar_expf(zi[j] - max);
+        gi[j] = fl_scalar_exp_nonpos(zi[j] - max);
         sum += (double)gi[j];
       }
       const float scale = alpha[i] / (float)sum;
       for (size_t j = 0; j < m; j++) gi[j] = gi[j] * scale - beta[i];
     } else {
-      for (size_t j = 0; j < m; j++) sum += (double)fl_scalar_expf(zi[j] - max);
+      for (size_t j = 0; j < m; j++) sum += (double)fl_scalar_exp_nonpos(zi[j] - max);
     }
     row_max[i] = max;
     row_sum[i] = (float)sum;
