@@ -18,6 +18,30 @@ static inline __m256i fl_avx2_tail_mask(size_t count) {
   return _mm256_loadu_si256((const __m256i *)(table + 8 - count));
 }
 
+/* Stores lanes [0, count) of v to p, count in [0, 8].  Not maskstore: AMD
+ * Zen microcodes a 256-bit masked store (tens of cycles), which dominated
+ * the small-vocabulary kernel. */
+static inline void fl_avx2_store_tail(float *p, size_t count, __m256 v) {
+  if (count == FL_AVX2_LANES) {
+    _mm256_storeu_ps(p, v);
+    return;
+  }
+  __m128 x = _mm256_castps256_ps128(v);
+  if (count >= 4) {
+    _mm_storeu_ps(p, x);
+    x = _mm256_extractf128_ps(v, 1);
+    p += 4;
+    count -= 4;
+  }
+  if (count >= 2) {
+    _mm_storel_pi((__m64 *)p, x);
+    x = _mm_movehl_ps(x, x);
+    p += 2;
+    count -= 2;
+  }
+  if (count == 1) _mm_store_ss(p, x);
+}
+
 #ifdef FASTLOSS_EXP_SLEEF
 #include <sleef.h>
 static inline __m256 fl_avx2_exp_nonpos(__m256 x) { return Sleef_expf8_u10avx2(x); }
@@ -41,6 +65,28 @@ static inline __m256 fl_avx2_exp_nonpos(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
 }
 #endif
+
+/* Transposes the 8 x 8 block v[0..7] (row r in v[r]) into out[0..7] (out
+ * may be v).  128-bit lane crossings use insert/extract, which AMD Zen runs
+ * far faster than vperm2f128. */
+static inline void fl_avx2_transpose(const __m256 v[FL_AVX2_LANES], __m256 out[FL_AVX2_LANES]) {
+  const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+  out[0] = _mm256_insertf128_ps(u0, _mm256_castps256_ps128(u4), 1);
+  out[1] = _mm256_insertf128_ps(u1, _mm256_castps256_ps128(u5), 1);
+  out[2] = _mm256_insertf128_ps(u2, _mm256_castps256_ps128(u6), 1);
+  out[3] = _mm256_insertf128_ps(u3, _mm256_castps256_ps128(u7), 1);
+  out[4] = _mm256_insertf128_ps(u4, _mm256_extractf128_ps(u0, 1), 0);
+  out[5] = _mm256_insertf128_ps(u5, _mm256_extractf128_ps(u1, 1), 0);
+  out[6] = _mm256_insertf128_ps(u6, _mm256_extractf128_ps(u2, 1), 0);
+  out[7] = _mm256_insertf128_ps(u7, _mm256_extractf128_ps(u3, 1), 0);
+}
 
 static inline float fl_avx2_hmax(__m256 v) {
   __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -1,8 +1,9 @@
 /* Softmax cross-entropy micro-kernels, f32, AVX2+FMA (8 lanes).
  * Contracts in kernels/kernels.h; exp in avx2-math.h (<= 1 ULP).
- * Tails: the last m % 8 elements go through masked loads and stores
- * (maskload never touches masked-off lanes, so nothing past the row is read
- * or written); reductions fill masked lanes with the neutral element.
+ * Tails: the last m % 8 elements go through masked loads (maskload never
+ * touches masked-off lanes, so nothing past the row is read) and
+ * fl_avx2_store_tail (nothing past the row is written); reductions fill
+ * masked lanes with the neutral element.
  * NaN: max ignores NaN (operand order of max_ps), sums carry it.
  * The AVX-512 and NEON files follow this one line for line. */
 #include <float.h>
@@ -54,7 +55,7 @@ static float fl_f32_xent_rexpstore_ukernel__avx2(size_t m, const float *x, float
     const __m256i mask = fl_avx2_tail_mask(m - j);
     const __m256 e = _mm256_and_ps(fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_maskload_ps(x + j, mask), vmax)),
                                    _mm256_castsi256_ps(mask));
-    _mm256_maskstore_ps(y + j, mask, e);
+    fl_avx2_store_tail(y + j, m - j, e);
     sum1 = _mm256_add_ps(sum1, e);
   }
   return fl_avx2_hsum(_mm256_add_ps(sum0, sum1));
@@ -124,7 +125,7 @@ static void fl_f32_xent_vexpscale_ukernel__avx2(size_t m, const float *x, float 
   for (; j < m; j += W) {
     const __m256i mask = fl_avx2_tail_mask(m - j < W ? m - j : W);
     const __m256 e = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_maskload_ps(x + j, mask), vmax));
-    _mm256_maskstore_ps(y + j, mask, _mm256_mul_ps(e, vscale));
+    fl_avx2_store_tail(y + j, m - j < W ? m - j : W, _mm256_mul_ps(e, vscale));
   }
 }
 
@@ -158,7 +159,8 @@ static void fl_f32_xent_vaffine_ukernel__avx2(size_t m, float *y, float alpha, f
   for (; j < m; j += W) {
     const __m256i mask = fl_avx2_tail_mask(m - j < W ? m - j : W);
     const __m256 target = fl_avx2_affine_target(j, mask, vbeta, vgamma, t, w);
-    _mm256_maskstore_ps(y + j, mask, _mm256_fmsub_ps(valpha, _mm256_maskload_ps(y + j, mask), target));
+    fl_avx2_store_tail(y + j, m - j < W ? m - j : W,
+                       _mm256_fmsub_ps(valpha, _mm256_maskload_ps(y + j, mask), target));
   }
 }
 
@@ -181,39 +183,47 @@ static float fl_f32_xent_rdot_ukernel__avx2(size_t m, const float *a, float shif
   return fl_avx2_hsum(sum);
 }
 
-/* Rows across lanes: lane r holds row r.  The rows are transposed through a
- * tile on the stack (m <= 16 vectors of 8 rows), computed column by column,
- * and the gradient is transposed back. */
+/* Rows across lanes: lane r holds row r.  Each group of 8 rows is loaded
+ * as 8 x 8 blocks (masked to the row's m columns), transposed into one
+ * vector per class, computed class by class, and transposed back for the
+ * gradient's masked stores. */
 static void fl_f32_xent_smallrows_ukernel__avx2(size_t rows, size_t m, const float *z, size_t ld_z,
                                                 const float *alpha, const float *beta, float *grad,
                                                 size_t ld_grad, float *row_max, float *row_sum,
                                                 float *row_zsum) {
-  float tile[FL_XENT_SMALL_M][W];
+  __m256 tile[FL_XENT_SMALL_M];
   for (size_t first = 0; first < rows; first += W) {
     const size_t count = rows - first < W ? rows - first : W;
     const __m256i mask = fl_avx2_tail_mask(count);
-    for (size_t r = 0; r < W; r++)
-      for (size_t j = 0; j < m; j++) tile[j][r] = r < count ? z[(first + r) * ld_z + j] : 0.0f;
+    for (size_t c = 0; c < m; c += W) {
+      const __m256i cmask = fl_avx2_tail_mask(m - c < W ? m - c : W);
+      __m256 block[W];
+      for (size_t r = 0; r < W; r++)
+        block[r] = r < count ? _mm256_maskload_ps(z + (first + r) * ld_z + c, cmask) : _mm256_setzero_ps();
+      fl_avx2_transpose(block, tile + c); /* c + 8 <= FL_XENT_SMALL_M */
+    }
     __m256 max = _mm256_set1_ps(-INFINITY), zsum = _mm256_setzero_ps(), sum = _mm256_setzero_ps();
-    for (size_t j = 0; j < m; j++) max = _mm256_max_ps(_mm256_loadu_ps(tile[j]), max);
+    for (size_t j = 0; j < m; j++) max = _mm256_max_ps(tile[j], max);
     const __m256 shift = _mm256_max_ps(max, _mm256_set1_ps(-FLT_MAX));
     for (size_t j = 0; j < m; j++) {
-      const __m256 v = _mm256_loadu_ps(tile[j]);
-      zsum = _mm256_add_ps(zsum, _mm256_sub_ps(v, shift));
-      const __m256 e = fl_avx2_exp_nonpos(_mm256_sub_ps(v, max));
-      _mm256_storeu_ps(tile[j], e);
-      sum = _mm256_add_ps(sum, e);
+      zsum = _mm256_add_ps(zsum, _mm256_sub_ps(tile[j], shift));
+      tile[j] = fl_avx2_exp_nonpos(_mm256_sub_ps(tile[j], max));
+      sum = _mm256_add_ps(sum, tile[j]);
     }
-    _mm256_maskstore_ps(row_max + first, mask, max);
-    _mm256_maskstore_ps(row_sum + first, mask, sum);
-    if (row_zsum != NULL) _mm256_maskstore_ps(row_zsum + first, mask, zsum);
+    fl_avx2_store_tail(row_max + first, count, max);
+    fl_avx2_store_tail(row_sum + first, count, sum);
+    if (row_zsum != NULL) fl_avx2_store_tail(row_zsum + first, count, zsum);
     if (grad == NULL) continue;
     const __m256 scale = _mm256_div_ps(_mm256_maskload_ps(alpha + first, mask), sum);
     const __m256 offset = _mm256_maskload_ps(beta + first, mask);
-    for (size_t j = 0; j < m; j++)
-      _mm256_storeu_ps(tile[j], _mm256_fmsub_ps(_mm256_loadu_ps(tile[j]), scale, offset));
-    for (size_t r = 0; r < count; r++)
-      for (size_t j = 0; j < m; j++) grad[(first + r) * ld_grad + j] = tile[j][r];
+    for (size_t c = 0; c < m; c += W) {
+      const size_t cols = m - c < W ? m - c : W;
+      __m256 block[W];
+      for (size_t j = 0; j < W; j++)
+        block[j] = j < cols ? _mm256_fmsub_ps(tile[c + j], scale, offset) : _mm256_setzero_ps();
+      fl_avx2_transpose(block, block);
+      for (size_t r = 0; r < count; r++) fl_avx2_store_tail(grad + (first + r) * ld_grad + c, cols, block[r]);
+    }
   }
 }
 

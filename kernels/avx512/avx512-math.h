@@ -69,6 +69,24 @@ FL_AVX512_INLINE __m512 fl_avx512_exp_nonpos(__m512 x) {
 }
 #endif
 
+/* Transposes the 16 x 16 block v[0..15] (row r in v[r]) into out[0..15]
+ * (out may be v).  Through memory for now: without AVX-512 hardware here, an
+ * in-register version could not be tuned, only emulated. */
+FL_AVX512_INLINE void fl_avx512_transpose(const __m512 v[FL_AVX512_LANES],
+                                          __m512 out[FL_AVX512_LANES]) {
+  float buffer[FL_AVX512_LANES][FL_AVX512_LANES], column[FL_AVX512_LANES];
+  for (size_t r = 0; r < FL_AVX512_LANES; r++) _mm512_storeu_ps(buffer[r], v[r]);
+  for (size_t j = 0; j < FL_AVX512_LANES; j++) {
+    for (size_t r = 0; r < FL_AVX512_LANES; r++) column[r] = buffer[r][j];
+    out[j] = _mm512_loadu_ps(column);
+  }
+}
+
+/* Stores lanes [0, count) of v to p, count in [0, 16]. */
+FL_AVX512_INLINE void fl_avx512_store_tail(float *p, size_t count, __m512 v) {
+  _mm512_mask_storeu_ps(p, fl_avx512_tail_mask(count), v);
+}
+
 FL_AVX512_INLINE float fl_avx512_hmax(__m512 v) {
   const __m256 y = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
   __m128 x = _mm_max_ps(_mm256_castps256_ps128(y), _mm256_extractf128_ps(y, 1));

@@ -189,39 +189,47 @@ static float fl_f32_xent_rdot_ukernel__avx512(size_t m, const float *a, float sh
   return fl_avx512_hsum(sum);
 }
 
-/* Rows across lanes: lane r holds row r.  The rows are transposed through a
- * tile on the stack (m <= 16 vectors of 16 rows), computed column by column,
- * and the gradient is transposed back. */
+/* Rows across lanes: lane r holds row r.  Each group of 16 rows is loaded
+ * as 16 x 16 blocks (masked to the row's m columns), transposed into one
+ * vector per class, computed class by class, and transposed back for the
+ * gradient's masked stores. */
 static void fl_f32_xent_smallrows_ukernel__avx512(size_t rows, size_t m, const float *z,
                                                   size_t ld_z, const float *alpha,
                                                   const float *beta, float *grad, size_t ld_grad,
                                                   float *row_max, float *row_sum, float *row_zsum) {
-  float tile[FL_XENT_SMALL_M][W];
+  __m512 tile[FL_XENT_SMALL_M];
   for (size_t first = 0; first < rows; first += W) {
     const size_t count = rows - first < W ? rows - first : W;
     const __mmask16 mask = fl_avx512_tail_mask(count);
-    for (size_t r = 0; r < W; r++)
-      for (size_t j = 0; j < m; j++) tile[j][r] = r < count ? z[(first + r) * ld_z + j] : 0.0f;
+    for (size_t c = 0; c < m; c += W) {
+      const __mmask16 cmask = fl_avx512_tail_mask(m - c < W ? m - c : W);
+      __m512 block[W];
+      for (size_t r = 0; r < W; r++)
+        block[r] = r < count ? _mm512_maskz_loadu_ps(cmask, z + (first + r) * ld_z + c) : _mm512_setzero_ps();
+      fl_avx512_transpose(block, tile + c); /* c + 16 <= FL_XENT_SMALL_M */
+    }
     __m512 max = _mm512_set1_ps(-INFINITY), zsum = _mm512_setzero_ps(), sum = _mm512_setzero_ps();
-    for (size_t j = 0; j < m; j++) max = _mm512_max_ps(_mm512_loadu_ps(tile[j]), max);
+    for (size_t j = 0; j < m; j++) max = _mm512_max_ps(tile[j], max);
     const __m512 shift = _mm512_max_ps(max, _mm512_set1_ps(-FLT_MAX));
     for (size_t j = 0; j < m; j++) {
-      const __m512 v = _mm512_loadu_ps(tile[j]);
-      zsum = _mm512_add_ps(zsum, _mm512_sub_ps(v, shift));
-      const __m512 e = fl_avx512_exp_nonpos(_mm512_sub_ps(v, max));
-      _mm512_storeu_ps(tile[j], e);
-      sum = _mm512_add_ps(sum, e);
+      zsum = _mm512_add_ps(zsum, _mm512_sub_ps(tile[j], shift));
+      tile[j] = fl_avx512_exp_nonpos(_mm512_sub_ps(tile[j], max));
+      sum = _mm512_add_ps(sum, tile[j]);
     }
-    _mm512_mask_storeu_ps(row_max + first, mask, max);
-    _mm512_mask_storeu_ps(row_sum + first, mask, sum);
-    if (row_zsum != NULL) _mm512_mask_storeu_ps(row_zsum + first, mask, zsum);
+    fl_avx512_store_tail(row_max + first, count, max);
+    fl_avx512_store_tail(row_sum + first, count, sum);
+    if (row_zsum != NULL) fl_avx512_store_tail(row_zsum + first, count, zsum);
     if (grad == NULL) continue;
     const __m512 scale = _mm512_div_ps(_mm512_maskz_loadu_ps(mask, alpha + first), sum);
     const __m512 offset = _mm512_maskz_loadu_ps(mask, beta + first);
-    for (size_t j = 0; j < m; j++)
-      _mm512_storeu_ps(tile[j], _mm512_fmsub_ps(_mm512_loadu_ps(tile[j]), scale, offset));
-    for (size_t r = 0; r < count; r++)
-      for (size_t j = 0; j < m; j++) grad[(first + r) * ld_grad + j] = tile[j][r];
+    for (size_t c = 0; c < m; c += W) {
+      const size_t cols = m - c < W ? m - c : W;
+      __m512 block[W];
+      for (size_t j = 0; j < W; j++)
+        block[j] = j < cols ? _mm512_fmsub_ps(tile[c + j], scale, offset) : _mm512_setzero_ps();
+      fl_avx512_transpose(block, block);
+      for (size_t r = 0; r < count; r++) fl_avx512_store_tail(grad + (first + r) * ld_grad + c, cols, block[r]);
+    }
   }
 }
 

@@ -181,27 +181,31 @@ static float fl_f32_xent_rdot_ukernel__neon(size_t m, const float *a, float shif
   return fl_neon_hsum(sum);
 }
 
-/* Rows across lanes: lane r holds row r.  The rows are transposed through a
- * tile on the stack (m <= 16 vectors of 4 rows), computed column by column,
- * and the gradient is transposed back. */
+/* Rows across lanes: lane r holds row r.  Each group of 4 rows is loaded
+ * as 4 x 4 blocks (cut to the row's m columns), transposed into one vector
+ * per class, computed class by class, and transposed back for the
+ * gradient's tail stores. */
 static void fl_f32_xent_smallrows_ukernel__neon(size_t rows, size_t m, const float *z, size_t ld_z,
                                                 const float *alpha, const float *beta, float *grad,
                                                 size_t ld_grad, float *row_max, float *row_sum,
                                                 float *row_zsum) {
-  float tile[FL_XENT_SMALL_M][W];
+  float32x4_t tile[FL_XENT_SMALL_M];
   for (size_t first = 0; first < rows; first += W) {
     const size_t count = rows - first < W ? rows - first : W;
-    for (size_t r = 0; r < W; r++)
-      for (size_t j = 0; j < m; j++) tile[j][r] = r < count ? z[(first + r) * ld_z + j] : 0.0f;
+    for (size_t c = 0; c < m; c += W) {
+      const size_t cols = m - c < W ? m - c : W;
+      float32x4_t block[W];
+      for (size_t r = 0; r < W; r++)
+        block[r] = r < count ? fl_neon_load_tail(z + (first + r) * ld_z + c, cols, 0.0f) : vdupq_n_f32(0.0f);
+      fl_neon_transpose(block, tile + c); /* c + 4 <= FL_XENT_SMALL_M */
+    }
     float32x4_t max = vdupq_n_f32(-INFINITY), zsum = vdupq_n_f32(0.0f), sum = vdupq_n_f32(0.0f);
-    for (size_t j = 0; j < m; j++) max = vmaxnmq_f32(vld1q_f32(tile[j]), max);
+    for (size_t j = 0; j < m; j++) max = vmaxnmq_f32(tile[j], max);
     const float32x4_t shift = vmaxnmq_f32(max, vdupq_n_f32(-FLT_MAX));
     for (size_t j = 0; j < m; j++) {
-      const float32x4_t v = vld1q_f32(tile[j]);
-      zsum = vaddq_f32(zsum, vsubq_f32(v, shift));
-      const float32x4_t e = fl_neon_exp_nonpos(vsubq_f32(v, max));
-      vst1q_f32(tile[j], e);
-      sum = vaddq_f32(sum, e);
+      zsum = vaddq_f32(zsum, vsubq_f32(tile[j], shift));
+      tile[j] = fl_neon_exp_nonpos(vsubq_f32(tile[j], max));
+      sum = vaddq_f32(sum, tile[j]);
     }
     fl_neon_store_tail(row_max + first, count, max);
     fl_neon_store_tail(row_sum + first, count, sum);
@@ -209,10 +213,14 @@ static void fl_f32_xent_smallrows_ukernel__neon(size_t rows, size_t m, const flo
     if (grad == NULL) continue;
     const float32x4_t scale = vdivq_f32(fl_neon_load_tail(alpha + first, count, 0.0f), sum);
     const float32x4_t offset = fl_neon_load_tail(beta + first, count, 0.0f);
-    for (size_t j = 0; j < m; j++)
-      vst1q_f32(tile[j], fl_neon_fmsub(vld1q_f32(tile[j]), scale, offset));
-    for (size_t r = 0; r < count; r++)
-      for (size_t j = 0; j < m; j++) grad[(first + r) * ld_grad + j] = tile[j][r];
+    for (size_t c = 0; c < m; c += W) {
+      const size_t cols = m - c < W ? m - c : W;
+      float32x4_t block[W];
+      for (size_t j = 0; j < W; j++)
+        block[j] = j < cols ? fl_neon_fmsub(tile[c + j], scale, offset) : vdupq_n_f32(0.0f);
+      fl_neon_transpose(block, block);
+      for (size_t r = 0; r < count; r++) fl_neon_store_tail(grad + (first + r) * ld_grad + c, cols, block[r]);
+    }
   }
 }
 

@@ -77,6 +77,18 @@ static inline float32x4_t fl_neon_exp_nonpos(float32x4_t x) {
 }
 #endif
 
+/* Transposes the 4 x 4 block v[0..3] (row r in v[r]) into out[0..3] (out
+ * may be v). */
+static inline void fl_neon_transpose(const float32x4_t v[FL_NEON_LANES],
+                                     float32x4_t out[FL_NEON_LANES]) {
+  const float32x4x2_t p01 = vtrnq_f32(v[0], v[1]); /* a0 b0 a2 b2 | a1 b1 a3 b3 */
+  const float32x4x2_t p23 = vtrnq_f32(v[2], v[3]); /* c0 d0 c2 d2 | c1 d1 c3 d3 */
+  out[0] = vcombine_f32(vget_low_f32(p01.val[0]), vget_low_f32(p23.val[0]));
+  out[1] = vcombine_f32(vget_low_f32(p01.val[1]), vget_low_f32(p23.val[1]));
+  out[2] = vcombine_f32(vget_high_f32(p01.val[0]), vget_high_f32(p23.val[0]));
+  out[3] = vcombine_f32(vget_high_f32(p01.val[1]), vget_high_f32(p23.val[1]));
+}
+
 /* FMAXNMV: a NaN lane loses to any number, as in the kernels' running max. */
 static inline float fl_neon_hmax(float32x4_t v) { return vmaxnmvq_f32(v); }
 
