@@ -148,7 +148,7 @@ int fastloss_get_num_threads(void) {
 
 /* Below this many element-operations a parallel region costs more than it
  * saves (a fork/join is a few microseconds). */
-#define FL_PARALLEL_MIN_WORK 65536.0
+#define FL_PARALLEL_MIN_WORK 16384.0
 
 int fl_threads_for(double work) {
   if (work < FL_PARALLEL_MIN_WORK) return 1;
