@@ -17,7 +17,6 @@
 
 /* Records the message for fastloss_last_error() and returns status. */
 fastloss_status fl_fail(fastloss_status status, const char *fmt, ...) FL_PRINTF(2, 3);
-void fl_clear_error(void);
 
 /* The kernels of one ISA. */
 typedef struct fl_isa_kernels {

@@ -15,7 +15,6 @@ fastloss_status fl_fail(fastloss_status status, const char *fmt, ...) {
   return status;
 }
 
-void fl_clear_error(void) { fl_error_message[0] = '\0'; }
 
 const char *fastloss_last_error(void) { return fl_error_message; }
 
