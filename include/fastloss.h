@@ -155,8 +155,9 @@ typedef struct fastloss_xent_params {
  *                overlap is allowed.
  * Non-finite logits are data: -inf masks a class; a row whose label logit is
  * -inf (or whose logits are all -inf) has loss +inf; an all -inf row gets a
- * zero gradient; NaN in a row makes that row's loss and gradient NaN and
- * touches no other row. */
+ * zero gradient; NaN or +inf in a row makes that row's loss and gradient NaN
+ * (as PyTorch does) and touches no other row.  MEAN with every row ignored
+ * gives a NaN loss (0 / 0, as PyTorch) and a zero gradient. */
 FASTLOSS_API fastloss_status fastloss_xent_f32(size_t n, size_t m, const float *logits,
                                                size_t ld_logits, const int32_t *labels,
                                                const fastloss_xent_params *params,
