@@ -59,7 +59,7 @@ static float fl_f32_xent_rexpstore_ukernel__avx512(size_t m, const float *x, flo
     const __mmask16 mask = fl_avx512_tail_mask(m - j);
     const __m512 e = _mm512_maskz_mov_ps(
         mask, fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + j), vmax)));
-    _mm512_mask_storeu_ps(y + j, mask, e);
+    fl_avx512_store_tail(y + j, m - j, e);
     sum1 = _mm512_add_ps(sum1, e);
   }
   return fl_avx512_hsum(_mm512_add_ps(sum0, sum1));
@@ -131,7 +131,7 @@ static void fl_f32_xent_vexpscale_ukernel__avx512(size_t m, const float *x, floa
   for (; j < m; j += W) {
     const __mmask16 mask = fl_avx512_tail_mask(m - j < W ? m - j : W);
     const __m512 e = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + j), vmax));
-    _mm512_mask_storeu_ps(y + j, mask, _mm512_mul_ps(e, vscale));
+    fl_avx512_store_tail(y + j, m - j < W ? m - j : W, _mm512_mul_ps(e, vscale));
   }
 }
 
@@ -165,8 +165,8 @@ static void fl_f32_xent_vaffine_ukernel__avx512(size_t m, float *y, float alpha,
   for (; j < m; j += W) {
     const __mmask16 mask = fl_avx512_tail_mask(m - j < W ? m - j : W);
     const __m512 target = fl_avx512_affine_target(j, mask, vbeta, vgamma, t, w);
-    _mm512_mask_storeu_ps(y + j, mask,
-                          _mm512_fmsub_ps(valpha, _mm512_maskz_loadu_ps(mask, y + j), target));
+    fl_avx512_store_tail(y + j, m - j < W ? m - j : W,
+                         _mm512_fmsub_ps(valpha, _mm512_maskz_loadu_ps(mask, y + j), target));
   }
 }
 
