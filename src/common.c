@@ -4,14 +4,15 @@
 
 #include "internal.h"
 
-double fl_sum_pairwise(const double *x, size_t count) {
+double fl_sum_pairwise(const double *x, size_t count, size_t stride) {
   if (count <= 8) {
     double sum = 0.0;
-    for (size_t i = 0; i < count; i++) sum += x[i];
+    for (size_t i = 0; i < count; i++) sum += *(const double *)((const char *)x + i * stride);
     return sum;
   }
   const size_t half = count / 2;
-  return fl_sum_pairwise(x, half) + fl_sum_pairwise(x + half, count - half);
+  return fl_sum_pairwise(x, half, stride) +
+         fl_sum_pairwise((const double *)((const char *)x + half * stride), count - half, stride);
 }
 
 fastloss_status fl_check_matrix(const void *base, const char *what, size_t rows, size_t cols,

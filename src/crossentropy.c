@@ -26,17 +26,6 @@ typedef struct fl_ce_block {
   double row_sum;  /* sum of bad_row */
 } fl_ce_block;
 
-/* The blocks' losses summed in the same pairwise order as fl_sum_pairwise. */
-static double fl_ce_sum(const fl_ce_block *blocks, size_t count) {
-  if (count <= 8) {
-    double sum = 0.0;
-    for (size_t b = 0; b < count; b++) sum += blocks[b].loss;
-    return sum;
-  }
-  const size_t half = count / 2;
-  return fl_ce_sum(blocks, half) + fl_ce_sum(blocks + half, count - half);
-}
-
 static fastloss_status fl_ce_args(size_t n, size_t m, const void *y, const void *y_pred,
                                   const void *out, const char *out_name) {
   if (y == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "y is NULL");
@@ -121,7 +110,7 @@ static fastloss_status fl_ce_report(const fl_ce_block *blocks, size_t count, siz
     }                                                                                              \
     fastloss_status status = fl_ce_report(blocks, count, m);                                       \
     if (status == FASTLOSS_OK && want_loss) {                                                      \
-      *total = fl_ce_sum(blocks, count);                                                           \
+      *total = fl_sum_pairwise(&blocks[0].loss, count, sizeof *blocks);                           \
     }                                                                                              \
     if (blocks != stack_blocks) free(blocks);                                                      \
     return status;                                                                                 \

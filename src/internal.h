@@ -37,9 +37,11 @@ void fl_dispatch_force(const fl_isa_kernels *kernels);
 /* Threads a call of `work` element-operations may use (1 when small). */
 int fl_threads_for(double work);
 
-/* Sum of x[0..count) in a fixed pairwise order: the same result whatever
- * the thread count that produced x. */
-double fl_sum_pairwise(const double *x, size_t count);
+/* Sum of count doubles, `stride` bytes apart from x (sizeof(double) for an
+ * array, the record size for a field of an array of records), in a fixed
+ * pairwise order: the same result whatever the thread count that produced
+ * them. */
+double fl_sum_pairwise(const double *x, size_t count, size_t stride);
 
 /* Checks that [base, base + (rows - 1) * ld + cols) is addressable in size_t
  * elements; names `what` in the error. */

@@ -227,7 +227,7 @@ static fastloss_status FL_NAME(fl_xent_run_)(const FL_NAME(fl_xent_job_) * job, 
     }
     block_sums[b] = sum;
   }
-  *total = fl_sum_pairwise(block_sums, blocks);
+  *total = fl_sum_pairwise(block_sums, blocks, sizeof(double));
   if (block_sums != stack_sums) free(block_sums);
   return FASTLOSS_OK;
 }
