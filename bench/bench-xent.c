@@ -40,6 +40,7 @@
 #include <omp.h>
 #endif
 
+#include "bench.h"
 #include "fastloss.h"
 #include "internal.h"
 #include "shim.h"
@@ -421,6 +422,8 @@ int main(int argc, char **argv) {
   for (size_t k = 0; k < host.isa_count; k++)
     for (size_t t = 0; t < thread_variants; t++)
       bench_add(BENCH_XENT_FORWARD_BACKWARD, f64, host.isas[k], bench_f64_shape, thread_counts[t]);
+
+  bench_nce_register(host.isas, host.isa_count, host.max_threads);
 
   const int status = flb_run(&argc, argv);
   bench_free_fixture();

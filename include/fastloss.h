@@ -48,7 +48,9 @@ typedef enum fastloss_status {
   FASTLOSS_ERR_NOT_STOCHASTIC = 8,    /* a row of probabilities does not sum to 1 */
   FASTLOSS_ERR_UNSUPPORTED_ISA = 9,   /* this CPU or build cannot run that ISA */
   FASTLOSS_ERR_OUT_OF_MEMORY = 10,    /* an internal allocation failed */
-  FASTLOSS_ERR_OVERLAP = 11           /* an output overlaps an input it may not alias */
+  FASTLOSS_ERR_OVERLAP = 11,          /* an output overlaps an input it may not alias */
+  FASTLOSS_ERR_INVALID_STATE = 12     /* the call is not allowed now (e.g. grad() with no
+                                         retained loss, update() on a frozen loss) */
 } fastloss_status;
 
 /* A constant string naming the status, e.g. "FASTLOSS_ERR_INVALID_STRIDE". */
@@ -187,6 +189,205 @@ FASTLOSS_API fastloss_status fastloss_xent_soft_f64(size_t n, size_t m, const do
                                                     const fastloss_xent_params *params,
                                                     double *row_loss, double *loss,
                                                     double *grad, size_t ld_grad);
+
+
+/* ------------------------------------------------ random streams, sampler */
+
+/* A counter-based random stream (Philox4x32-10): (seed, stream) name the
+ * sequence, so draws depend only on them and on how many were taken, never
+ * on the ISA or the thread count.  Give each thread its own stream.  The
+ * fields are public so a stream can live on the stack; set them with
+ * fastloss_rng_init. */
+typedef struct fastloss_rng {
+  uint64_t key;     /* from the seed */
+  uint64_t stream;  /* which sequence of the seed */
+  uint64_t counter; /* blocks taken so far */
+  uint32_t buffer[4];
+  uint32_t used;    /* words of buffer already returned (4 = empty) */
+} fastloss_rng;
+
+FASTLOSS_API void fastloss_rng_init(fastloss_rng *rng, uint64_t seed, uint64_t stream);
+/* Uniform 32-bit words; uniform doubles in [0, 1) with 53 random bits. */
+FASTLOSS_API uint32_t fastloss_rng_u32(fastloss_rng *rng);
+FASTLOSS_API double fastloss_rng_uniform(fastloss_rng *rng);
+
+/* DiscreteSampler (numpy-ml): draws class ids from a distribution over n
+ * classes by Vose's alias method, O(n) to build and O(1) per draw.
+ *
+ * weights[n] are probabilities (log_weights = 0) or log-probabilities
+ * (log_weights = 1); they are normalised by their sum, so counts work too.
+ * Each must be finite and >= 0 (log: not NaN, not +inf), and the sum must be
+ * positive.  With with_replacement = 0 the k draws of one call are distinct
+ * (successive sampling: each draw from the remaining classes, renormalised);
+ * k may not exceed the number of classes of nonzero probability.
+ * The sampler owns a stream seeded by `seed` (stream 0); sample_rng draws
+ * from a caller's stream instead and is safe to call from many threads on
+ * one sampler. */
+typedef struct fastloss_sampler fastloss_sampler;
+
+FASTLOSS_API fastloss_status fastloss_sampler_create(fastloss_sampler **sampler,
+                                                     const double *weights, size_t n,
+                                                     int log_weights, int with_replacement,
+                                                     uint64_t seed);
+/* word2vec's noise distribution: P(i) proportional to counts[i]^power
+ * (power 0.75 in word2vec; power <= 0 selects 0.75), with replacement. */
+FASTLOSS_API fastloss_status fastloss_sampler_create_unigram(fastloss_sampler **sampler,
+                                                             const uint64_t *counts, size_t n,
+                                                             double power, uint64_t seed);
+FASTLOSS_API void fastloss_sampler_destroy(fastloss_sampler *sampler);
+FASTLOSS_API fastloss_status fastloss_sampler_sample(fastloss_sampler *sampler, size_t k,
+                                                     int32_t *out);
+FASTLOSS_API fastloss_status fastloss_sampler_sample_rng(const fastloss_sampler *sampler,
+                                                         fastloss_rng *rng, size_t k,
+                                                         int32_t *out);
+/* The normalised probability of class i (0 <= i < n). */
+FASTLOSS_API fastloss_status fastloss_sampler_prob(const fastloss_sampler *sampler, size_t i,
+                                                   double *prob);
+FASTLOSS_API size_t fastloss_sampler_size(const fastloss_sampler *sampler);
+
+/* ------------------------------------------- skip-gram negative sampling */
+
+/* One SGD step of skip-gram with negative sampling (word2vec's SGNS) on a
+ * batch of (input, target) pairs, in place on both embedding tables:
+ * in_emb (vocab, dim) holds the vectors h of input words, out_emb (vocab,
+ * dim) the output vectors v (word2vec's syn0 and syn1neg; for skip-gram the
+ * input is the context word and the target the centre word).
+ *
+ * Pairs are processed in groups.  A group's k negatives are shared by all of
+ * its pairs (HogBatch, Ji et al. 2016) or, with group_offsets = NULL, every
+ * pair is its own group with its own k negatives (word2vec's estimator).
+ * Within a group every logit is computed first, from the tables as the
+ * group found them:
+ *     z_t = h_i . v_{target_i},  z_s = h_i . v_{neg_s}
+ *     g_t = lr * (1 - sigmoid(z_t)),  g_s = -lr * sigmoid(z_s)
+ * then h_i += g_t v_t + sum_s g_s v_s (with the v before this group's update)
+ * and v_t += g_t h_i, v_s += g_s h_i (with the h before it).  Repeated
+ * indices in a group add up.  The loss, when wanted, is the sum over pairs of
+ * -log p_t - sum_s log(1 - p_s), p = sigmoid(z) clipped to
+ * [eps32, 1 - eps32], at the logits before the update.  The sigmoid is exact
+ * to a few ULP for any finite z (no lookup table).
+ *
+ * Threads: with deterministic = 0 groups run in parallel and update the
+ * shared tables without locks (Hogwild, as word2vec and fastText do): racing
+ * updates of a row may be lost or mixed, harmless for SGD on sparse rows, but
+ * results then vary run to run.  deterministic = 1 runs the groups one after
+ * another in order: bit-identical for any thread count. */
+typedef struct fastloss_sgns_batch {
+  size_t n_pairs;
+  const int32_t *inputs;        /* [n_pairs] rows of in_emb */
+  const int32_t *targets;       /* [n_pairs] rows of out_emb, label 1 */
+  size_t k;                     /* negatives per group, may be 0 */
+  const int32_t *negatives;     /* [n_groups * k] rows of out_emb, label 0 */
+  size_t n_groups;              /* ignored when group_offsets is NULL */
+  const size_t *group_offsets;  /* [n_groups + 1], 0 = first <= ... <= last = n_pairs;
+                                   NULL: n_groups = n_pairs, one pair each */
+} fastloss_sgns_batch;
+
+typedef struct fastloss_sgns_params {
+  int deterministic; /* 0 (default): Hogwild across threads */
+} fastloss_sgns_params;
+
+/* Checks every index and offset before writing anything.  loss may be NULL. */
+FASTLOSS_API fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb,
+                                                    float *out_emb,
+                                                    const fastloss_sgns_batch *batch, float lr,
+                                                    const fastloss_sgns_params *params,
+                                                    double *loss);
+
+/* ------------------------------------------------------------- NCELoss */
+
+typedef enum fastloss_dtype { FASTLOSS_F32 = 0, FASTLOSS_F64 = 1 } fastloss_dtype;
+
+typedef enum fastloss_optimizer_kind {
+  FASTLOSS_OPT_SGD = 0, /* u = momentum * u + lr * g; p -= u        (lr 0.01) */
+  FASTLOSS_OPT_ADAGRAD, /* c += g^2; p -= lr * g / (sqrt(c) + eps)  (lr 0.01) */
+  FASTLOSS_OPT_RMSPROP, /* c = decay c + (1 - decay) g^2; as AdaGrad (lr 0.001) */
+  FASTLOSS_OPT_ADAM     /* numpy-ml's Adam with bias correction      (lr 0.001) */
+} fastloss_optimizer_kind;
+
+/* numpy-ml's optimizers.  A zero field means numpy-ml's default: lr as
+ * above, momentum 0, clip_norm none, decay 0.9, decay1 0.9, decay2 0.999,
+ * eps 1e-7.  clip_norm > 0 rescales a parameter's whole gradient (W or b)
+ * to that L2 norm when it is longer, before the update.
+ * lazy = 0 follows numpy-ml: optimizers with state update every row of W
+ * and b each step (O(n_classes * n_in)).  lazy = 1 updates only the rows
+ * touched since the last update (as LazyAdam does: untouched rows keep
+ * their state and their momentum does not move them).  Plain SGD with
+ * momentum 0 only ever touches used rows; both settings agree for it. */
+typedef struct fastloss_optimizer {
+  fastloss_optimizer_kind kind;
+  double lr, momentum, clip_norm, decay, decay1, decay2, eps;
+  int lazy;
+} fastloss_optimizer;
+
+typedef enum fastloss_init {
+  FASTLOSS_INIT_GLOROT_UNIFORM = 0,
+  FASTLOSS_INIT_GLOROT_NORMAL,
+  FASTLOSS_INIT_HE_UNIFORM,
+  FASTLOSS_INIT_HE_NORMAL
+} fastloss_init;
+
+typedef enum fastloss_accidental_hits {
+  FASTLOSS_HITS_KEEP = 0,   /* default: a negative equal to the target stays a
+                               negative in loss and gradient (consistent) */
+  FASTLOSS_HITS_REMOVE,     /* TensorFlow's remove_accidental_hits: left out of
+                               loss and gradient for that example */
+  FASTLOSS_HITS_NUMPY_ML    /* numpy-ml's code: kept in loss and dX, but the
+                               target's dW/db drop that example's contribution */
+} fastloss_accidental_hits;
+
+typedef struct fastloss_nce_config {
+  fastloss_dtype dtype;
+  size_t n_classes, n_in;
+  size_t num_negative_samples;        /* k >= 1 */
+  const fastloss_sampler *sampler;    /* noise distribution Q; not owned, must outlive the loss */
+  fastloss_optimizer optimizer;
+  fastloss_init init;
+  int negative_sampling;              /* 0: NCE (subtract log Q); 1: negative sampling */
+  fastloss_accidental_hits accidental_hits;
+  uint64_t seed;                      /* initialisation and negative draws */
+} fastloss_nce_config;
+
+typedef struct fastloss_nce fastloss_nce;
+
+FASTLOSS_API fastloss_status fastloss_nce_create(fastloss_nce **nce,
+                                                 const fastloss_nce_config *config);
+FASTLOSS_API void fastloss_nce_destroy(fastloss_nce *nce);
+
+/* loss(X, target, neg_samples, retain_derived): X (n_ex, n_c, n_in), target
+ * [n_ex]; neg_samples [k] or NULL to draw k from the sampler.  Writes the
+ * summed loss and, if y_pred is not NULL, y_pred (n_ex, n_c) = p_t.  With
+ * retain_derived the call is kept for the next grad(); X must then stay
+ * valid and unchanged until that grad(). */
+FASTLOSS_API fastloss_status fastloss_nce_loss_f32(fastloss_nce *nce, size_t n_ex, size_t n_c,
+                                                   const float *X, const int32_t *target,
+                                                   const int32_t *neg_samples,
+                                                   int retain_derived, double *loss,
+                                                   float *y_pred);
+FASTLOSS_API fastloss_status fastloss_nce_loss_f64(fastloss_nce *nce, size_t n_ex, size_t n_c,
+                                                   const double *X, const int32_t *target,
+                                                   const int32_t *neg_samples,
+                                                   int retain_derived, double *loss,
+                                                   double *y_pred);
+/* The number of retained loss calls and the total elements of their dX. */
+FASTLOSS_API fastloss_status fastloss_nce_pending(const fastloss_nce *nce, size_t *calls,
+                                                  size_t *dX_elements);
+/* grad(retain_grads, update_params): dX of every retained call, in call order,
+ * one after another in dX (fastloss_nce_pending's dX_elements).  With
+ * retain_grads dW and db accumulate; then update_params applies update(). */
+FASTLOSS_API fastloss_status fastloss_nce_grad_f32(fastloss_nce *nce, int retain_grads,
+                                                   int update_params, float *dX);
+FASTLOSS_API fastloss_status fastloss_nce_grad_f64(fastloss_nce *nce, int retain_grads,
+                                                   int update_params, double *dX);
+FASTLOSS_API fastloss_status fastloss_nce_update(fastloss_nce *nce);
+FASTLOSS_API fastloss_status fastloss_nce_flush_gradients(fastloss_nce *nce);
+FASTLOSS_API fastloss_status fastloss_nce_freeze(fastloss_nce *nce);
+FASTLOSS_API fastloss_status fastloss_nce_unfreeze(fastloss_nce *nce);
+/* Direct access to the parameters W (n_classes, n_in), b (n_classes) and the
+ * accumulated gradients dW, db (dense views), as float* or double* by dtype.
+ * Writes through W and b are allowed between calls. */
+FASTLOSS_API fastloss_status fastloss_nce_params(fastloss_nce *nce, void **W, void **b,
+                                                 void **dW, void **db);
 
 #ifdef __cplusplus
 }

@@ -48,6 +48,25 @@
     (size_t rows, size_t m, const T *z, size_t ld_z, const T *alpha, const T *beta, T *grad,       \
      size_t ld_grad, T *row_max, T *row_sum, T *row_zsum))
 
+/* The sigmoid-logit kernels of NCE and negative sampling, for element type T.
+ * Rows are given as pointers (gathered embedding rows; repeats allowed), each
+ * of d elements:
+ *   nce_dots     z[r * ld_z + c] = x[r] . w[c] for r < rows, c < cols
+ *   nce_sigmoid  q_j = sigmoid(y_j) and c_j = sigmoid(-y_j) = 1 - q_j, each
+ *                computed directly (no cancellation) to a few ULP for any
+ *                finite y; below ~1e-38 (|y| > 87.3 in f32) the small one
+ *                may flush to 0.  NaN gives NaN.
+ *   nce_gemv     out += sum_c coef[c] * w[c]
+ *   nce_ger      w[c] += coef[c] * x for c < cols, in order of c, so a
+ *                repeated row receives every update; x must not be one of
+ *                the w[c] */
+#define FL_NCE_KERNELS(X, T)                                                                       \
+  X(nce_dots, void,                                                                                \
+    (size_t rows, size_t cols, size_t d, const T *const *x, const T *const *w, T *z, size_t ld_z)) \
+  X(nce_sigmoid, void, (size_t m, const T *y, T *q, T *c))                                         \
+  X(nce_gemv, void, (size_t cols, size_t d, const T *coef, const T *const *w, T *out))             \
+  X(nce_ger, void, (size_t cols, size_t d, const T *coef, const T *x, T *const *w))
+
 #define FL_KERNEL_FIELD(name, ret, args) ret(*name) args;
 
 typedef struct fl_f32_xent_kernels {
@@ -57,6 +76,14 @@ typedef struct fl_f32_xent_kernels {
 typedef struct fl_f64_xent_kernels {
   FL_XENT_KERNELS(FL_KERNEL_FIELD, double)
 } fl_f64_xent_kernels;
+
+typedef struct fl_f32_nce_kernels {
+  FL_NCE_KERNELS(FL_KERNEL_FIELD, float)
+} fl_f32_nce_kernels;
+
+typedef struct fl_f64_nce_kernels {
+  FL_NCE_KERNELS(FL_KERNEL_FIELD, double)
+} fl_f64_nce_kernels;
 
 /* Fills a table from the static functions fl_<type>_<name>_ukernel__<isa>
  * of the file that expands it. */
@@ -71,5 +98,12 @@ extern const fl_f32_xent_kernels fl_f32_xent_kernels__neon;
 /* The AVX-512 source compiled against SIMDe on AVX2 hosts: tests only. */
 extern const fl_f32_xent_kernels fl_f32_xent_kernels__avx512_emulated;
 extern const fl_f64_xent_kernels fl_f64_xent_kernels__scalar;
+
+extern const fl_f32_nce_kernels fl_f32_nce_kernels__scalar;
+extern const fl_f32_nce_kernels fl_f32_nce_kernels__avx2;
+extern const fl_f32_nce_kernels fl_f32_nce_kernels__avx512;
+extern const fl_f32_nce_kernels fl_f32_nce_kernels__neon;
+extern const fl_f32_nce_kernels fl_f32_nce_kernels__avx512_emulated;
+extern const fl_f64_nce_kernels fl_f64_nce_kernels__scalar;
 
 #endif

@@ -58,10 +58,16 @@ def load_fastloss(path):
     with open(path) as f:
         report = json.load(f)
     medians, samples, errors, repetitions, shares = {}, {}, [], 1, []
+    others = {}  # negative sampling and NCE: run name -> [(items/s, s/call)]
     for b in report.get("benchmarks", []):
         run_name = b.get("run_name", b["name"])
         if b.get("error_occurred"):
             errors.append("%s: %s" % (run_name, b.get("error_message", "error")))
+            continue
+        if run_name.split("_")[1].split("/")[0] in ("sgns", "nce"):
+            if b.get("run_type") != "aggregate" or b.get("aggregate_name") == "median":
+                others.setdefault(run_name, []).append(
+                    (b["items_per_second"], b["real_time"] * TIME_UNITS[b.get("time_unit", "ns")]))
             continue
         key = parse_name(run_name)
         if key[5] == 1 and b.get("aggregate_name", "median") == "median" and b["real_time"] > 0:
@@ -79,7 +85,28 @@ def load_fastloss(path):
             results[key] = (statistics.median(v[0] for v in values),
                             statistics.median(v[1] for v in values))
             repetitions = max(repetitions, len(values))
-    return report.get("context", {}), results, repetitions, errors, shares
+    others = {name: (statistics.median(v[0] for v in values), statistics.median(v[1] for v in values))
+              for name, values in others.items()}
+    return report.get("context", {}), results, repetitions, errors, shares, others
+
+
+def others_section(out, others):
+    """The negative-sampling step and the NCE object, one row per benchmark."""
+    if not others:
+        return
+    out.append("## Negative sampling (fastloss_sgns_step_f32) and the NCELoss object")
+    out.append("")
+    out.append("sgns: a batch of 8192 (input, target) pairs, vocabulary 30000 with Zipf ids, "
+               "unigram^0.75 negatives; pair = k negatives per pair, shared = groups of 6 pairs "
+               "sharing k negatives; items = pairs.  nce: loss() + grad() with the SGD update "
+               "at the issue's shape; items = examples.")
+    out.append("")
+    out.append("| benchmark | e6 items/s | time per call |")
+    out.append("|---|---:|---:|")
+    for name, (rate, seconds) in others.items():
+        out.append("| %s | %.3f | %s |" % (name.replace("/real_time", ""), rate / 1e6,
+                                            fmt_time(seconds)))
+    out.append("")
 
 
 def cpu_model():
@@ -202,7 +229,7 @@ def main():
     parser.add_argument("--seconds", help="wall time of the benchmark run, for the method line")
     args = parser.parse_args()
 
-    context, results, repetitions, errors, shares = load_fastloss(args.fastloss_json)
+    context, results, repetitions, errors, shares, others = load_fastloss(args.fastloss_json)
     peers, peer_name, peer_version = {}, "pytorch", None
     if args.torch:
         with open(args.torch) as f:
@@ -295,6 +322,7 @@ def main():
     out.append("")
 
     targets_section(out, results, auto, shapes, thread_counts)
+    others_section(out, others)
     for e in errors:
         out.append("error: " + e)
     print("\n".join(out).rstrip())

@@ -24,6 +24,8 @@ typedef struct fl_isa_kernels {
   const char *name;
   const fl_f32_xent_kernels *f32_xent;
   const fl_f64_xent_kernels *f64_xent;
+  const fl_f32_nce_kernels *f32_nce;
+  const fl_f64_nce_kernels *f64_nce;
 } fl_isa_kernels;
 
 /* The selected kernels; selects on first use.  Fetch once per call, before

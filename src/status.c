@@ -32,6 +32,7 @@ const char *fastloss_status_str(fastloss_status status) {
     case FASTLOSS_ERR_UNSUPPORTED_ISA: return "FASTLOSS_ERR_UNSUPPORTED_ISA";
     case FASTLOSS_ERR_OUT_OF_MEMORY: return "FASTLOSS_ERR_OUT_OF_MEMORY";
     case FASTLOSS_ERR_OVERLAP: return "FASTLOSS_ERR_OVERLAP";
+    case FASTLOSS_ERR_INVALID_STATE: return "FASTLOSS_ERR_INVALID_STATE";
   }
   return "FASTLOSS_ERR_UNKNOWN";
 }

@@ -15,7 +15,8 @@ fl_test_run fl_run;
 #if FL_HAVE_AVX512_EMULATED
 static const fl_isa_kernels fl_isa_avx512_emulated = {
     FASTLOSS_ISA_AVX512, "avx512-emulated", &fl_f32_xent_kernels__avx512_emulated,
-    &fl_f64_xent_kernels__scalar};
+    &fl_f64_xent_kernels__scalar, &fl_f32_nce_kernels__scalar,
+    &fl_f64_nce_kernels__scalar};
 #endif
 
 void fl_test_restore_isa(void) { fl_dispatch_force(fl_run.kernels); }
@@ -147,6 +148,10 @@ int main(int argc, char **argv) {
   srunner_add_suite(runner, fl_suite_xent());
   srunner_add_suite(runner, fl_suite_crossentropy());
   srunner_add_suite(runner, fl_suite_errors());
+  srunner_add_suite(runner, fl_suite_sampler());
+  srunner_add_suite(runner, fl_suite_nce_kernels());
+  srunner_add_suite(runner, fl_suite_nce());
+  srunner_add_suite(runner, fl_suite_sgns());
   srunner_run_all(runner, CK_NORMAL);
   const int failed = srunner_ntests_failed(runner);
   srunner_free(runner);

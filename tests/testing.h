@@ -67,5 +67,9 @@ Suite *fl_suite_kernels(void);
 Suite *fl_suite_xent(void);
 Suite *fl_suite_crossentropy(void);
 Suite *fl_suite_errors(void);
+Suite *fl_suite_sampler(void);
+Suite *fl_suite_nce_kernels(void);
+Suite *fl_suite_nce(void);
+Suite *fl_suite_sgns(void);
 
 #endif

@@ -1,0 +1,157 @@
+/* Benchmarks of the negative-sampling step (fastloss_sgns_step_f32), for
+ * every ISA the host runs, at 1 and 2 OpenMP threads:
+ *
+ *   f32_sgns_pair/<isa>/d:<d>/k:<k>/omp:<t>    word2vec's estimator: k
+ *                                              negatives per pair
+ *   f32_sgns_shared/<isa>/d:<d>/k:<k>/omp:<t>  HogBatch: groups of 6 pairs
+ *                                              (one centre word's contexts)
+ *                                              share k negatives
+ *
+ * A batch is 8192 pairs over a 30000-word vocabulary, ids drawn from a
+ * Zipf(1) distribution like a text corpus's (frequent rows stay in cache,
+ * rare ones miss), negatives from the unigram^0.75 sampler; the tables are
+ * 2 x 30000 x d floats.  items = pairs per second.  The step updates the
+ * tables in place, so later iterations train on the same batch again: the
+ * cost of a step does not depend on the values (no lookup tables, no
+ * early exits). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "fastloss.h"
+#include "shim.h"
+
+#define BENCH_SGNS_VOCAB 30000
+#define BENCH_SGNS_PAIRS 8192
+#define BENCH_SGNS_GROUP 6
+#define BENCH_SGNS_MAX_CASES 32
+
+typedef struct bench_sgns_case {
+  fastloss_isa isa;
+  int threads, shared;
+  size_t dim, k;
+} bench_sgns_case;
+
+static bench_sgns_case bench_sgns_cases[BENCH_SGNS_MAX_CASES];
+static size_t bench_sgns_case_count;
+
+typedef struct bench_sgns_data {
+  size_t dim, k;
+  float *in, *out;
+  int32_t *inputs, *targets, *negatives;
+  size_t *offsets;
+  size_t n_groups;
+} bench_sgns_data;
+
+static void bench_sgns_free(bench_sgns_data *d) {
+  free(d->in);
+  free(d->out);
+  free(d->inputs);
+  free(d->targets);
+  free(d->negatives);
+  free(d->offsets);
+  memset(d, 0, sizeof *d);
+}
+
+/* Fixed-seed inputs; returns 0 when out of memory. */
+static int bench_sgns_make(bench_sgns_data *d, size_t dim, size_t k, int shared) {
+  memset(d, 0, sizeof *d);
+  const size_t vocab = BENCH_SGNS_VOCAB, pairs = BENCH_SGNS_PAIRS;
+  d->dim = dim;
+  d->k = k;
+  d->n_groups = shared ? (pairs + BENCH_SGNS_GROUP - 1) / BENCH_SGNS_GROUP : pairs;
+  d->in = malloc(sizeof(float) * vocab * dim);
+  d->out = malloc(sizeof(float) * vocab * dim);
+  d->inputs = malloc(sizeof(int32_t) * pairs);
+  d->targets = malloc(sizeof(int32_t) * pairs);
+  d->negatives = malloc(sizeof(int32_t) * d->n_groups * k + 1);
+  d->offsets = malloc(sizeof(size_t) * (d->n_groups + 1));
+  double *weights = malloc(sizeof(double) * vocab);
+  uint64_t *counts = malloc(sizeof(uint64_t) * vocab);
+  fastloss_sampler *zipf = NULL, *noise = NULL;
+  int ok = d->in && d->out && d->inputs && d->targets && d->negatives && d->offsets && weights &&
+           counts;
+  if (ok) {
+    for (size_t i = 0; i < vocab; i++) {
+      weights[i] = 1.0 / (double)(i + 1);
+      counts[i] = (uint64_t)(1e7 / (double)(i + 1)) + 1;
+    }
+    ok = fastloss_sampler_create(&zipf, weights, vocab, 0, 1, 1) == FASTLOSS_OK &&
+         fastloss_sampler_create_unigram(&noise, counts, vocab, 0.75, 2) == FASTLOSS_OK;
+  }
+  if (ok) {
+    fastloss_rng rng;
+    fastloss_rng_init(&rng, 3, 0);
+    for (size_t j = 0; j < vocab * dim; j++) {
+      d->in[j] = (float)((fastloss_rng_uniform(&rng) - 0.5) / (double)dim);
+      d->out[j] = (float)((fastloss_rng_uniform(&rng) - 0.5) / (double)dim);
+    }
+    ok = fastloss_sampler_sample(zipf, pairs, d->inputs) == FASTLOSS_OK &&
+         fastloss_sampler_sample(noise, d->n_groups * k, d->negatives) == FASTLOSS_OK;
+    /* targets: one centre word per group of BENCH_SGNS_GROUP pairs */
+    int32_t centre[1] = {0};
+    for (size_t i = 0; ok && i < pairs; i++) {
+      if (i % BENCH_SGNS_GROUP == 0) ok = fastloss_sampler_sample(zipf, 1, centre) == FASTLOSS_OK;
+      d->targets[i] = centre[0];
+    }
+    for (size_t g = 0; g <= d->n_groups; g++)
+      d->offsets[g] = g * BENCH_SGNS_GROUP < pairs ? g * BENCH_SGNS_GROUP : pairs;
+  }
+  fastloss_sampler_destroy(zipf);
+  fastloss_sampler_destroy(noise);
+  free(weights);
+  free(counts);
+  if (!ok) bench_sgns_free(d);
+  return ok;
+}
+
+static void bench_sgns_run(flb_state *state, void *context) {
+  const bench_sgns_case *c = context;
+  if (fastloss_set_isa(c->isa) != FASTLOSS_OK ||
+      fastloss_set_num_threads(c->threads) != FASTLOSS_OK) {
+    flb_skip_with_error(state, fastloss_last_error());
+    return;
+  }
+  bench_sgns_data d;
+  if (!bench_sgns_make(&d, c->dim, c->k, c->shared)) {
+    flb_skip_with_error(state, "out of memory or sampler failure");
+    return;
+  }
+  const fastloss_sgns_batch batch = {BENCH_SGNS_PAIRS, d.inputs, d.targets, d.k, d.negatives,
+                                     d.n_groups, c->shared ? d.offsets : NULL};
+  double loss = 0.0;
+  int failed = fastloss_sgns_step_f32(BENCH_SGNS_VOCAB, d.dim, d.in, d.out, &batch, 0.025f, NULL,
+                                      &loss) != FASTLOSS_OK; /* warm-up, untimed */
+  while (flb_keep_running(state)) {
+    failed |= fastloss_sgns_step_f32(BENCH_SGNS_VOCAB, d.dim, d.in, d.out, &batch, 0.025f, NULL,
+                                     &loss) != FASTLOSS_OK;
+    flb_do_not_optimize(&loss);
+    flb_clobber_memory();
+  }
+  if (failed) flb_skip_with_error(state, fastloss_last_error());
+  flb_set_items_processed(state, flb_iterations(state) * BENCH_SGNS_PAIRS);
+  bench_sgns_free(&d);
+}
+
+void bench_nce_register(const fastloss_isa *isas, size_t isa_count, int max_threads) {
+  static const size_t dims[] = {100, 300};
+  for (int shared = 0; shared <= 1; shared++)
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+      for (size_t i = 0; i < isa_count; i++)
+        for (int threads = 1; threads <= max_threads && threads <= 2; threads++) {
+          if (bench_sgns_case_count == BENCH_SGNS_MAX_CASES) return;
+          bench_sgns_case *c = &bench_sgns_cases[bench_sgns_case_count++];
+          c->isa = isas[i];
+          c->threads = threads;
+          c->shared = shared;
+          c->dim = dims[di];
+          c->k = 5;
+          char name[128];
+          snprintf(name, sizeof name, "f32_sgns_%s/%s/d:%zu/k:%zu/omp:%d",
+                   shared ? "shared" : "pair", fastloss_isa_name(c->isa), c->dim, c->k, threads);
+          flb_benchmark_use_real_time(flb_register(name, bench_sgns_run, c));
+        }
+}

@@ -1,0 +1,13 @@
+/* The benchmark files of fastloss-bench: main() (bench-xent.c) probes the
+ * host and calls each file's register function. */
+#ifndef FASTLOSS_BENCH_H
+#define FASTLOSS_BENCH_H
+
+#include <stddef.h>
+
+#include "fastloss.h"
+
+/* bench-nce.c: the negative-sampling step and the NCE loss object. */
+void bench_nce_register(const fastloss_isa *isas, size_t isa_count, int max_threads);
+
+#endif

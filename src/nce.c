@@ -1,0 +1,2 @@
+/* Placeholder: the NCELoss object is being written. */
+typedef int fl_placeholder_nce;

@@ -1,0 +1,254 @@
+/* Skip-gram negative sampling: one SGD step over a batch of (input, target)
+ * pairs, in place on both embedding tables (fastloss.h states the maths).
+ *
+ * A group (one pair, or the pairs sharing k negatives) is a small matrix
+ * product: rows = its pairs' input vectors h, columns = the target and the
+ * k negative output vectors v.  Every logit of the group comes from one
+ * nce_dots call, the sigmoids from one nce_sigmoid call, and the updates
+ * from nce_gemv (the input gradients, against the v before the update) and
+ * nce_ger (the output updates, against the h before the update): the
+ * level-3 formulation of Ji et al. 2016 instead of word2vec's dot-and-axpy
+ * per logit.
+ *
+ * The loss of a logit is -log of the clipped probability of its label.  It
+ * is accumulated as a product of probabilities in double (one log per 32
+ * logits instead of one each), each probability taken as q or as 1 - c from
+ * the kernel's complementary pair so that neither loses digits near 1. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "internal.h"
+
+#if FL_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+/* Logits whose probabilities are multiplied before one log: each factor is
+ * at least FLT_EPSILON (2^-23), so 32 of them stay above 2^-736, far from
+ * double's underflow. */
+#define FL_SGNS_LOG_BATCH 32
+
+/* Per-thread working memory, sized for the largest group of the batch. */
+typedef struct fl_sgns_scratch {
+  const float **x;  /* [rows] input rows */
+  float **w;        /* [cols] target and negative rows of one row's logits */
+  float *z, *q, *c; /* [rows * cols] logits (label-signed), probabilities */
+  float *coef;      /* [rows * cols] learning rate times the logit gradient */
+  float *delta;     /* [rows * dim] input-row updates */
+} fl_sgns_scratch;
+
+static size_t fl_sgns_scratch_bytes(size_t rows, size_t cols, size_t dim) {
+  return rows * sizeof(float *) + cols * sizeof(float *) + 4 * rows * cols * sizeof(float) +
+         rows * dim * sizeof(float);
+}
+
+static void fl_sgns_scratch_carve(fl_sgns_scratch *s, void *memory, size_t rows, size_t cols) {
+  /* Pointer arrays first: the float arrays after them stay aligned to
+   * sizeof(void *), which is enough for float. */
+  char *p = memory;
+  s->x = (const float **)(void *)p;
+  p += rows * sizeof(float *);
+  s->w = (float **)(void *)p;
+  p += cols * sizeof(float *);
+  s->z = (float *)(void *)p;
+  s->q = s->z + rows * cols;
+  s->c = s->q + rows * cols;
+  s->coef = s->c + rows * cols;
+  s->delta = s->coef + rows * cols;
+}
+
+/* -sum of log(clipped probability of the label) over the group's logits. */
+static double fl_sgns_group_loss(size_t count, const float *q, const float *c) {
+  double loss = 0.0, product = 1.0;
+  for (size_t j = 0; j < count; j++) {
+    /* Written so that a NaN probability stays NaN through the clip. */
+    double p;
+    if (q[j] >= 0.5f)
+      p = 1.0 - (c[j] < FLT_EPSILON ? (double)FLT_EPSILON : (double)c[j]);
+    else
+      p = q[j] < FLT_EPSILON ? (double)FLT_EPSILON : (double)q[j];
+    product *= p;
+    if ((j + 1) % FL_SGNS_LOG_BATCH == 0) {
+      loss -= log(product);
+      product = 1.0;
+    }
+  }
+  return loss - log(product);
+}
+
+/* One group: pairs [first, first + rows) with negatives neg[0..k). */
+static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float *in_emb,
+                            float *out_emb, const fastloss_sgns_batch *batch, size_t first,
+                            size_t rows, const int32_t *neg, float lr, int want_loss,
+                            fl_sgns_scratch *s) {
+  const size_t k = batch->k, cols = k + 1;
+  const int32_t *inputs = batch->inputs + first, *targets = batch->targets + first;
+  for (size_t j = 0; j < k; j++) s->w[1 + j] = out_emb + (size_t)neg[j] * dim;
+  for (size_t r = 0; r < rows; r++) s->x[r] = in_emb + (size_t)inputs[r] * dim;
+
+  /* Logits: one call when the rows share their target (skip-gram's groups
+   * are the contexts of one centre word), else one call per row. */
+  int same_target = 1;
+  for (size_t r = 1; r < rows; r++) same_target &= targets[r] == targets[0];
+  if (same_target) {
+    s->w[0] = out_emb + (size_t)targets[0] * dim;
+    kernels->nce_dots(rows, cols, dim, s->x, (const float *const *)s->w, s->z, cols);
+  } else {
+    for (size_t r = 0; r < rows; r++) {
+      s->w[0] = out_emb + (size_t)targets[r] * dim;
+      kernels->nce_dots(1, cols, dim, &s->x[r], (const float *const *)s->w, s->z + r * cols,
+                        cols);
+    }
+  }
+  /* Signed by label so that q is the probability of the label and c its
+   * complement: the gradient of the logit is -c (target) or +c (negative). */
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 1; j < cols; j++) s->z[r * cols + j] = -s->z[r * cols + j];
+  kernels->nce_sigmoid(rows * cols, s->z, s->q, s->c);
+  for (size_t r = 0; r < rows; r++) {
+    s->coef[r * cols] = lr * s->c[r * cols];
+    for (size_t j = 1; j < cols; j++) s->coef[r * cols + j] = -lr * s->c[r * cols + j];
+  }
+  const double loss = want_loss ? fl_sgns_group_loss(rows * cols, s->q, s->c) : 0.0;
+
+  /* Input updates against the output rows as the group found them ... */
+  memset(s->delta, 0, rows * dim * sizeof(float));
+  for (size_t r = 0; r < rows; r++) {
+    if (!same_target) s->w[0] = out_emb + (size_t)targets[r] * dim;
+    kernels->nce_gemv(cols, dim, s->coef + r * cols, (const float *const *)s->w,
+                      s->delta + r * dim);
+  }
+  /* ... output updates against the input rows as the group found them ... */
+  for (size_t r = 0; r < rows; r++) {
+    if (!same_target) s->w[0] = out_emb + (size_t)targets[r] * dim;
+    kernels->nce_ger(cols, dim, s->coef + r * cols, s->x[r], s->w);
+  }
+  /* ... and only then the inputs, so a row repeated in the group gets the
+   * sum of its updates. */
+  for (size_t r = 0; r < rows; r++) {
+    float *h = in_emb + (size_t)inputs[r] * dim;
+    const float *delta = s->delta + r * dim;
+    for (size_t j = 0; j < dim; j++) h[j] += delta[j];
+  }
+  return loss;
+}
+
+static fastloss_status fl_sgns_check_ids(const char *what, const int32_t *ids, size_t count,
+                                         size_t vocab) {
+  for (size_t i = 0; i < count; i++)
+    if (ids[i] < 0 || (size_t)ids[i] >= vocab)
+      return fl_fail(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "%s[%zu] = %ld is outside [0, %zu)", what, i,
+                     (long)ids[i], vocab);
+  return FASTLOSS_OK;
+}
+
+fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, float *out_emb,
+                                       const fastloss_sgns_batch *batch, float lr,
+                                       const fastloss_sgns_params *params, double *loss) {
+  if (batch == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch is NULL");
+  if (in_emb == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "in_emb is NULL");
+  if (out_emb == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "out_emb is NULL");
+  if (vocab == 0) return fl_fail(FASTLOSS_ERR_INVALID_SHAPE, "vocab = 0");
+  if (dim == 0) return fl_fail(FASTLOSS_ERR_INVALID_SHAPE, "dim = 0");
+  if (vocab > SIZE_MAX / sizeof(float) / dim)
+    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "vocab * dim = %zu * %zu overflows", vocab, dim);
+  if (fl_ranges_overlap(in_emb, vocab * dim * sizeof(float), out_emb, vocab * dim * sizeof(float)))
+    return fl_fail(FASTLOSS_ERR_OVERLAP, "in_emb and out_emb overlap");
+  if (!(lr >= 0.0f) || isinf(lr))
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "lr = %g is not a finite value >= 0", (double)lr);
+
+  const size_t n_pairs = batch->n_pairs, k = batch->k;
+  const size_t n_groups = batch->group_offsets != NULL ? batch->n_groups : n_pairs;
+  if (n_pairs > 0 && batch->inputs == NULL)
+    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->inputs is NULL");
+  if (n_pairs > 0 && batch->targets == NULL)
+    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->targets is NULL");
+  if (k > 0 && n_groups > 0 && batch->negatives == NULL)
+    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->negatives is NULL");
+  if (k >= SIZE_MAX / sizeof(float) / 8 || (n_groups > 0 && k > SIZE_MAX / n_groups))
+    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "n_groups * k = %zu * %zu overflows", n_groups, k);
+
+  /* Group bounds and the largest group, which sizes the scratch. */
+  size_t max_rows = n_pairs > 0 ? 1 : 0;
+  if (batch->group_offsets != NULL) {
+    const size_t *off = batch->group_offsets;
+    if (off[0] != 0)
+      return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "group_offsets[0] = %zu, must be 0", off[0]);
+    for (size_t g = 0; g < n_groups; g++) {
+      if (off[g + 1] < off[g])
+        return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
+                       "group_offsets[%zu] = %zu is below group_offsets[%zu] = %zu", g + 1,
+                       off[g + 1], g, off[g]);
+      if (off[g + 1] - off[g] > max_rows) max_rows = off[g + 1] - off[g];
+    }
+    if (off[n_groups] != n_pairs)
+      return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
+                     "group_offsets[n_groups = %zu] = %zu, must equal n_pairs = %zu", n_groups,
+                     off[n_groups], n_pairs);
+  }
+  fastloss_status status = fl_sgns_check_ids("inputs", batch->inputs, n_pairs, vocab);
+  if (status == FASTLOSS_OK) status = fl_sgns_check_ids("targets", batch->targets, n_pairs, vocab);
+  if (status == FASTLOSS_OK)
+    status = fl_sgns_check_ids("negatives", batch->negatives, n_groups * k, vocab);
+  if (status != FASTLOSS_OK) return status;
+  if (n_pairs == 0) {
+    if (loss != NULL) *loss = 0.0;
+    return FASTLOSS_OK;
+  }
+  if (max_rows > SIZE_MAX / 8 / (k + 1 + dim) / sizeof(float))
+    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "a group of %zu pairs is too large", max_rows);
+
+  const fl_isa_kernels *kernels = fl_kernels();
+  const int deterministic = params != NULL && params->deterministic;
+  const size_t cols = k + 1;
+  const int threads =
+      deterministic ? 1 : fl_threads_for((double)n_pairs * (double)cols * (double)dim * 3.0);
+  const size_t scratch_bytes = fl_sgns_scratch_bytes(max_rows, cols, dim);
+  char *memory = malloc(scratch_bytes * (size_t)threads);
+  double *thread_loss = malloc(sizeof(double) * (size_t)threads);
+  if (memory == NULL || thread_loss == NULL) {
+    free(memory);
+    free(thread_loss);
+    return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of scratch",
+                   scratch_bytes * (size_t)threads);
+  }
+  const int want_loss = loss != NULL;
+  const size_t *offsets = batch->group_offsets;
+
+  /* Hogwild: threads share the tables without locks (see fastloss.h). */
+#if FL_HAVE_OPENMP
+#pragma omp parallel num_threads(threads) if (threads > 1)
+#endif
+  {
+    int t = 0;
+#if FL_HAVE_OPENMP
+    t = omp_get_thread_num();
+#endif
+    fl_sgns_scratch s;
+    fl_sgns_scratch_carve(&s, memory + scratch_bytes * (size_t)t, max_rows, cols);
+    double sum = 0.0;
+#if FL_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (size_t g = 0; g < n_groups; g++) {
+      const size_t first = offsets != NULL ? offsets[g] : g;
+      const size_t rows = offsets != NULL ? offsets[g + 1] - offsets[g] : 1;
+      if (rows == 0) continue;
+      sum += fl_sgns_group(kernels->f32_nce, dim, in_emb, out_emb, batch, first, rows,
+                           k > 0 ? batch->negatives + g * k : NULL, lr, want_loss, &s);
+    }
+    thread_loss[t] = sum;
+  }
+  if (loss != NULL) {
+    double total = 0.0;
+    for (int t = 0; t < threads; t++) total += thread_loss[t];
+    *loss = total;
+  }
+  free(memory);
+  free(thread_loss);
+  return FASTLOSS_OK;
+}

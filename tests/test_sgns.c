@@ -1,0 +1,420 @@
+/* fastloss_sgns_step_f32: the step against a float64 reference of the
+ * group update, its gradient against finite differences of the loss it
+ * reports, the Hogwild path against the serial one, extremes, and every
+ * error status. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testing.h"
+
+/* ------------------------------------------------ float64 reference */
+
+static double ref_sigmoid(double z) {
+  return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+}
+
+static double ref_clip(double p) {
+  const double eps = FLT_EPSILON;
+  return p < eps ? eps : p > 1.0 - eps ? 1.0 - eps : p;
+}
+
+static double ref_dot(size_t dim, const double *a, const double *b) {
+  double s = 0.0;
+  for (size_t j = 0; j < dim; j++) s += a[j] * b[j];
+  return s;
+}
+
+/* One group, exactly as fastloss.h states it; returns the group's loss. */
+static double ref_group(size_t dim, double *in, double *out, const int32_t *inputs,
+                        const int32_t *targets, size_t rows, const int32_t *neg, size_t k,
+                        double lr) {
+  const size_t cols = k + 1;
+  double *coef = calloc(rows * cols, sizeof(double));
+  double *delta = calloc(rows * dim, sizeof(double));
+  double loss = 0.0;
+  for (size_t r = 0; r < rows; r++) {
+    const double *h = in + (size_t)inputs[r] * dim;
+    for (size_t j = 0; j < cols; j++) {
+      const int32_t row = j == 0 ? targets[r] : neg[j - 1];
+      const double p = ref_sigmoid(ref_dot(dim, h, out + (size_t)row * dim));
+      coef[r * cols + j] = j == 0 ? lr * (1.0 - p) : -lr * p;
+      loss -= j == 0 ? log(ref_clip(p)) : log(ref_clip(1.0 - p));
+    }
+  }
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < cols; j++) {
+      const int32_t row = j == 0 ? targets[r] : neg[j - 1];
+      for (size_t e = 0; e < dim; e++)
+        delta[r * dim + e] += coef[r * cols + j] * out[(size_t)row * dim + e];
+    }
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < cols; j++) {
+      const int32_t row = j == 0 ? targets[r] : neg[j - 1];
+      for (size_t e = 0; e < dim; e++)
+        out[(size_t)row * dim + e] += coef[r * cols + j] * in[(size_t)inputs[r] * dim + e];
+    }
+  for (size_t r = 0; r < rows; r++)
+    for (size_t e = 0; e < dim; e++) in[(size_t)inputs[r] * dim + e] += delta[r * dim + e];
+  free(coef);
+  free(delta);
+  return loss;
+}
+
+/* ------------------------------------------------ fixtures */
+
+typedef struct fl_sgns_case {
+  size_t vocab, dim, n_pairs, k, n_groups;
+  int32_t *inputs, *targets, *negatives;
+  size_t *offsets; /* NULL: one pair per group */
+  float *in, *out;
+} fl_sgns_case;
+
+/* Random pairs over a small vocabulary (so rows repeat within and across
+ * groups, and negatives hit targets), `group` pairs per group (0: per-pair
+ * negatives), group sizes varying from 1 to `group`. */
+static fl_sgns_case fl_case_new(fl_rng *rng, size_t vocab, size_t dim, size_t n_pairs, size_t k,
+                                size_t group, double scale) {
+  fl_sgns_case c = {vocab, dim, n_pairs, k, n_pairs, NULL, NULL, NULL, NULL, NULL, NULL};
+  c.inputs = malloc(sizeof(int32_t) * n_pairs);
+  c.targets = malloc(sizeof(int32_t) * n_pairs);
+  if (group > 0) {
+    c.offsets = malloc(sizeof(size_t) * (n_pairs + 1));
+    size_t g = 0, at = 0;
+    c.offsets[0] = 0;
+    while (at < n_pairs) {
+      size_t rows = 1 + fl_rng_u32(rng) % group;
+      if (rows > n_pairs - at) rows = n_pairs - at;
+      /* a group with the same target for all rows, as skip-gram builds */
+      const int32_t target = (int32_t)(fl_rng_u32(rng) % vocab);
+      for (size_t r = 0; r < rows; r++) c.targets[at + r] = target;
+      /* and now and then one with mixed targets */
+      if (g % 3 == 2) c.targets[at] = (int32_t)(fl_rng_u32(rng) % vocab);
+      at += rows;
+      c.offsets[++g] = at;
+    }
+    c.n_groups = g;
+  } else {
+    for (size_t i = 0; i < n_pairs; i++) c.targets[i] = (int32_t)(fl_rng_u32(rng) % vocab);
+  }
+  for (size_t i = 0; i < n_pairs; i++) c.inputs[i] = (int32_t)(fl_rng_u32(rng) % vocab);
+  c.negatives = malloc(sizeof(int32_t) * (c.n_groups * k + 1));
+  for (size_t j = 0; j < c.n_groups * k; j++) c.negatives[j] = (int32_t)(fl_rng_u32(rng) % vocab);
+  c.in = malloc(sizeof(float) * vocab * dim);
+  c.out = malloc(sizeof(float) * vocab * dim);
+  for (size_t j = 0; j < vocab * dim; j++) {
+    c.in[j] = (float)(scale * (fl_rng_uniform(rng) - 0.5));
+    c.out[j] = (float)(scale * (fl_rng_uniform(rng) - 0.5));
+  }
+  return c;
+}
+
+static void fl_case_free(fl_sgns_case *c) {
+  free(c->inputs);
+  free(c->targets);
+  free(c->negatives);
+  free(c->offsets);
+  free(c->in);
+  free(c->out);
+}
+
+static fastloss_sgns_batch fl_case_batch(const fl_sgns_case *c) {
+  fastloss_sgns_batch b = {c->n_pairs, c->inputs, c->targets, c->k, c->negatives,
+                           c->n_groups, c->offsets};
+  return b;
+}
+
+/* Runs the reference over the whole batch on double copies of the tables. */
+static double fl_case_reference(const fl_sgns_case *c, double lr, double *in, double *out) {
+  for (size_t j = 0; j < c->vocab * c->dim; j++) {
+    in[j] = c->in[j];
+    out[j] = c->out[j];
+  }
+  double loss = 0.0;
+  for (size_t g = 0; g < c->n_groups; g++) {
+    const size_t first = c->offsets ? c->offsets[g] : g;
+    const size_t rows = c->offsets ? c->offsets[g + 1] - first : 1;
+    loss += ref_group(c->dim, in, out, c->inputs + first, c->targets + first, rows,
+                      c->negatives + g * c->k, c->k, lr);
+  }
+  return loss;
+}
+
+/* ------------------------------------------------ tests */
+
+START_TEST(sgns_matches_reference) {
+  static const size_t dims[] = {1, 3, 7, 8, 9, 16, 17, 31, 100, 130};
+  static const size_t ks[] = {0, 1, 5, 9};
+  fl_rng rng;
+  fl_rng_seed(&rng, 42);
+  for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+      for (size_t group = 0; group <= 7; group += 7) {
+        const size_t dim = dims[di], k = ks[ki];
+        fl_sgns_case c = fl_case_new(&rng, 13, dim, 40, k, group, 1.0);
+        double *in = malloc(sizeof(double) * c.vocab * dim);
+        double *out = malloc(sizeof(double) * c.vocab * dim);
+        const double lr = 0.05;
+        const double want = fl_case_reference(&c, lr, in, out);
+        const fastloss_sgns_batch b = fl_case_batch(&c);
+        fastloss_sgns_params params = {1};
+        double loss = -1.0;
+        ck_assert_int_eq(fastloss_sgns_step_f32(c.vocab, dim, c.in, c.out, &b, (float)lr, &params,
+                                                &loss),
+                         FASTLOSS_OK);
+        FL_CHECK(fl_close(loss, want, 1e-6, 2e-5), "dim %zu k %zu group %zu: loss %.9g want %.9g",
+                 dim, k, group, loss, want);
+        for (size_t j = 0; j < c.vocab * dim; j++) {
+          FL_CHECK(fl_close(c.in[j], in[j], 2e-6, 2e-5), "dim %zu k %zu group %zu: in[%zu] %.9g want %.9g",
+                   dim, k, group, j, c.in[j], in[j]);
+          FL_CHECK(fl_close(c.out[j], out[j], 2e-6, 2e-5),
+                   "dim %zu k %zu group %zu: out[%zu] %.9g want %.9g", dim, k, group, j, c.out[j],
+                   out[j]);
+        }
+        free(in);
+        free(out);
+        fl_case_free(&c);
+      }
+}
+END_TEST
+
+/* The step is SGD on the loss it reports: for one group, (new - old) / -lr
+ * must be the gradient of the loss at the old tables, taken here by central
+ * differences of the library's own loss (lr = 0 leaves the tables as they
+ * are).  Logits stay moderate so the clip is inactive. */
+START_TEST(sgns_gradient_finite_differences) {
+  fl_rng rng;
+  fl_rng_seed(&rng, 7);
+  for (size_t group = 1; group <= 4; group += 3) {
+    const size_t dim = 5, k = 3;
+    fl_sgns_case c = fl_case_new(&rng, 6, dim, group, k, group, 1.5);
+    if (c.offsets != NULL) {
+      c.n_groups = 1; /* one group of all pairs */
+      c.offsets[1] = c.n_pairs;
+    }
+    c.negatives[0] = c.targets[0]; /* an accidental hit */
+    c.negatives[2] = c.negatives[1]; /* a repeated negative */
+    const fastloss_sgns_batch b = fl_case_batch(&c);
+    const size_t size = c.vocab * dim;
+    float *in0 = malloc(sizeof(float) * size), *out0 = malloc(sizeof(float) * size);
+    memcpy(in0, c.in, sizeof(float) * size);
+    memcpy(out0, c.out, sizeof(float) * size);
+    const float lr = 1.0f / 1024;
+    double loss;
+    ck_assert_int_eq(fastloss_sgns_step_f32(c.vocab, dim, c.in, c.out, &b, lr, NULL, &loss),
+                     FASTLOSS_OK);
+    for (int table = 0; table < 2; table++)
+      for (size_t j = 0; j < size; j++) {
+        float *base = table == 0 ? in0 : out0;
+        const float *after = table == 0 ? c.in : c.out;
+        const double grad = ((double)after[j] - base[j]) / -lr;
+        const float saved = base[j];
+        const float step = 1.0f / 64;
+        double lp, lm;
+        base[j] = saved + step;
+        ck_assert_int_eq(fastloss_sgns_step_f32(c.vocab, dim, table == 0 ? base : in0,
+                                                table == 0 ? out0 : base, &b, 0.0f, NULL, &lp),
+                         FASTLOSS_OK);
+        base[j] = saved - step;
+        ck_assert_int_eq(fastloss_sgns_step_f32(c.vocab, dim, table == 0 ? base : in0,
+                                                table == 0 ? out0 : base, &b, 0.0f, NULL, &lm),
+                         FASTLOSS_OK);
+        base[j] = saved;
+        const double fd = (lp - lm) / (2.0 * step);
+        FL_CHECK(fl_close(grad, fd, 2e-3, 2e-2), "group %zu %s[%zu]: step gives %.6g, fd %.6g",
+                 group, table == 0 ? "in" : "out", j, grad, fd);
+      }
+    free(in0);
+    free(out0);
+    fl_case_free(&c);
+  }
+}
+END_TEST
+
+/* With no row shared between groups nothing races, so the Hogwild path on
+ * every thread count must equal the serial one bit for bit; with shared rows
+ * the deterministic mode must not depend on the thread count. */
+START_TEST(sgns_threads) {
+  const size_t vocab = 4000, dim = 64, k = 2, n_pairs = 600;
+  fl_rng rng;
+  fl_rng_seed(&rng, 99);
+  fl_sgns_case c = fl_case_new(&rng, vocab, dim, n_pairs, k, 0, 1.0);
+  for (size_t i = 0; i < n_pairs; i++) { /* disjoint rows everywhere */
+    c.inputs[i] = (int32_t)i;
+    c.targets[i] = (int32_t)(3 * i);
+    c.negatives[2 * i] = (int32_t)(3 * i + 1);
+    c.negatives[2 * i + 1] = (int32_t)(3 * i + 2);
+  }
+  const fastloss_sgns_batch b = fl_case_batch(&c);
+  const size_t size = vocab * dim;
+  float *in = malloc(sizeof(float) * size), *out = malloc(sizeof(float) * size);
+  double serial_loss;
+  memcpy(in, c.in, sizeof(float) * size);
+  memcpy(out, c.out, sizeof(float) * size);
+  fastloss_sgns_params det = {1};
+  ck_assert_int_eq(fastloss_sgns_step_f32(vocab, dim, in, out, &b, 0.025f, &det, &serial_loss),
+                   FASTLOSS_OK);
+  const int saved = fastloss_get_num_threads();
+  for (int threads = 1; threads <= 4; threads++) {
+    fastloss_set_num_threads(threads);
+    float *in2 = malloc(sizeof(float) * size), *out2 = malloc(sizeof(float) * size);
+    memcpy(in2, c.in, sizeof(float) * size);
+    memcpy(out2, c.out, sizeof(float) * size);
+    double loss;
+    ck_assert_int_eq(fastloss_sgns_step_f32(vocab, dim, in2, out2, &b, 0.025f, NULL, &loss),
+                     FASTLOSS_OK);
+    ck_assert_msg(memcmp(in, in2, sizeof(float) * size) == 0, "%d threads: in differs", threads);
+    ck_assert_msg(memcmp(out, out2, sizeof(float) * size) == 0, "%d threads: out differs",
+                  threads);
+    FL_CHECK(fl_close(loss, serial_loss, 0.0, 1e-12), "%d threads: loss %.17g vs %.17g", threads,
+             loss, serial_loss);
+    free(in2);
+    free(out2);
+  }
+  /* shared rows, deterministic mode */
+  fl_sgns_case s = fl_case_new(&rng, 50, dim, n_pairs, 5, 6, 1.0);
+  const fastloss_sgns_batch sb = fl_case_batch(&s);
+  float *ref_in = NULL, *ref_out = NULL;
+  for (int threads = 1; threads <= 3; threads++) {
+    fastloss_set_num_threads(threads);
+    float *in2 = malloc(sizeof(float) * 50 * dim), *out2 = malloc(sizeof(float) * 50 * dim);
+    memcpy(in2, s.in, sizeof(float) * 50 * dim);
+    memcpy(out2, s.out, sizeof(float) * 50 * dim);
+    ck_assert_int_eq(fastloss_sgns_step_f32(50, dim, in2, out2, &sb, 0.025f, &det, NULL),
+                     FASTLOSS_OK);
+    if (ref_in == NULL) {
+      ref_in = in2;
+      ref_out = out2;
+      continue;
+    }
+    ck_assert_msg(memcmp(ref_in, in2, sizeof(float) * 50 * dim) == 0, "%d threads differ", threads);
+    ck_assert_msg(memcmp(ref_out, out2, sizeof(float) * 50 * dim) == 0, "%d threads differ",
+                  threads);
+    free(in2);
+    free(out2);
+  }
+  fastloss_set_num_threads(saved);
+  free(ref_in);
+  free(ref_out);
+  free(in);
+  free(out);
+  fl_case_free(&c);
+  fl_case_free(&s);
+}
+END_TEST
+
+/* Logits of +-1e30 (and the huge vectors behind them): the loss is the clip's
+ * -log(eps32) per wrong logit, nothing overflows, a saturated target does not
+ * move, and NaN stays in its own group. */
+START_TEST(sgns_extremes) {
+  const size_t dim = 3;
+  float in[2 * 3] = {1e15f, 0.0f, 0.0f, 1.0f, 1.0f, 1.0f};
+  float out[3 * 3] = {1e15f, 0.0f, 0.0f, 1e15f, 0.0f, 0.0f, 0.5f, 0.5f, 0.5f};
+  const int32_t inputs[1] = {0}, targets[1] = {0}, negatives[1] = {1};
+  fastloss_sgns_batch b = {1, inputs, targets, 1, negatives, 0, NULL};
+  double loss;
+  /* z_t = 1e30 (saturated right), z_n = 1e30 (saturated wrong) */
+  ck_assert_int_eq(fastloss_sgns_step_f32(2, dim, in, out + 0, &b, 0.0f, NULL, &loss), FASTLOSS_OK);
+  const double eps = FLT_EPSILON;
+  FL_CHECK(fl_close(loss, -log(1.0 - eps) - log(eps), 1e-9, 1e-6), "loss %.9g", loss);
+  ck_assert_int_eq(fastloss_sgns_step_f32(2, dim, in, out, &b, 1e-16f, NULL, &loss), FASTLOSS_OK);
+  for (size_t j = 0; j < 6; j++) FL_CHECK(isfinite(in[j]), "in[%zu] = %g", j, in[j]);
+  FL_CHECK(out[0] == 1e15f, "a saturated target moved: %g", out[0]);
+  /* h -= lr * v_neg: 1e15 - 1e-16 * 1e15 */
+  FL_CHECK(fl_close(in[0], 1e15 - 0.1, 0.0, 1e-6), "in[0] = %.9g", in[0]);
+
+  /* NaN in one group's row leaves the other group's rows finite */
+  float in3[2 * 3] = {NAN, 0.0f, 0.0f, 0.25f, -0.5f, 1.0f};
+  float out3[4 * 3] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, -0.1f, 0.0f, 0.1f, 0.3f, 0.3f, 0.3f};
+  const int32_t in_ids[2] = {0, 1}, t_ids[2] = {0, 2}, n_ids[2] = {1, 3};
+  fastloss_sgns_batch b3 = {2, in_ids, t_ids, 1, n_ids, 0, NULL};
+  ck_assert_int_eq(fastloss_sgns_step_f32(4, dim, in3, out3, &b3, 0.1f, NULL, &loss), FASTLOSS_OK);
+  FL_CHECK(isnan(loss), "loss %g", loss);
+  for (size_t j = 3; j < 6; j++) FL_CHECK(isfinite(in3[j]), "in3[%zu] = %g", j, in3[j]);
+  for (size_t j = 6; j < 12; j++) FL_CHECK(isfinite(out3[j]), "out3[%zu] = %g", j, out3[j]);
+}
+END_TEST
+
+/* ------------------------------------------------ bad input */
+
+static void fl_sgns_expect(fastloss_status want, const char *part, size_t vocab, size_t dim,
+                           float *in, float *out, const fastloss_sgns_batch *b, float lr) {
+  float in_copy[64], out_copy[64];
+  if (in) memcpy(in_copy, in, sizeof in_copy);
+  if (out) memcpy(out_copy, out, sizeof out_copy);
+  double loss = 12345.0;
+  const fastloss_status got = fastloss_sgns_step_f32(vocab, dim, in, out, b, lr, NULL, &loss);
+  ck_assert_msg(got == want, "got %s (%s), want %s", fastloss_status_str(got),
+                fastloss_last_error(), fastloss_status_str(want));
+  ck_assert_msg(strstr(fastloss_last_error(), part) != NULL, "message '%s' lacks '%s'",
+                fastloss_last_error(), part);
+  ck_assert(loss == 12345.0);
+  if (in) ck_assert_msg(memcmp(in, in_copy, sizeof in_copy) == 0, "in_emb written on error");
+  if (out) ck_assert_msg(memcmp(out, out_copy, sizeof out_copy) == 0, "out_emb written on error");
+}
+
+START_TEST(sgns_errors) {
+  float table[128];
+  for (size_t j = 0; j < 128; j++) table[j] = (float)j / 128;
+  float *in = table, *out = table + 64;
+  const int32_t ok[3] = {0, 1, 2}, bad[3] = {0, 8, 1}, negative[3] = {0, 1, -1};
+  const size_t offsets[3] = {0, 2, 3}, unordered[3] = {0, 3, 2}, short_end[3] = {0, 1, 2};
+  fastloss_sgns_batch b = {3, ok, ok, 1, ok, 0, NULL};
+  fl_sgns_expect(FASTLOSS_ERR_NULL_POINTER, "batch is NULL", 8, 8, in, out, NULL, 0.1f);
+  fl_sgns_expect(FASTLOSS_ERR_NULL_POINTER, "in_emb is NULL", 8, 8, NULL, out, &b, 0.1f);
+  fl_sgns_expect(FASTLOSS_ERR_NULL_POINTER, "out_emb is NULL", 8, 8, in, NULL, &b, 0.1f);
+  fl_sgns_expect(FASTLOSS_ERR_INVALID_SHAPE, "vocab = 0", 0, 8, in, out, &b, 0.1f);
+  fl_sgns_expect(FASTLOSS_ERR_INVALID_SHAPE, "dim = 0", 8, 0, in, out, &b, 0.1f);
+  fl_sgns_expect(FASTLOSS_ERR_SIZE_OVERFLOW, "overflows", SIZE_MAX / 2, 8, in, out, &b, 0.1f);
+  fl_sgns_expect(FASTLOSS_ERR_OVERLAP, "overlap", 8, 8, in, table + 32, &b, 0.1f);
+  fl_sgns_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "lr = nan", 8, 8, in, out, &b, NAN);
+  fl_sgns_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "lr = -0.5", 8, 8, in, out, &b, -0.5f);
+  b.inputs = bad;
+  fl_sgns_expect(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "inputs[1] = 8 is outside [0, 8)", 8, 8, in, out,
+                 &b, 0.1f);
+  b.inputs = ok;
+  b.targets = negative;
+  fl_sgns_expect(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "targets[2] = -1", 8, 8, in, out, &b, 0.1f);
+  b.targets = ok;
+  b.negatives = bad;
+  fl_sgns_expect(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "negatives[1] = 8", 8, 8, in, out, &b, 0.1f);
+  b.negatives = NULL;
+  fl_sgns_expect(FASTLOSS_ERR_NULL_POINTER, "negatives is NULL", 8, 8, in, out, &b, 0.1f);
+  b.negatives = ok;
+  b.inputs = NULL;
+  fl_sgns_expect(FASTLOSS_ERR_NULL_POINTER, "inputs is NULL", 8, 8, in, out, &b, 0.1f);
+  b.inputs = ok;
+  b.n_groups = 2;
+  b.group_offsets = unordered;
+  fl_sgns_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "group_offsets[2] = 2 is below", 8, 8, in, out, &b,
+                 0.1f);
+  b.group_offsets = short_end;
+  fl_sgns_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "must equal n_pairs = 3", 8, 8, in, out, &b, 0.1f);
+  b.group_offsets = offsets + 1;
+  b.n_groups = 1;
+  fl_sgns_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "group_offsets[0] = 2", 8, 8, in, out, &b, 0.1f);
+  /* the good batch works, and an empty one is a no-op with loss 0 */
+  b.group_offsets = offsets;
+  b.n_groups = 2;
+  double loss = -1.0;
+  ck_assert_int_eq(fastloss_sgns_step_f32(8, 8, in, out, &b, 0.1f, NULL, &loss), FASTLOSS_OK);
+  ck_assert(loss > 0.0);
+  fastloss_sgns_batch empty = {0, NULL, NULL, 5, NULL, 0, NULL};
+  ck_assert_int_eq(fastloss_sgns_step_f32(8, 8, in, out, &empty, 0.1f, NULL, &loss), FASTLOSS_OK);
+  ck_assert(loss == 0.0);
+}
+END_TEST
+
+Suite *fl_suite_sgns(void) {
+  Suite *s = suite_create("sgns");
+  TCase *tc = tcase_create("sgns");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, sgns_matches_reference);
+  tcase_add_test(tc, sgns_gradient_finite_differences);
+  tcase_add_test(tc, sgns_threads);
+  tcase_add_test(tc, sgns_extremes);
+  tcase_add_test(tc, sgns_errors);
+  suite_add_tcase(s, tc);
+  return s;
+}
