@@ -15,7 +15,7 @@ fl_test_run fl_run;
 #if FL_HAVE_AVX512_EMULATED
 static const fl_isa_kernels fl_isa_avx512_emulated = {
     FASTLOSS_ISA_AVX512, "avx512-emulated", &fl_f32_xent_kernels__avx512_emulated,
-    &fl_f64_xent_kernels__scalar, &fl_f32_nce_kernels__scalar,
+    &fl_f64_xent_kernels__scalar, &fl_f32_nce_kernels__avx512_emulated,
     &fl_f64_nce_kernels__scalar};
 #endif
 

@@ -1,0 +1,245 @@
+/* Sigmoid-logit micro-kernels of NCE and negative sampling, f32, AVX2+FMA
+ * (8 lanes).  Contracts in kernels/kernels.h.
+ * dots: tiles of 1 row x up to 8 columns or 2 rows x up to 6 columns, one
+ *   accumulator per dot product in registers (enough independent FMA chains
+ *   to hide their latency), each x chunk loaded once per tile; the tile's
+ *   sums are finished together by one hadd tree.  Float accumulation, so the
+ *   error is about (d / 8 + 3) eps sum |x_j w_j|, against the double sums
+ *   of the scalar baseline.
+ * sigmoid: e = exp(-|y|) (avx2-math.h, <= 1 ULP), r = 1 / (1 + e) by true
+ *   division, sigmoid(|y|) = r and sigmoid(-|y|) = e r: no overflow, no
+ *   1 - x cancellation, a few ULP; the clamp of exp flushes the small one to
+ *   0 (or a denormal) past |y| ~ 87.3.  NaN flows through both.
+ * gemv, ger: one FMA per element and coefficient; ger goes column by column,
+ *   so a repeated row is loaded again after the previous update's store.
+ * Tails: the last d % 8 (m % 8) elements go through masked loads (masked-off
+ *   lanes are never touched and read as 0, which adds nothing to a dot) and
+ *   fl_avx2_store_tail: nothing past a row is read or written.
+ * The AVX-512 and NEON files follow this one line for line. */
+#include <math.h>
+
+#include "avx2-math.h"
+#include "kernels.h"
+
+#define FL_UKERNEL_NAME(name) fl_f32_##name##_ukernel__avx2
+#define W FL_AVX2_LANES
+/* Tile sizes must be constants, and the loops over them unrolled early
+ * (the pragmas), for the accumulators to live in registers. */
+#define FL_TILE_INLINE __attribute__((always_inline)) static inline
+
+/* Widest tiles: one row, 8 accumulators + x + w; two rows, 12 accumulators
+ * + 2 x + w, of the 16 registers. */
+#define FL_DOTS_COLS1 8
+#define FL_DOTS_COLS2 6
+
+/* z[c] = sum of the lanes of acc[c] for c < cols <= 8. */
+FL_TILE_INLINE void fl_avx2_store_sums(float *z, size_t cols, const __m256 acc[8]) {
+  __m256 v[8];
+#pragma GCC unroll 8
+  for (size_t c = 0; c < 8; c++) v[c] = c < cols ? acc[c] : _mm256_setzero_ps();
+  /* hadd pairs lanes within 128-bit halves: after two rounds lane k of
+   * each half holds a partial sum of v[k] (low half) or v[4 + k]. */
+  const __m256 h01 = _mm256_hadd_ps(v[0], v[1]), h23 = _mm256_hadd_ps(v[2], v[3]);
+  const __m256 h45 = _mm256_hadd_ps(v[4], v[5]), h67 = _mm256_hadd_ps(v[6], v[7]);
+  const __m256 h0123 = _mm256_hadd_ps(h01, h23), h4567 = _mm256_hadd_ps(h45, h67);
+  const __m256 low = _mm256_insertf128_ps(h0123, _mm256_castps256_ps128(h4567), 1);
+  const __m256 high = _mm256_insertf128_ps(h4567, _mm256_extractf128_ps(h0123, 1), 0);
+  fl_avx2_store_tail(z, cols, _mm256_add_ps(low, high));
+}
+
+/* One tile: z[r * ld_z + c] = x[r] . w[c] for r < rows (1 or 2), c < cols. */
+FL_TILE_INLINE void fl_avx2_dots_tile(size_t rows, size_t cols, size_t d, const float *const *x,
+                                      const float *const *w, float *z, size_t ld_z) {
+  __m256 acc[2][8];
+#pragma GCC unroll 8
+  for (size_t r = 0; r < rows; r++)
+#pragma GCC unroll 8
+    for (size_t c = 0; c < cols; c++) acc[r][c] = _mm256_setzero_ps();
+  size_t j = 0;
+  for (; j + W <= d; j += W) {
+    __m256 xv[2];
+#pragma GCC unroll 8
+    for (size_t r = 0; r < rows; r++) xv[r] = _mm256_loadu_ps(x[r] + j);
+#pragma GCC unroll 8
+    for (size_t c = 0; c < cols; c++) {
+      const __m256 wv = _mm256_loadu_ps(w[c] + j);
+#pragma GCC unroll 8
+      for (size_t r = 0; r < rows; r++) acc[r][c] = _mm256_fmadd_ps(xv[r], wv, acc[r][c]);
+    }
+  }
+  if (j < d) {
+    const __m256i mask = fl_avx2_tail_mask(d - j);
+    __m256 xv[2];
+#pragma GCC unroll 8
+    for (size_t r = 0; r < rows; r++) xv[r] = _mm256_maskload_ps(x[r] + j, mask);
+#pragma GCC unroll 8
+    for (size_t c = 0; c < cols; c++) {
+      const __m256 wv = _mm256_maskload_ps(w[c] + j, mask);
+#pragma GCC unroll 8
+      for (size_t r = 0; r < rows; r++) acc[r][c] = _mm256_fmadd_ps(xv[r], wv, acc[r][c]);
+    }
+  }
+  fl_avx2_store_sums(z, cols, acc[0]);
+  if (rows == 2) fl_avx2_store_sums(z + ld_z, cols, acc[1]);
+}
+
+/* The tile for a run-time width, each width its own unrolled copy. */
+static void fl_avx2_dots_tile_any(size_t rows, size_t cols, size_t d, const float *const *x,
+                                  const float *const *w, float *z, size_t ld_z) {
+  if (rows == 2) {
+    switch (cols) {
+      case 1:
+        fl_avx2_dots_tile(2, 1, d, x, w, z, ld_z);
+        break;
+      case 2:
+        fl_avx2_dots_tile(2, 2, d, x, w, z, ld_z);
+        break;
+      case 3:
+        fl_avx2_dots_tile(2, 3, d, x, w, z, ld_z);
+        break;
+      case 4:
+        fl_avx2_dots_tile(2, 4, d, x, w, z, ld_z);
+        break;
+      case 5:
+        fl_avx2_dots_tile(2, 5, d, x, w, z, ld_z);
+        break;
+      default:
+        fl_avx2_dots_tile(2, 6, d, x, w, z, ld_z);
+        break;
+    }
+    return;
+  }
+  switch (cols) {
+    case 1:
+      fl_avx2_dots_tile(1, 1, d, x, w, z, ld_z);
+      break;
+    case 2:
+      fl_avx2_dots_tile(1, 2, d, x, w, z, ld_z);
+      break;
+    case 3:
+      fl_avx2_dots_tile(1, 3, d, x, w, z, ld_z);
+      break;
+    case 4:
+      fl_avx2_dots_tile(1, 4, d, x, w, z, ld_z);
+      break;
+    case 5:
+      fl_avx2_dots_tile(1, 5, d, x, w, z, ld_z);
+      break;
+    case 6:
+      fl_avx2_dots_tile(1, 6, d, x, w, z, ld_z);
+      break;
+    case 7:
+      fl_avx2_dots_tile(1, 7, d, x, w, z, ld_z);
+      break;
+    default:
+      fl_avx2_dots_tile(1, 8, d, x, w, z, ld_z);
+      break;
+  }
+}
+
+/* rows (1 or 2) rows against all columns, in tiles of as equal widths as
+ * possible (9 columns as 4 + 5, not 6 + 3: every tile keeps enough FMA
+ * chains). */
+static void fl_avx2_dots_rows(size_t rows, size_t max_cols, size_t cols, size_t d,
+                              const float *const *x, const float *const *w, float *z, size_t ld_z) {
+  const size_t tiles = (cols + max_cols - 1) / max_cols;
+  size_t c = 0;
+  for (size_t t = 0; t < tiles; t++) {
+    const size_t width = (cols - c) / (tiles - t);
+    fl_avx2_dots_tile_any(rows, width, d, x, w + c, z + c, ld_z);
+    c += width;
+  }
+}
+
+static void fl_f32_nce_dots_ukernel__avx2(size_t rows, size_t cols, size_t d, const float *const *x,
+                                          const float *const *w, float *z, size_t ld_z) {
+  size_t r = 0;
+  for (; r + 2 <= rows; r += 2)
+    fl_avx2_dots_rows(2, FL_DOTS_COLS2, cols, d, x + r, w, z + r * ld_z, ld_z);
+  if (r < rows) fl_avx2_dots_rows(1, FL_DOTS_COLS1, cols, d, x + r, w, z + r * ld_z, ld_z);
+}
+
+/* q = sigmoid(y), c = sigmoid(-y), 8 lanes. */
+FL_TILE_INLINE void fl_avx2_sigmoid(__m256 y, __m256 *q, __m256 *c) {
+  const __m256 e = fl_avx2_exp_nonpos(_mm256_or_ps(y, _mm256_set1_ps(-0.0f))); /* exp(-|y|) */
+  const __m256 r = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+  const __m256 small = _mm256_mul_ps(e, r);
+  /* Ordered compare: a NaN lane takes small, which is NaN too. */
+  const __m256 positive = _mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GE_OQ);
+  *q = _mm256_blendv_ps(small, r, positive);
+  *c = _mm256_blendv_ps(r, small, positive);
+}
+
+static void fl_f32_nce_sigmoid_ukernel__avx2(size_t m, const float *y, float *q, float *c) {
+  size_t j = 0;
+  for (; j + W <= m; j += W) {
+    __m256 qv, cv;
+    fl_avx2_sigmoid(_mm256_loadu_ps(y + j), &qv, &cv);
+    _mm256_storeu_ps(q + j, qv);
+    _mm256_storeu_ps(c + j, cv);
+  }
+  if (j < m) {
+    const size_t count = m - j;
+    __m256 qv, cv;
+    fl_avx2_sigmoid(_mm256_maskload_ps(y + j, fl_avx2_tail_mask(count)), &qv, &cv);
+    fl_avx2_store_tail(q + j, count, qv);
+    fl_avx2_store_tail(c + j, count, cv);
+  }
+}
+
+/* Four chunks per step share each broadcast coefficient and keep four
+ * independent FMA chains. */
+static void fl_f32_nce_gemv_ukernel__avx2(size_t cols, size_t d, const float *coef,
+                                          const float *const *w, float *out) {
+  size_t j = 0;
+  for (; j + 4 * W <= d; j += 4 * W) {
+    __m256 acc0 = _mm256_loadu_ps(out + j), acc1 = _mm256_loadu_ps(out + j + W);
+    __m256 acc2 = _mm256_loadu_ps(out + j + 2 * W), acc3 = _mm256_loadu_ps(out + j + 3 * W);
+    for (size_t c = 0; c < cols; c++) {
+      const __m256 a = _mm256_set1_ps(coef[c]);
+      const float *wc = w[c] + j;
+      acc0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(wc), acc0);
+      acc1 = _mm256_fmadd_ps(a, _mm256_loadu_ps(wc + W), acc1);
+      acc2 = _mm256_fmadd_ps(a, _mm256_loadu_ps(wc + 2 * W), acc2);
+      acc3 = _mm256_fmadd_ps(a, _mm256_loadu_ps(wc + 3 * W), acc3);
+    }
+    _mm256_storeu_ps(out + j, acc0);
+    _mm256_storeu_ps(out + j + W, acc1);
+    _mm256_storeu_ps(out + j + 2 * W, acc2);
+    _mm256_storeu_ps(out + j + 3 * W, acc3);
+  }
+  for (; j < d; j += W) {
+    const size_t count = d - j < W ? d - j : W;
+    const __m256i mask = fl_avx2_tail_mask(count);
+    __m256 acc = _mm256_maskload_ps(out + j, mask);
+    for (size_t c = 0; c < cols; c++)
+      acc = _mm256_fmadd_ps(_mm256_set1_ps(coef[c]), _mm256_maskload_ps(w[c] + j, mask), acc);
+    fl_avx2_store_tail(out + j, count, acc);
+  }
+}
+
+/* Column by column: every load of w[c] follows the stores of the earlier
+ * columns, so a repeated row accumulates all its updates. */
+static void fl_f32_nce_ger_ukernel__avx2(size_t cols, size_t d, const float *coef, const float *x,
+                                         float *const *w) {
+  for (size_t c = 0; c < cols; c++) {
+    float *wc = w[c];
+    const __m256 a = _mm256_set1_ps(coef[c]);
+    size_t j = 0;
+    for (; j + 2 * W <= d; j += 2 * W) {
+      const __m256 w0 = _mm256_fmadd_ps(a, _mm256_loadu_ps(x + j), _mm256_loadu_ps(wc + j));
+      const __m256 w1 = _mm256_fmadd_ps(a, _mm256_loadu_ps(x + j + W), _mm256_loadu_ps(wc + j + W));
+      _mm256_storeu_ps(wc + j, w0);
+      _mm256_storeu_ps(wc + j + W, w1);
+    }
+    for (; j < d; j += W) {
+      const size_t count = d - j < W ? d - j : W;
+      const __m256i mask = fl_avx2_tail_mask(count);
+      const __m256 v =
+          _mm256_fmadd_ps(a, _mm256_maskload_ps(x + j, mask), _mm256_maskload_ps(wc + j, mask));
+      fl_avx2_store_tail(wc + j, count, v);
+    }
+  }
+}
+
+const fl_f32_nce_kernels fl_f32_nce_kernels__avx2 = {FL_NCE_KERNELS(FL_KERNEL_ENTRY, float)};
