@@ -7,6 +7,12 @@
  *                                              (one centre word's contexts)
  *                                              share k negatives
  *
+ *   f32_nce_fwdbwd/<isa>/V:<V>/n:<n>/d:<d>/k:<k>/omp:<t>
+ *                                              the NCELoss object: loss() then
+ *                                              grad() with the default SGD
+ *                                              update, the issue's shape
+ *                                              (items = examples)
+ *
  * A batch is 8192 pairs over a 30000-word vocabulary, ids drawn from a
  * Zipf(1) distribution like a text corpus's (frequent rows stay in cache,
  * rare ones miss), negatives from the unigram^0.75 sampler; the tables are
@@ -136,6 +142,72 @@ static void bench_sgns_run(flb_state *state, void *context) {
   bench_sgns_free(&d);
 }
 
+/* ------------------------------------------------------------ NCELoss */
+
+typedef struct bench_nce_case {
+  fastloss_isa isa;
+  int threads;
+  size_t vocab, n_ex, dim, k;
+} bench_nce_case;
+
+static bench_nce_case bench_nce_cases[8];
+static size_t bench_nce_case_count;
+
+static void bench_nce_run(flb_state *state, void *context) {
+  const bench_nce_case *c = context;
+  if (fastloss_set_isa(c->isa) != FASTLOSS_OK ||
+      fastloss_set_num_threads(c->threads) != FASTLOSS_OK) {
+    flb_skip_with_error(state, fastloss_last_error());
+    return;
+  }
+  uint64_t *counts = malloc(sizeof(uint64_t) * c->vocab);
+  float *x = malloc(sizeof(float) * c->n_ex * c->dim), *dx = malloc(sizeof(float) * c->n_ex * c->dim);
+  int32_t *target = malloc(sizeof(int32_t) * c->n_ex);
+  fastloss_sampler *noise = NULL;
+  fastloss_nce *nce = NULL;
+  int ok = counts && x && dx && target;
+  if (ok) {
+    for (size_t i = 0; i < c->vocab; i++) counts[i] = (uint64_t)(1e7 / (double)(i + 1)) + 1;
+    ok = fastloss_sampler_create_unigram(&noise, counts, c->vocab, 0.75, 4) == FASTLOSS_OK;
+  }
+  if (ok) {
+    fastloss_rng rng;
+    fastloss_rng_init(&rng, 5, 0);
+    for (size_t j = 0; j < c->n_ex * c->dim; j++) x[j] = (float)(fastloss_rng_uniform(&rng) - 0.5);
+    ok = fastloss_sampler_sample_rng(noise, &rng, c->n_ex, target) == FASTLOSS_OK;
+    fastloss_nce_config config = {0};
+    config.dtype = FASTLOSS_F32;
+    config.n_classes = c->vocab;
+    config.n_in = c->dim;
+    config.num_negative_samples = c->k;
+    config.sampler = noise;
+    config.seed = 6;
+    ok = ok && fastloss_nce_create(&nce, &config) == FASTLOSS_OK;
+  }
+  double loss = 0.0;
+  int failed = !ok;
+  if (ok) {
+    failed |= fastloss_nce_loss_f32(nce, c->n_ex, 1, x, target, NULL, 1, &loss, NULL) != FASTLOSS_OK;
+    failed |= fastloss_nce_grad_f32(nce, 1, 1, dx) != FASTLOSS_OK; /* warm-up, untimed */
+  }
+  while (!failed && flb_keep_running(state)) {
+    failed |= fastloss_nce_loss_f32(nce, c->n_ex, 1, x, target, NULL, 1, &loss, NULL) != FASTLOSS_OK;
+    failed |= fastloss_nce_grad_f32(nce, 1, 1, dx) != FASTLOSS_OK;
+    flb_do_not_optimize(&loss);
+    flb_clobber_memory();
+  }
+  if (failed)
+    flb_skip_with_error(state, ok ? fastloss_last_error() : "out of memory or setup failure");
+  else
+    flb_set_items_processed(state, flb_iterations(state) * (int64_t)c->n_ex);
+  fastloss_nce_destroy(nce);
+  fastloss_sampler_destroy(noise);
+  free(counts);
+  free(x);
+  free(dx);
+  free(target);
+}
+
 void bench_nce_register(const fastloss_isa *isas, size_t isa_count, int max_threads) {
   static const size_t dims[] = {100, 300};
   for (int shared = 0; shared <= 1; shared++)
@@ -154,4 +226,19 @@ void bench_nce_register(const fastloss_isa *isas, size_t isa_count, int max_thre
                    shared ? "shared" : "pair", fastloss_isa_name(c->isa), c->dim, c->k, threads);
           flb_benchmark_use_real_time(flb_register(name, bench_sgns_run, c));
         }
+  for (size_t i = 0; i < isa_count; i++)
+    for (int threads = 1; threads <= max_threads && threads <= 2; threads++) {
+      if (bench_nce_case_count == sizeof bench_nce_cases / sizeof bench_nce_cases[0]) return;
+      bench_nce_case *c = &bench_nce_cases[bench_nce_case_count++];
+      c->isa = isas[i];
+      c->threads = threads;
+      c->vocab = 100000;
+      c->n_ex = 256;
+      c->dim = 128;
+      c->k = 5;
+      char name[128];
+      snprintf(name, sizeof name, "f32_nce_fwdbwd/%s/V:%zu/n:%zu/d:%zu/k:%zu/omp:%d",
+               fastloss_isa_name(c->isa), c->vocab, c->n_ex, c->dim, c->k, threads);
+      flb_benchmark_use_real_time(flb_register(name, bench_nce_run, c));
+    }
 }
