@@ -133,10 +133,12 @@ static const bench_data *bench_inputs(size_t n, size_t m, size_t element) {
 /* ------------------------------------------------------------ bounds */
 
 /* Start of share k of `parts` of total bytes, in whole cache lines. */
+#ifdef _OPENMP
 static size_t bench_share(size_t total, size_t parts, size_t k) {
   const size_t share = (total / parts + 63) / 64 * 64;
   return k * share < total ? k * share : total;
 }
+#endif
 
 static void bench_copy(void *destination, const void *source, size_t bytes, int threads) {
 #ifdef _OPENMP

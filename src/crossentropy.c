@@ -93,10 +93,12 @@ static fastloss_status fl_ce_report(const fl_ce_block *blocks, size_t count, siz
     size_t block_rows = FL_CE_BLOCK_ELEMS / m;                                                     \
     if (block_rows == 0) block_rows = 1;                                                           \
     const size_t count = (n + block_rows - 1) / block_rows;                                        \
-    fl_ce_block stack_blocks[FL_CE_STACK_BLOCKS];                                                  \
+    /* Zeroed (and calloc below) only so that GCC without OpenMP sees every                     \
+     * read defined: the loop writes every block anyway. */                                      \
+    fl_ce_block stack_blocks[FL_CE_STACK_BLOCKS] = {{0}};                                          \
     fl_ce_block *blocks = stack_blocks;                                                            \
     if (count > FL_CE_STACK_BLOCKS) {                                                              \
-      blocks = malloc(count * sizeof *blocks);                                                     \
+      blocks = calloc(count, sizeof *blocks);                                                      \
       if (blocks == NULL)                                                                          \
         return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "could not allocate %zu block records", count); \
     }                                                                                              \

@@ -6,9 +6,9 @@
  * k negative output vectors v.  Every logit of the group comes from one
  * nce_dots call, the sigmoids from one nce_sigmoid call, and the updates
  * from nce_gemv (the input gradients, against the v before the update) and
- * nce_ger (the output updates, against the h before the update): the
- * level-3 formulation of Ji et al. 2016 instead of word2vec's dot-and-axpy
- * per logit.
+ * nce_ger, or for a group nce_gemv over its input rows (the output updates,
+ * against the h before the update): the level-3 formulation of Ji et al.
+ * 2016 instead of word2vec's dot-and-axpy per logit.
  *
  * The loss of a logit is -log of the clipped probability of its label.  It
  * is accumulated as a product of probabilities in double (one log per 32
@@ -38,12 +38,13 @@ typedef struct fl_sgns_scratch {
   float **w;        /* [cols] target and negative rows of one row's logits */
   float *z, *q, *c; /* [rows * cols] logits (label-signed), probabilities */
   float *coef;      /* [rows * cols] learning rate times the logit gradient */
+  float *column;    /* [rows] one column of coef */
   float *delta;     /* [rows * dim] input-row updates */
 } fl_sgns_scratch;
 
 static size_t fl_sgns_scratch_bytes(size_t rows, size_t cols, size_t dim) {
   return rows * sizeof(float *) + cols * sizeof(float *) + 4 * rows * cols * sizeof(float) +
-         rows * dim * sizeof(float);
+         rows * sizeof(float) + rows * dim * sizeof(float);
 }
 
 static void fl_sgns_scratch_carve(fl_sgns_scratch *s, void *memory, size_t rows, size_t cols) {
@@ -58,7 +59,8 @@ static void fl_sgns_scratch_carve(fl_sgns_scratch *s, void *memory, size_t rows,
   s->q = s->z + rows * cols;
   s->c = s->q + rows * cols;
   s->coef = s->c + rows * cols;
-  s->delta = s->coef + rows * cols;
+  s->column = s->coef + rows * cols;
+  s->delta = s->column + rows;
 }
 
 /* -sum of log(clipped probability of the label) over the group's logits. */
@@ -122,10 +124,24 @@ static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float
     kernels->nce_gemv(cols, dim, s->coef + r * cols, (const float *const *)s->w,
                       s->delta + r * dim);
   }
-  /* ... output updates against the input rows as the group found them ... */
-  for (size_t r = 0; r < rows; r++) {
-    if (!same_target) s->w[0] = out_emb + (size_t)targets[r] * dim;
-    kernels->nce_ger(cols, dim, s->coef + r * cols, s->x[r], s->w);
+  /* ... output updates against the input rows as the group found them:
+   * a single pair updates its rows with one ger; in a larger group each
+   * output row takes the sum of its rows' updates at once (a gemv over the
+   * group's input rows), so it is written once per group instead of once
+   * per pair, which also halves the cache-line traffic between Hogwild
+   * threads on frequent words ... */
+  if (rows == 1) {
+    kernels->nce_ger(cols, dim, s->coef, s->x[0], s->w);
+  } else {
+    for (size_t j = same_target ? 0 : 1; j < cols; j++) {
+      for (size_t r = 0; r < rows; r++) s->column[r] = s->coef[r * cols + j];
+      kernels->nce_gemv(rows, dim, s->column, s->x, s->w[j]);
+    }
+    if (!same_target)
+      for (size_t r = 0; r < rows; r++) {
+        float *target = out_emb + (size_t)targets[r] * dim;
+        kernels->nce_ger(1, dim, s->coef + r * cols, s->x[r], &target);
+      }
   }
   /* ... and only then the inputs, so a row repeated in the group gets the
    * sum of its updates. */
