@@ -426,6 +426,7 @@ int main(int argc, char **argv) {
       bench_add(BENCH_XENT_FORWARD_BACKWARD, f64, host.isas[k], bench_f64_shape, thread_counts[t]);
 
   bench_nce_register(host.isas, host.isa_count, host.max_threads);
+  bench_vae_register(host.isas, host.isa_count, host.max_threads);
 
   const int status = flb_run(&argc, argv);
   bench_free_fixture();

@@ -10,4 +10,7 @@
 /* bench-nce.c: the negative-sampling step and the NCE loss object. */
 void bench_nce_register(const fastloss_isa *isas, size_t isa_count, int max_threads);
 
+/* bench-vae.c: VAELoss, the fused loss and gradients. */
+void bench_vae_register(const fastloss_isa *isas, size_t isa_count, int max_threads);
+
 #endif

@@ -389,6 +389,81 @@ FASTLOSS_API fastloss_status fastloss_nce_unfreeze(fastloss_nce *nce);
 FASTLOSS_API fastloss_status fastloss_nce_params(fastloss_nce *nce, void **W, void **b,
                                                  void **dW, void **db);
 
+/* ------------------------------------------------------------- VAELoss */
+
+/* numpy-ml's VAELoss: the variational lower bound of a VAE with a Bernoulli
+ * decoder and a unit Gaussian prior.  y, y_pred (n, N); t_mean, t_log_var
+ * (n, T).  For row i, with p = y_pred clipped to [eps, 1 - eps] (eps =
+ * FLT_EPSILON for f32, DBL_EPSILON for f64: 1 - DBL_EPSILON would round to 1
+ * in float, and log(0) = -inf):
+ *   rec_i = -sum_j [y_ij log p_ij + (1 - y_ij) log(1 - p_ij)]
+ *   kl_i  = -0.5 sum_t [1 + lv_it - mu_it^2 - exp(lv_it)]
+ *   loss  = (1 / n) sum_i (rec_i + kl_i)      (accumulated in double)
+ * and the gradients of that loss:
+ *   dY_pred = -y / (n p) - (y - 1) / (n - n p)  = (p - y) / (n p (1 - p))
+ *   dLogVar = (exp(lv) - 1) / (2n),  dMean = mu / n.
+ * dY_pred is evaluated at the clipped p, as numpy-ml does: where y_pred is
+ * outside [eps, 1 - eps] the loss is flat in y_pred (the true derivative is
+ * 0) and dY_pred is the derivative at the clip boundary instead, which keeps
+ * pushing a saturated output back.
+ * y need not be binary; where it is exactly 0 or 1 (binarised images) the
+ * kernels take one log per element instead of two.  exp(lv) overflows to
+ * +inf for lv > 88.72 in f32 (709.78 in f64): kl_i, the loss and dLogVar are
+ * then +inf, the true values (lv = -inf gives +inf too; lv = +inf gives NaN,
+ * as inf - inf does).  NaN in a row makes that row's terms and gradients NaN
+ * (and the loss NaN) and touches no other row. */
+typedef struct fastloss_vae_params {
+  /* 0 (default): y_pred holds probabilities, which must lie in [0, 1].
+   * 1: y_pred holds the decoder's logits z (p = sigmoid(z)); the term is
+   * softplus(z) - y z, exact for saturated outputs and with no clip, and
+   * dY_pred is the gradient with respect to the logits, (sigmoid(z) - y) / n.
+   * Logits must be finite (+-inf gives NaN where y z is 0 * inf or inf - inf);
+   * past |z| = 87.3 the f32 softplus tail exp(-|z|) flushes to 0. */
+  int from_logits;
+} fastloss_vae_params;
+
+/* The fused call: every output in one pass over the rows (after a read-only
+ * pass checking y_pred is in [0, 1]).  y has leading dimension ld_y, y_pred
+ * and dY_pred ld_y_pred, t_mean, t_log_var, dLogVar and dMean ld_t.  Outputs,
+ * each optional (NULL skips it): row_rec[n] and row_kl[n], the per-row terms;
+ * *loss; the gradients.  dY_pred may be y_pred itself, dLogVar t_log_var and
+ * dMean t_mean (in place); no other overlap is allowed.
+ * Errors: n, N or T = 0 (FASTLOSS_ERR_INVALID_SHAPE); a NULL input; a leading
+ * dimension smaller than its row (FASTLOSS_ERR_INVALID_STRIDE); an overlap
+ * other than the in-place pairs (FASTLOSS_ERR_OVERLAP); y_pred outside [0, 1]
+ * without from_logits (FASTLOSS_ERR_INVALID_ARGUMENT, naming the first
+ * offending index, e.g. "y_pred[2][4] = 1.5 is outside [0, 1]"; NaN is not
+ * outside, it propagates). */
+FASTLOSS_API fastloss_status fastloss_vae_f32(size_t n, size_t N, size_t T, const float *y,
+                                              size_t ld_y, const float *y_pred, size_t ld_y_pred,
+                                              const float *t_mean, const float *t_log_var,
+                                              size_t ld_t, const fastloss_vae_params *params,
+                                              float *row_rec, float *row_kl, double *loss,
+                                              float *dY_pred, float *dLogVar, float *dMean);
+FASTLOSS_API fastloss_status fastloss_vae_f64(size_t n, size_t N, size_t T, const double *y,
+                                              size_t ld_y, const double *y_pred, size_t ld_y_pred,
+                                              const double *t_mean, const double *t_log_var,
+                                              size_t ld_t, const fastloss_vae_params *params,
+                                              double *row_rec, double *row_kl, double *loss,
+                                              double *dY_pred, double *dLogVar, double *dMean);
+
+/* numpy-ml's VAELoss.loss and VAELoss.grad: contiguous arrays, probabilities,
+ * every output required. */
+FASTLOSS_API fastloss_status fastloss_vae_loss_f32(size_t n, size_t N, size_t T, const float *y,
+                                                   const float *y_pred, const float *t_mean,
+                                                   const float *t_log_var, double *loss);
+FASTLOSS_API fastloss_status fastloss_vae_loss_f64(size_t n, size_t N, size_t T, const double *y,
+                                                   const double *y_pred, const double *t_mean,
+                                                   const double *t_log_var, double *loss);
+FASTLOSS_API fastloss_status fastloss_vae_grad_f32(size_t n, size_t N, size_t T, const float *y,
+                                                   const float *y_pred, const float *t_mean,
+                                                   const float *t_log_var, float *dY_pred,
+                                                   float *dLogVar, float *dMean);
+FASTLOSS_API fastloss_status fastloss_vae_grad_f64(size_t n, size_t N, size_t T, const double *y,
+                                                   const double *y_pred, const double *t_mean,
+                                                   const double *t_log_var, double *dY_pred,
+                                                   double *dLogVar, double *dMean);
+
 #ifdef __cplusplus
 }
 #endif

@@ -67,6 +67,31 @@
   X(nce_gemv, void, (size_t cols, size_t d, const T *coef, const T *const *w, T *out))             \
   X(nce_ger, void, (size_t cols, size_t d, const T *coef, const T *x, T *const *w))
 
+/* The VAE loss kernels (Bernoulli decoder, unit Gaussian prior), for element
+ * type T, one row at a time:
+ *   vae_outside     the first j with p_j < 0 or p_j > 1 (NaN is not
+ *                   outside), m if none
+ *   vae_bce         returns -sum_j [y_j log p_j + (1 - y_j) log(1 - p_j)]
+ *                   with p clipped to [eps, 1 - eps]; one log per element
+ *                   where y_j is exactly 0 or 1.  grad (may be NULL, may be
+ *                   p itself) = scale (p - y) / (p (1 - p)) at the clipped p
+ *   vae_bce_logits  returns sum_j softplus(z_j) - y_j z_j (BCE of
+ *                   sigmoid(z), no clip); grad (may be NULL, may be z) =
+ *                   scale (sigmoid(z) - y)
+ *   vae_kl          returns 0.5 sum_j (mu_j^2 + exp(lv_j) - 1 - lv_j); dlv =
+ *                   0.5 scale (exp(lv) - 1), dmu = scale mu, each may be
+ *                   NULL or its own input (lv, mu).  exp(lv) overflows to
+ *                   +inf (f32: lv > 88.72), and the term and dlv with it.
+ *   vae_log         y_j = log(x_j) for positive normal x (NaN gives NaN): the
+ *                   kernels' own log, for the tests to measure on every ISA
+ * Sums are returned in double; the SIMD kernels add in float lanes. */
+#define FL_VAE_KERNELS(X, T)                                                                       \
+  X(vae_outside, size_t, (size_t m, const T *p))                                                   \
+  X(vae_bce, double, (size_t m, const T *y, const T *p, T eps, T scale, T *grad))                  \
+  X(vae_bce_logits, double, (size_t m, const T *y, const T *z, T scale, T *grad))                  \
+  X(vae_kl, double, (size_t m, const T *mu, const T *lv, T scale, T *dlv, T *dmu))                 \
+  X(vae_log, void, (size_t m, const T *x, T *y))
+
 #define FL_KERNEL_FIELD(name, ret, args) ret(*name) args;
 
 typedef struct fl_f32_xent_kernels {
@@ -84,6 +109,14 @@ typedef struct fl_f32_nce_kernels {
 typedef struct fl_f64_nce_kernels {
   FL_NCE_KERNELS(FL_KERNEL_FIELD, double)
 } fl_f64_nce_kernels;
+
+typedef struct fl_f32_vae_kernels {
+  FL_VAE_KERNELS(FL_KERNEL_FIELD, float)
+} fl_f32_vae_kernels;
+
+typedef struct fl_f64_vae_kernels {
+  FL_VAE_KERNELS(FL_KERNEL_FIELD, double)
+} fl_f64_vae_kernels;
 
 /* Fills a table from the static functions fl_<type>_<name>_ukernel__<isa>
  * of the file that expands it. */
@@ -105,5 +138,12 @@ extern const fl_f32_nce_kernels fl_f32_nce_kernels__avx512;
 extern const fl_f32_nce_kernels fl_f32_nce_kernels__neon;
 extern const fl_f32_nce_kernels fl_f32_nce_kernels__avx512_emulated;
 extern const fl_f64_nce_kernels fl_f64_nce_kernels__scalar;
+
+extern const fl_f32_vae_kernels fl_f32_vae_kernels__scalar;
+extern const fl_f32_vae_kernels fl_f32_vae_kernels__avx2;
+extern const fl_f32_vae_kernels fl_f32_vae_kernels__avx512;
+extern const fl_f32_vae_kernels fl_f32_vae_kernels__neon;
+extern const fl_f32_vae_kernels fl_f32_vae_kernels__avx512_emulated;
+extern const fl_f64_vae_kernels fl_f64_vae_kernels__scalar;
 
 #endif

@@ -58,13 +58,13 @@ def load_fastloss(path):
     with open(path) as f:
         report = json.load(f)
     medians, samples, errors, repetitions, shares = {}, {}, [], 1, []
-    others = {}  # negative sampling and NCE: run name -> [(items/s, s/call)]
+    others = {}  # negative sampling, NCE and VAE: run name -> [(items/s, s/call)]
     for b in report.get("benchmarks", []):
         run_name = b.get("run_name", b["name"])
         if b.get("error_occurred"):
             errors.append("%s: %s" % (run_name, b.get("error_message", "error")))
             continue
-        if run_name.split("_")[1].split("/")[0] in ("sgns", "nce"):
+        if run_name.split("_")[1].split("/")[0] in ("sgns", "nce", "vae"):
             if b.get("run_type") != "aggregate" or b.get("aggregate_name") == "median":
                 others.setdefault(run_name, []).append(
                     (b["items_per_second"], b["real_time"] * TIME_UNITS[b.get("time_unit", "ns")]))
@@ -90,8 +90,50 @@ def load_fastloss(path):
     return report.get("context", {}), results, repetitions, errors, shares, others
 
 
+# VAELoss: the issue's peers (e9 elements/s, fused BCE + KL forward and
+# backward at n=1024, N=784, T=64, 1 thread) and the speed-ups it asks for.
+VAE_PEERS = [("PyTorch 1.13", 0.068, 6.0), ("numpy-ml", 0.024, 25.0)]
+
+
+def vae_section(out, vae):
+    """VAELoss, one row per benchmark, with the issue's targets."""
+    if not vae:
+        return
+    out.append("## VAELoss (fastloss_vae_f32)")
+    out.append("")
+    out.append("n=1024 images, N=784 pixels, T=64 latents; items = n*(N+T) input elements.  "
+               "fwdbwd = the fused call (loss, row terms, dY_pred, dLogVar, dMean); fwd = loss "
+               "only.  bin: y exactly 0/1 (one log per pixel); soft: grey levels (two logs); "
+               "logits: from_logits with binary y.")
+    out.append("")
+    out.append("| benchmark | e9 items/s | time per call | vs %s |" %
+               " | vs ".join(name for name, _, _ in VAE_PEERS))
+    out.append("|---|---:|---:|" + "---:|" * len(VAE_PEERS))
+    for name, (rate, seconds) in vae.items():
+        ratios = " | ".join("%.1fx" % (rate / 1e9 / peer) for _, peer, _ in VAE_PEERS)
+        out.append("| %s | %.3f | %s | %s |" % (name.replace("/real_time", ""), rate / 1e9,
+                                               fmt_time(seconds), ratios))
+    out.append("")
+    for peer, peer_rate, factor in VAE_PEERS:
+        best = [(rate, name) for name, (rate, _) in vae.items()
+                if name.startswith("f32_vae_fwdbwd/") and "/omp:1" in name]
+        if not best:
+            continue
+        rate, name = max(best)
+        measured = rate / 1e9
+        out.append("- target: fused fwd+bwd, 1 thread, >= %gx %s (%.3f e9/s): best measured %.3f "
+                   "e9/s (%.1fx, %s): %s" % (factor, peer, factor * peer_rate, measured,
+                                              measured / peer_rate, name.replace("/real_time", ""),
+                                              "met" if measured >= factor * peer_rate else "NOT met"))
+    out.append("")
+
+
 def others_section(out, others):
-    """The negative-sampling step and the NCE object, one row per benchmark."""
+    """The negative-sampling step and the NCE object, one row per benchmark;
+    VAELoss in its own section."""
+    vae = {name: value for name, value in others.items() if name.startswith("f32_vae_")}
+    others = {name: value for name, value in others.items() if name not in vae}
+    vae_section(out, vae)
     if not others:
         return
     out.append("## Negative sampling (fastloss_sgns_step_f32) and the NCELoss object")

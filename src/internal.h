@@ -26,6 +26,8 @@ typedef struct fl_isa_kernels {
   const fl_f64_xent_kernels *f64_xent;
   const fl_f32_nce_kernels *f32_nce;
   const fl_f64_nce_kernels *f64_nce;
+  const fl_f32_vae_kernels *f32_vae;
+  const fl_f64_vae_kernels *f64_vae;
 } fl_isa_kernels;
 
 /* The selected kernels; selects on first use.  Fetch once per call, before

@@ -16,7 +16,8 @@ fl_test_run fl_run;
 static const fl_isa_kernels fl_isa_avx512_emulated = {
     FASTLOSS_ISA_AVX512, "avx512-emulated", &fl_f32_xent_kernels__avx512_emulated,
     &fl_f64_xent_kernels__scalar, &fl_f32_nce_kernels__avx512_emulated,
-    &fl_f64_nce_kernels__scalar};
+    &fl_f64_nce_kernels__scalar, &fl_f32_vae_kernels__avx512_emulated,
+    &fl_f64_vae_kernels__scalar};
 #endif
 
 void fl_test_restore_isa(void) { fl_dispatch_force(fl_run.kernels); }
@@ -152,6 +153,7 @@ int main(int argc, char **argv) {
   srunner_add_suite(runner, fl_suite_nce_kernels());
   srunner_add_suite(runner, fl_suite_nce());
   srunner_add_suite(runner, fl_suite_sgns());
+  srunner_add_suite(runner, fl_suite_vae());
   srunner_run_all(runner, CK_NORMAL);
   const int failed = srunner_ntests_failed(runner);
   srunner_free(runner);

@@ -71,5 +71,6 @@ Suite *fl_suite_sampler(void);
 Suite *fl_suite_nce_kernels(void);
 Suite *fl_suite_nce(void);
 Suite *fl_suite_sgns(void);
+Suite *fl_suite_vae(void);
 
 #endif

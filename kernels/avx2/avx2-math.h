@@ -66,6 +66,59 @@ static inline __m256 fl_avx2_exp_nonpos(__m256 x) {
 }
 #endif
 
+/* Full-range exp and log for the VAE kernels: the algorithms of
+ * fl_scalar_exp and fl_scalar_log (scalar-math.h has the details and the
+ * measured errors) on 8 lanes. */
+#ifdef FASTLOSS_EXP_SLEEF
+static inline __m256 fl_avx2_exp(__m256 x) { return Sleef_expf8_u10avx2(x); }
+static inline __m256 fl_avx2_log(__m256 x) { return Sleef_logf8_u10avx2(x); }
+#else
+static inline __m256 fl_avx2_exp(__m256 x) {
+  /* min and max return their second operand when either is NaN: NaN
+   * survives both clamps. */
+  __m256 xc = _mm256_min_ps(_mm256_set1_ps(FL_EXPF_MAX), x);
+  xc = _mm256_max_ps(_mm256_set1_ps(FL_EXPF_CLAMP), xc);
+  const __m256 t = _mm256_fmadd_ps(xc, _mm256_set1_ps(FL_LOG2E), _mm256_set1_ps(FL_ROUND_MAGIC));
+  const __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(FL_ROUND_MAGIC));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(FL_LN2_HI), xc);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(FL_LN2_LO), r);
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(FL_EXP_C6), r, _mm256_set1_ps(FL_EXP_C5));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(FL_EXP_C4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(FL_EXP_C3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(FL_EXP_C2));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  /* 2^(n - 1); for n = -127 the pattern is -inf and the max makes it +0. */
+  const __m256i bits = _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(126 - 0x400000));
+  const __m256 scale = _mm256_max_ps(_mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)),
+                                     _mm256_setzero_ps());
+  return _mm256_mul_ps(_mm256_add_ps(p, p), scale);
+}
+
+static inline __m256 fl_avx2_log(__m256 x) {
+  const __m256i offset =
+      _mm256_sub_epi32(_mm256_castps_si256(x), _mm256_set1_epi32((int)FL_LOG_SQRT_HALF_BITS));
+  const __m256i k_bits = _mm256_add_epi32(
+      _mm256_srli_epi32(_mm256_add_epi32(offset, _mm256_set1_epi32((int)FL_LOG_EXP_OFFSET)), 23),
+      _mm256_set1_epi32(0x4B400000));
+  const __m256i m_bits = _mm256_add_epi32(_mm256_and_si256(offset, _mm256_set1_epi32(0x7fffff)),
+                                          _mm256_set1_epi32((int)FL_LOG_SQRT_HALF_BITS));
+  const __m256 k = _mm256_sub_ps(_mm256_castsi256_ps(k_bits), _mm256_set1_ps(FL_LOG_EXP_MAGIC));
+  const __m256 f = _mm256_sub_ps(_mm256_castsi256_ps(m_bits), _mm256_set1_ps(1.0f));
+  __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(FL_LOG_C7), f, _mm256_set1_ps(FL_LOG_C6));
+  q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(FL_LOG_C5));
+  q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(FL_LOG_C4));
+  q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(FL_LOG_C3));
+  q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(FL_LOG_C2));
+  q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(FL_LOG_C1));
+  q = _mm256_fmadd_ps(q, f, _mm256_set1_ps(FL_LOG_C0));
+  const __m256 low = _mm256_fmadd_ps(k, _mm256_set1_ps(FL_LN2_LO),
+                                     _mm256_fmadd_ps(_mm256_mul_ps(f, f), q, f));
+  /* x - x is 0, or NaN for NaN x: the integer steps above lose NaN. */
+  return _mm256_add_ps(_mm256_fmadd_ps(k, _mm256_set1_ps(FL_LN2_HI), low), _mm256_sub_ps(x, x));
+}
+#endif
+
 /* Transposes the 8 x 8 block v[0..7] (row r in v[r]) into out[0..7] (out
  * may be v).  128-bit lane crossings use insert/extract, which AMD Zen runs
  * far faster than vperm2f128. */

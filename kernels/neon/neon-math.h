@@ -77,6 +77,59 @@ static inline float32x4_t fl_neon_exp_nonpos(float32x4_t x) {
 }
 #endif
 
+/* Full-range exp and log for the VAE kernels: the algorithms of
+ * fl_scalar_exp and fl_scalar_log (scalar-math.h has the details and the
+ * measured errors) on 4 lanes, integer steps as in the AVX2 versions. */
+#ifdef FASTLOSS_EXP_SLEEF
+static inline float32x4_t fl_neon_exp(float32x4_t x) { return Sleef_expf4_u10advsimd(x); }
+static inline float32x4_t fl_neon_log(float32x4_t x) { return Sleef_logf4_u10advsimd(x); }
+#else
+static inline float32x4_t fl_neon_exp(float32x4_t x) {
+  /* FMIN and FMAX return NaN when either operand is NaN: NaN survives both
+   * clamps. */
+  float32x4_t xc = vminq_f32(vdupq_n_f32(FL_EXPF_MAX), x);
+  xc = vmaxq_f32(vdupq_n_f32(FL_EXPF_CLAMP), xc);
+  const float32x4_t t = vfmaq_f32(vdupq_n_f32(FL_ROUND_MAGIC), xc, vdupq_n_f32(FL_LOG2E));
+  const float32x4_t n = vsubq_f32(t, vdupq_n_f32(FL_ROUND_MAGIC));
+  float32x4_t r = vfmsq_f32(xc, n, vdupq_n_f32(FL_LN2_HI));
+  r = vfmsq_f32(r, n, vdupq_n_f32(FL_LN2_LO));
+  float32x4_t p = vfmaq_f32(vdupq_n_f32(FL_EXP_C5), vdupq_n_f32(FL_EXP_C6), r);
+  p = vfmaq_f32(vdupq_n_f32(FL_EXP_C4), p, r);
+  p = vfmaq_f32(vdupq_n_f32(FL_EXP_C3), p, r);
+  p = vfmaq_f32(vdupq_n_f32(FL_EXP_C2), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  /* 2^(n - 1); for n = -127 the pattern is -inf and the max makes it +0. */
+  const int32x4_t bits = vaddq_s32(vreinterpretq_s32_f32(t), vdupq_n_s32(126 - 0x400000));
+  const float32x4_t scale =
+      vmaxq_f32(vreinterpretq_f32_s32(vshlq_n_s32(bits, 23)), vdupq_n_f32(0.0f));
+  return vmulq_f32(vaddq_f32(p, p), scale);
+}
+
+static inline float32x4_t fl_neon_log(float32x4_t x) {
+  const uint32x4_t offset =
+      vsubq_u32(vreinterpretq_u32_f32(x), vdupq_n_u32(FL_LOG_SQRT_HALF_BITS));
+  const uint32x4_t k_bits =
+      vaddq_u32(vshrq_n_u32(vaddq_u32(offset, vdupq_n_u32(FL_LOG_EXP_OFFSET)), 23),
+                vdupq_n_u32(0x4B400000u));
+  const uint32x4_t m_bits =
+      vaddq_u32(vandq_u32(offset, vdupq_n_u32(0x7fffffu)), vdupq_n_u32(FL_LOG_SQRT_HALF_BITS));
+  const float32x4_t k = vsubq_f32(vreinterpretq_f32_u32(k_bits), vdupq_n_f32(FL_LOG_EXP_MAGIC));
+  const float32x4_t f = vsubq_f32(vreinterpretq_f32_u32(m_bits), vdupq_n_f32(1.0f));
+  float32x4_t q = vfmaq_f32(vdupq_n_f32(FL_LOG_C6), vdupq_n_f32(FL_LOG_C7), f);
+  q = vfmaq_f32(vdupq_n_f32(FL_LOG_C5), q, f);
+  q = vfmaq_f32(vdupq_n_f32(FL_LOG_C4), q, f);
+  q = vfmaq_f32(vdupq_n_f32(FL_LOG_C3), q, f);
+  q = vfmaq_f32(vdupq_n_f32(FL_LOG_C2), q, f);
+  q = vfmaq_f32(vdupq_n_f32(FL_LOG_C1), q, f);
+  q = vfmaq_f32(vdupq_n_f32(FL_LOG_C0), q, f);
+  const float32x4_t low =
+      vfmaq_f32(vfmaq_f32(f, vmulq_f32(f, f), q), k, vdupq_n_f32(FL_LN2_LO));
+  /* x - x is 0, or NaN for NaN x: the integer steps above lose NaN. */
+  return vaddq_f32(vfmaq_f32(low, k, vdupq_n_f32(FL_LN2_HI)), vsubq_f32(x, x));
+}
+#endif
+
 /* Transposes the 4 x 4 block v[0..3] (row r in v[r]) into out[0..3] (out
  * may be v). */
 static inline void fl_neon_transpose(const float32x4_t v[FL_NEON_LANES],
