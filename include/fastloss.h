@@ -277,7 +277,8 @@ typedef struct fastloss_sgns_batch {
   const int32_t *inputs;        /* [n_pairs] rows of in_emb */
   const int32_t *targets;       /* [n_pairs] rows of out_emb, label 1 */
   size_t k;                     /* negatives per group, may be 0 */
-  const int32_t *negatives;     /* [n_groups * k] rows of out_emb, label 0 */
+  const int32_t *negatives;     /* [n_groups * k] rows of out_emb, label 0; NULL:
+                                   drawn by the step (fastloss_sgns_params.noise) */
   size_t n_groups;              /* ignored when group_offsets is NULL */
   const size_t *group_offsets;  /* [n_groups + 1], 0 = first <= ... <= last = n_pairs;
                                    NULL: n_groups = n_pairs, one pair each */
@@ -285,6 +286,17 @@ typedef struct fastloss_sgns_batch {
 
 typedef struct fastloss_sgns_params {
   int deterministic; /* 0 (default): Hogwild across threads */
+  /* Negatives drawn by the step itself, in parallel, when batch->negatives
+   * is NULL and noise is not: group g draws its k negatives with
+   * fastloss_sampler_sample_rng(noise, &rng, k, ...) from the stream
+   * fastloss_rng_init(&rng, seed, stream + g), so the draws depend only on
+   * (seed, stream, g), never on the thread count; a draw equal to the
+   * target of the group's first pair is drawn again (up to 16 times, as
+   * word2vec never trains a word against itself).  Give each call its own
+   * range of streams (e.g. stream = pairs or groups done so far).  noise
+   * must have at most vocab classes. */
+  const fastloss_sampler *noise;
+  uint64_t seed, stream;
 } fastloss_sgns_params;
 
 /* Checks every index and offset before writing anything.  loss may be NULL. */

@@ -40,14 +40,16 @@ typedef struct fl_sgns_scratch {
   float *coef;      /* [rows * cols] learning rate times the logit gradient */
   float *column;    /* [rows] one column of coef */
   float *delta;     /* [rows * dim] input-row updates */
+  int32_t *negatives; /* [k] when the step draws them */
 } fl_sgns_scratch;
 
 static size_t fl_sgns_scratch_bytes(size_t rows, size_t cols, size_t dim) {
   return rows * sizeof(float *) + cols * sizeof(float *) + 4 * rows * cols * sizeof(float) +
-         rows * sizeof(float) + rows * dim * sizeof(float);
+         rows * sizeof(float) + rows * dim * sizeof(float) + cols * sizeof(int32_t);
 }
 
-static void fl_sgns_scratch_carve(fl_sgns_scratch *s, void *memory, size_t rows, size_t cols) {
+static void fl_sgns_scratch_carve(fl_sgns_scratch *s, void *memory, size_t rows, size_t cols,
+                                  size_t dim) {
   /* Pointer arrays first: the float arrays after them stay aligned to
    * sizeof(void *), which is enough for float. */
   char *p = memory;
@@ -61,6 +63,23 @@ static void fl_sgns_scratch_carve(fl_sgns_scratch *s, void *memory, size_t rows,
   s->coef = s->c + rows * cols;
   s->column = s->coef + rows * cols;
   s->delta = s->column + rows;
+  s->negatives = (int32_t *)(void *)(s->delta + rows * dim);
+}
+
+/* Redraws of a negative equal to the group's target. */
+#define FL_SGNS_REDRAWS 16
+
+/* Group g's negatives from its own stream (see fastloss_sgns_params). */
+static void fl_sgns_draw(const fastloss_sgns_params *params, size_t g, size_t k, int32_t target,
+                         int32_t *out) {
+  fastloss_rng rng;
+  fastloss_rng_init(&rng, params->seed, params->stream + g);
+  /* Cannot fail: the same call succeeded before anything was written, and
+   * whether it succeeds depends on the sampler and k only. */
+  (void)fastloss_sampler_sample_rng(params->noise, &rng, k, out);
+  for (size_t j = 0; j < k; j++)
+    for (int tries = 0; out[j] == target && tries < FL_SGNS_REDRAWS; tries++)
+      (void)fastloss_sampler_sample_rng(params->noise, &rng, 1, &out[j]);
 }
 
 /* -sum of log(clipped probability of the label) over the group's logits. */
@@ -183,8 +202,13 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
     return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->inputs is NULL");
   if (n_pairs > 0 && batch->targets == NULL)
     return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->targets is NULL");
-  if (k > 0 && n_groups > 0 && batch->negatives == NULL)
-    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->negatives is NULL");
+  const int draw = batch->negatives == NULL && params != NULL && params->noise != NULL;
+  if (k > 0 && n_groups > 0 && batch->negatives == NULL && !draw)
+    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->negatives is NULL (and params->noise too)");
+  if (draw && fastloss_sampler_size(params->noise) > vocab)
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
+                   "params->noise has %zu classes, more than vocab = %zu",
+                   fastloss_sampler_size(params->noise), vocab);
   if (k >= SIZE_MAX / sizeof(float) / 8 || (n_groups > 0 && k > SIZE_MAX / n_groups))
     return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "n_groups * k = %zu * %zu overflows", n_groups, k);
 
@@ -208,7 +232,7 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
   }
   fastloss_status status = fl_sgns_check_ids("inputs", batch->inputs, n_pairs, vocab);
   if (status == FASTLOSS_OK) status = fl_sgns_check_ids("targets", batch->targets, n_pairs, vocab);
-  if (status == FASTLOSS_OK)
+  if (status == FASTLOSS_OK && !draw)
     status = fl_sgns_check_ids("negatives", batch->negatives, n_groups * k, vocab);
   if (status != FASTLOSS_OK) return status;
   if (n_pairs == 0) {
@@ -232,6 +256,20 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
     return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of scratch",
                    scratch_bytes * (size_t)threads);
   }
+  if (draw && k > 0 && n_pairs > 0) {
+    /* A trial draw, so that a sampler that cannot give k distinct classes
+     * fails here, before any table is written. */
+    fl_sgns_scratch trial;
+    fl_sgns_scratch_carve(&trial, memory, max_rows, cols, dim);
+    fastloss_rng rng;
+    fastloss_rng_init(&rng, params->seed, params->stream);
+    const fastloss_status drawn = fastloss_sampler_sample_rng(params->noise, &rng, k, trial.negatives);
+    if (drawn != FASTLOSS_OK) {
+      free(memory);
+      free(thread_loss);
+      return drawn;
+    }
+  }
   const int want_loss = loss != NULL;
   const size_t *offsets = batch->group_offsets;
 
@@ -245,7 +283,7 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
     t = omp_get_thread_num();
 #endif
     fl_sgns_scratch s;
-    fl_sgns_scratch_carve(&s, memory + scratch_bytes * (size_t)t, max_rows, cols);
+    fl_sgns_scratch_carve(&s, memory + scratch_bytes * (size_t)t, max_rows, cols, dim);
     double sum = 0.0;
 #if FL_HAVE_OPENMP
 #pragma omp for schedule(static)
@@ -254,8 +292,13 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
       const size_t first = offsets != NULL ? offsets[g] : g;
       const size_t rows = offsets != NULL ? offsets[g + 1] - offsets[g] : 1;
       if (rows == 0) continue;
-      sum += fl_sgns_group(kernels->f32_nce, dim, in_emb, out_emb, batch, first, rows,
-                           k > 0 ? batch->negatives + g * k : NULL, lr, want_loss, &s);
+      const int32_t *negatives = k > 0 ? batch->negatives + g * k : NULL;
+      if (draw && k > 0) {
+        fl_sgns_draw(params, g, k, batch->targets[first], s.negatives);
+        negatives = s.negatives;
+      }
+      sum += fl_sgns_group(kernels->f32_nce, dim, in_emb, out_emb, batch, first, rows, negatives,
+                           lr, want_loss, &s);
     }
     thread_loss[t] = sum;
   }

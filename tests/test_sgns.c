@@ -158,7 +158,7 @@ START_TEST(sgns_matches_reference) {
         const double lr = 0.05;
         const double want = fl_case_reference(&c, lr, in, out);
         const fastloss_sgns_batch b = fl_case_batch(&c);
-        fastloss_sgns_params params = {1};
+        fastloss_sgns_params params = {.deterministic = 1};
         double loss = -1.0;
         ck_assert_int_eq(fastloss_sgns_step_f32(c.vocab, dim, c.in, c.out, &b, (float)lr, &params,
                                                 &loss),
@@ -252,7 +252,7 @@ START_TEST(sgns_threads) {
   double serial_loss;
   memcpy(in, c.in, sizeof(float) * size);
   memcpy(out, c.out, sizeof(float) * size);
-  fastloss_sgns_params det = {1};
+  fastloss_sgns_params det = {.deterministic = 1};
   ck_assert_int_eq(fastloss_sgns_step_f32(vocab, dim, in, out, &b, 0.025f, &det, &serial_loss),
                    FASTLOSS_OK);
   const int saved = fastloss_get_num_threads();
@@ -406,6 +406,79 @@ START_TEST(sgns_errors) {
 }
 END_TEST
 
+/* Negatives drawn by the step equal the documented draws made by hand:
+ * group g from stream (seed, stream + g), a draw equal to the group's
+ * target drawn again. */
+START_TEST(sgns_drawn_negatives) {
+  const size_t vocab = 40, dim = 24, k = 5;
+  fl_rng rng;
+  fl_rng_seed(&rng, 11);
+  double weights[40];
+  for (size_t i = 0; i < vocab; i++) weights[i] = 1.0 / (double)(i + 1);
+  weights[3] = 0.0;
+  fastloss_sampler *noise = NULL;
+  ck_assert_int_eq(fastloss_sampler_create(&noise, weights, vocab, 0, 1, 5), FASTLOSS_OK);
+  for (size_t group = 0; group <= 6; group += 6) {
+    fl_sgns_case c = fl_case_new(&rng, vocab, dim, 50, k, group, 1.0);
+    c.targets[0] = 0; /* the most frequent noise class: redraws happen */
+    for (size_t g = 0; g < c.n_groups; g++) {
+      const size_t first = c.offsets ? c.offsets[g] : g;
+      fastloss_rng stream;
+      fastloss_rng_init(&stream, 77, 1000 + g);
+      ck_assert_int_eq(fastloss_sampler_sample_rng(noise, &stream, k, c.negatives + g * k),
+                       FASTLOSS_OK);
+      for (size_t j = 0; j < k; j++)
+        for (int tries = 0; c.negatives[g * k + j] == c.targets[first] && tries < 16; tries++)
+          ck_assert_int_eq(fastloss_sampler_sample_rng(noise, &stream, 1, &c.negatives[g * k + j]),
+                           FASTLOSS_OK);
+    }
+    const size_t size = vocab * dim;
+    float *in = malloc(sizeof(float) * size), *out = malloc(sizeof(float) * size);
+    memcpy(in, c.in, sizeof(float) * size);
+    memcpy(out, c.out, sizeof(float) * size);
+    fastloss_sgns_batch b = fl_case_batch(&c);
+    double want, got;
+    fastloss_sgns_params given = {.deterministic = 1};
+    ck_assert_int_eq(fastloss_sgns_step_f32(vocab, dim, c.in, c.out, &b, 0.05f, &given, &want),
+                     FASTLOSS_OK);
+    b.negatives = NULL;
+    fastloss_sgns_params drawn = {.deterministic = 1, .noise = noise, .seed = 77, .stream = 1000};
+    ck_assert_int_eq(fastloss_sgns_step_f32(vocab, dim, in, out, &b, 0.05f, &drawn, &got),
+                     FASTLOSS_OK);
+    ck_assert_msg(memcmp(in, c.in, sizeof(float) * size) == 0, "group %zu: in differs", group);
+    ck_assert_msg(memcmp(out, c.out, sizeof(float) * size) == 0, "group %zu: out differs", group);
+    ck_assert_msg(got == want, "group %zu: loss %.17g vs %.17g", group, got, want);
+    free(in);
+    free(out);
+    fl_case_free(&c);
+  }
+  /* a noise distribution wider than the vocabulary, and one that cannot
+   * give k distinct classes: errors, nothing written */
+  float table[64];
+  for (size_t j = 0; j < 64; j++) table[j] = (float)j / 64;
+  float before[64];
+  memcpy(before, table, sizeof table);
+  const int32_t ids[2] = {0, 1};
+  fastloss_sgns_batch b = {2, ids, ids, 3, NULL, 0, NULL};
+  fastloss_sgns_params p = {.noise = noise};
+  double loss = 5.0;
+  ck_assert_int_eq(fastloss_sgns_step_f32(4, 8, table, table + 32, &b, 0.1f, &p, &loss),
+                   FASTLOSS_ERR_INVALID_ARGUMENT);
+  ck_assert_msg(strstr(fastloss_last_error(), "40 classes, more than vocab = 4") != NULL, "%s",
+                fastloss_last_error());
+  fastloss_sampler *few = NULL;
+  const double two[2] = {1.0, 1.0};
+  ck_assert_int_eq(fastloss_sampler_create(&few, two, 2, 0, 0, 1), FASTLOSS_OK);
+  p.noise = few;
+  ck_assert_int_eq(fastloss_sgns_step_f32(4, 8, table, table + 32, &b, 0.1f, &p, &loss),
+                   FASTLOSS_ERR_INVALID_ARGUMENT);
+  ck_assert(loss == 5.0);
+  ck_assert(memcmp(before, table, sizeof table) == 0);
+  fastloss_sampler_destroy(few);
+  fastloss_sampler_destroy(noise);
+}
+END_TEST
+
 Suite *fl_suite_sgns(void) {
   Suite *s = suite_create("sgns");
   TCase *tc = tcase_create("sgns");
@@ -415,6 +488,7 @@ Suite *fl_suite_sgns(void) {
   tcase_add_test(tc, sgns_threads);
   tcase_add_test(tc, sgns_extremes);
   tcase_add_test(tc, sgns_errors);
+  tcase_add_test(tc, sgns_drawn_negatives);
   suite_add_tcase(s, tc);
   return s;
 }

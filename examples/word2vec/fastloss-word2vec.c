@@ -1,0 +1,705 @@
+/* fastloss-word2vec: word2vec.c's skip-gram with negative sampling, trained
+ * through fastloss_sgns_step_f32.  Same flags, defaults, vocabulary, learning
+ * rate schedule, subsampling, reduced window and output formats as word2vec.c
+ * (Mikolov et al.), so its users can swap the binary; see usage() for what
+ * differs.
+ *
+ * This program is single-threaded on purpose: it reads the corpus, builds
+ * batches of (context, centre) pairs of about BATCH_WORDS corpus words with
+ * their negatives, and hands each batch to the library, which spreads the
+ * groups over -threads OpenMP threads.  Everything done here per word is
+ * serial, so it is kept to a few table lookups and random draws.
+ *
+ * Differences from word2vec.c, by design:
+ * - The corpus is read once and kept in memory as 4-byte word ids (word2vec.c
+ *   rereads the file every epoch), so epochs after the first cost no parsing.
+ * - Negatives come from fastloss's alias sampler over count^0.75 (O(1) per
+ *   draw, exact probabilities) instead of word2vec.c's 1e8-entry table.
+ * - The library draws the negatives itself, in parallel (every group from
+ *   its own counter-based stream, fastloss_sgns_params.noise); a negative
+ *   equal to its group's target (the centre word) is drawn again (up to 16
+ *   times) rather than skipped, so every group has exactly k negatives.
+ * - Words/thread/sec divides by wall seconds times -threads; word2vec.c
+ *   divides by clock(), the CPU time of all its threads.
+ * - Random numbers come from fastloss's counter-based streams, so a run is
+ *   reproducible from -seed; with -deterministic 1 the output does not depend
+ *   on -threads. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <fastloss.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* word2vec.c's MAX_STRING is 100 bytes with the terminator; longer words are
+ * cut (word2vec.c keeps overwriting its last byte, we keep the first 99). */
+#define MAX_WORD_BYTES 99
+/* word2vec.c's MAX_SENTENCE_LENGTH: a line longer than this is split. */
+#define MAX_SENTENCE 1000
+/* Corpus words per batch: word2vec.c also recomputes alpha every 10000
+ * words, and 10000 words (~60000 pairs at -window 5) keep two threads busy
+ * for milliseconds per call, far above the cost of starting them. */
+#define BATCH_WORDS 10000
+/* Pair buffers never need more than this unless one sentence does. */
+#define MAX_BATCH_PAIRS ((size_t)1 << 20)
+/* The id of "</s>", which word2vec.c puts first and gives every newline. */
+#define END_OF_SENTENCE 0
+
+static const char *program = "fastloss-word2vec";
+
+/* ------------------------------------------------------------ options */
+
+typedef struct options {
+  const char *train, *output, *save_vocab;
+  long long size, window, negative, threads, iter, min_count, debug, loss_every;
+  double sample, alpha;
+  int binary, shared_negatives, deterministic;
+  uint64_t seed;
+} options;
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: %s -train FILE -output FILE [options]\n"
+          "\n"
+          "Skip-gram with negative sampling, word2vec.c's flags and defaults, trained by\n"
+          "fastloss (fastloss_sgns_step_f32, OpenMP over the pairs of each batch).\n"
+          "\n"
+          "  -train FILE          whitespace-separated text; each newline is the word </s>\n"
+          "  -output FILE         the word vectors (word2vec.c's text or binary format)\n"
+          "  -size N              vector size (100)\n"
+          "  -window N            maximum skip length; each centre word uses a random\n"
+          "                       window in 1..N, as word2vec.c does (5)\n"
+          "  -negative N          negatives per pair, or per centre word with\n"
+          "                       -shared-negatives 1; drawn from count^0.75 (5)\n"
+          "  -sample X            subsampling threshold for frequent words, 0 = off (1e-3)\n"
+          "  -threads N           OpenMP threads of the library (12)\n"
+          "  -iter N              training epochs (5)\n"
+          "  -min-count N         discard words seen fewer than N times (5)\n"
+          "  -alpha X             starting learning rate, decayed linearly to X*1e-4 (0.025)\n"
+          "  -binary 0|1          write the vectors in binary (0)\n"
+          "  -save-vocab FILE     also write \"word count\" lines, most frequent first\n"
+          "  -debug N             progress on stderr when N >= 2 (2)\n"
+          "  -cbow 0|1            only 0: CBOW is not implemented yet (word2vec.c's\n"
+          "                       default is 1; this program's is 0)\n"
+          "  -hs 0|1              only 0: hierarchical softmax is not implemented\n"
+          "fastloss flags:\n"
+          "  -shared-negatives 0|1  1: all contexts of a centre word share its negatives\n"
+          "                       (HogBatch): fewer draws and denser updates (0)\n"
+          "  -deterministic 0|1   1: bit-identical output for any -threads (groups run\n"
+          "                       in order); 0: Hogwild updates as word2vec.c (0)\n"
+          "  -seed N              seed of every random stream (1)\n"
+          "  -loss-every N        print the average loss per pair every N words, 0 = off (0)\n"
+          "\n"
+          "Stderr ends with one summary line: words/sec, words/sec/thread, the average\n"
+          "loss per pair (all training and the last 10%% of words) and the seconds taken.\n",
+          program);
+}
+
+static void fail(const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  fprintf(stderr, "%s: ", program);
+  vfprintf(stderr, format, args);
+  fputc('\n', stderr);
+  va_end(args);
+  exit(1);
+}
+
+static long long parse_integer(const char *flag, const char *text, long long min, long long max) {
+  char *end;
+  errno = 0;
+  long long value = strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || errno == ERANGE || value < min || value > max) {
+    fprintf(stderr, "%s: %s needs an integer in [%lld, %lld], got '%s'\n", program, flag, min, max,
+            text);
+    exit(1);
+  }
+  return value;
+}
+
+static double parse_real(const char *flag, const char *text, double min) {
+  char *end;
+  errno = 0;
+  double value = strtod(text, &end);
+  if (end == text || *end != '\0' || errno == ERANGE || !isfinite(value) || value < min) {
+    fprintf(stderr, "%s: %s needs a finite number >= %g, got '%s'\n", program, flag, min, text);
+    exit(1);
+  }
+  return value;
+}
+
+/* One row per flag that takes a value: where it goes and its range. */
+typedef enum flag_kind { FLAG_PATH, FLAG_INTEGER, FLAG_REAL } flag_kind;
+typedef struct flag_spec {
+  const char *name;
+  flag_kind kind;
+  void *target; /* const char **, long long * or double * */
+  long long min, max;
+} flag_spec;
+
+static void parse_options(int argc, char **argv, options *o) {
+  *o = (options){.size = 100,
+                 .window = 5,
+                 .negative = 5,
+                 .threads = 12,
+                 .iter = 5,
+                 .min_count = 5,
+                 .debug = 2,
+                 .sample = 1e-3,
+                 .alpha = 0.025,
+                 .seed = 1};
+  long long binary = 0, cbow = 0, hs = 0, shared = 0, deterministic = 0, seed = 1;
+  const flag_spec flags[] = {
+      {"-train", FLAG_PATH, &o->train, 0, 0},
+      {"-output", FLAG_PATH, &o->output, 0, 0},
+      {"-save-vocab", FLAG_PATH, &o->save_vocab, 0, 0},
+      {"-size", FLAG_INTEGER, &o->size, 1, 1 << 20},
+      {"-window", FLAG_INTEGER, &o->window, 1, MAX_SENTENCE},
+      {"-negative", FLAG_INTEGER, &o->negative, 1, 1000},
+      {"-threads", FLAG_INTEGER, &o->threads, 1, 4096},
+      {"-iter", FLAG_INTEGER, &o->iter, 1, 1000000},
+      {"-min-count", FLAG_INTEGER, &o->min_count, 0, LLONG_MAX},
+      {"-debug", FLAG_INTEGER, &o->debug, 0, 1000},
+      {"-loss-every", FLAG_INTEGER, &o->loss_every, 0, LLONG_MAX},
+      {"-sample", FLAG_REAL, &o->sample, 0, 0},
+      {"-alpha", FLAG_REAL, &o->alpha, 0, 0},
+      {"-binary", FLAG_INTEGER, &binary, 0, 1},
+      {"-cbow", FLAG_INTEGER, &cbow, 0, 1},
+      {"-hs", FLAG_INTEGER, &hs, 0, 1},
+      {"-shared-negatives", FLAG_INTEGER, &shared, 0, 1},
+      {"-deterministic", FLAG_INTEGER, &deterministic, 0, 1},
+      {"-seed", FLAG_INTEGER, &seed, 0, LLONG_MAX},
+  };
+  for (int i = 1; i < argc; i += 2) {
+    const char *name = argv[i];
+    if (!strcmp(name, "-h") || !strcmp(name, "-help") || !strcmp(name, "--help")) {
+      usage(stdout);
+      exit(0);
+    }
+    const flag_spec *flag = NULL;
+    for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++)
+      if (!strcmp(name, flags[f].name)) flag = &flags[f];
+    if (!flag && (!strcmp(name, "-read-vocab") || !strcmp(name, "-classes")))
+      fail("word2vec.c's %s is not implemented", name);
+    if (!flag) fail("unknown flag '%s' (see -help)", name);
+    if (i + 1 >= argc) fail("%s needs a value (see -help)", name);
+    const char *value = argv[i + 1];
+    if (flag->kind == FLAG_PATH)
+      *(const char **)flag->target = value;
+    else if (flag->kind == FLAG_INTEGER)
+      *(long long *)flag->target = parse_integer(name, value, flag->min, flag->max);
+    else
+      *(double *)flag->target = parse_real(name, value, 0.0);
+  }
+  if (cbow) fail("CBOW is not implemented yet (-cbow 1); use -cbow 0 for skip-gram");
+  if (hs) fail("hierarchical softmax is not implemented (-hs 1); use -negative N");
+  if (!o->train) fail("-train FILE is required (see -help)");
+  if (!o->output) fail("-output FILE is required (see -help)");
+  o->binary = (int)binary;
+  o->shared_negatives = (int)shared;
+  o->deterministic = (int)deterministic;
+  o->seed = (uint64_t)seed;
+}
+
+/* --------------------------------------------------------- vocabulary */
+
+typedef struct word_entry {
+  uint64_t count;
+  uint64_t hash;
+  size_t text; /* offset of the NUL-terminated word in the arena */
+} word_entry;
+
+typedef struct vocabulary {
+  word_entry *words;
+  size_t n_words, words_capacity;
+  char *arena;
+  size_t arena_used, arena_capacity;
+  uint32_t *slots; /* open addressing: word index + 1, 0 = empty */
+  size_t slot_mask;
+} vocabulary;
+
+static void *xrealloc(void *p, size_t count, size_t size) {
+  if (size && count > SIZE_MAX / size) fail("out of memory");
+  size_t bytes = count * size;
+  void *q = realloc(p, bytes ? bytes : 1);
+  if (!q) fail("out of memory");
+  return q;
+}
+
+/* FNV-1a: short words, no need for anything stronger with linear probing
+ * at load <= 1/2. */
+static uint64_t hash_word(const char *word, size_t length) {
+  uint64_t h = 1469598103934665603u;
+  for (size_t i = 0; i < length; i++) h = (h ^ (unsigned char)word[i]) * 1099511628211u;
+  return h;
+}
+
+static void vocabulary_rehash(vocabulary *v, size_t n_slots) {
+  free(v->slots);
+  v->slots = calloc(n_slots, sizeof *v->slots);
+  if (!v->slots) fail("out of memory");
+  v->slot_mask = n_slots - 1;
+  for (size_t w = 0; w < v->n_words; w++) {
+    size_t s = v->words[w].hash & v->slot_mask;
+    while (v->slots[s]) s = (s + 1) & v->slot_mask;
+    v->slots[s] = (uint32_t)(w + 1);
+  }
+}
+
+/* The index of `word` (adding it with count 0 if new). */
+static size_t vocabulary_find_or_add(vocabulary *v, const char *word, size_t length) {
+  uint64_t h = hash_word(word, length);
+  size_t s = h & v->slot_mask;
+  for (; v->slots[s]; s = (s + 1) & v->slot_mask) {
+    const word_entry *e = &v->words[v->slots[s] - 1];
+    const char *text = v->arena + e->text;
+    if (e->hash == h && !memcmp(text, word, length) && text[length] == '\0') return v->slots[s] - 1;
+  }
+  if (v->n_words >= INT32_MAX) fail("more than 2^31 distinct words");
+  if (v->n_words == v->words_capacity) {
+    v->words_capacity = v->words_capacity ? 2 * v->words_capacity : 1024;
+    v->words = xrealloc(v->words, v->words_capacity, sizeof *v->words);
+  }
+  while (v->arena_used + length + 1 > v->arena_capacity) {
+    v->arena_capacity = v->arena_capacity ? 2 * v->arena_capacity : 1 << 16;
+    v->arena = xrealloc(v->arena, v->arena_capacity, 1);
+  }
+  memcpy(v->arena + v->arena_used, word, length);
+  v->arena[v->arena_used + length] = '\0';
+  size_t index = v->n_words++;
+  v->words[index] = (word_entry){.count = 0, .hash = h, .text = v->arena_used};
+  v->arena_used += length + 1;
+  v->slots[s] = (uint32_t)(index + 1);
+  if (2 * v->n_words > v->slot_mask + 1) vocabulary_rehash(v, 2 * (v->slot_mask + 1));
+  return index;
+}
+
+typedef struct corpus {
+  int32_t *ids; /* the text as word ids, "</s>" (0) for each newline */
+  size_t n_ids, capacity;
+} corpus;
+
+static void corpus_push(corpus *c, int32_t id) {
+  if (c->n_ids == c->capacity) {
+    c->capacity = c->capacity ? 2 * c->capacity : 1 << 20;
+    c->ids = xrealloc(c->ids, c->capacity, sizeof *c->ids);
+  }
+  c->ids[c->n_ids++] = id;
+}
+
+static void add_token(vocabulary *v, corpus *c, const char *word, size_t length) {
+  size_t index = vocabulary_find_or_add(v, word, length);
+  v->words[index].count++;
+  corpus_push(c, (int32_t)index);
+}
+
+/* word2vec.c's tokeniser: words end at ' ', '\t' and '\n'; '\r' is ignored;
+ * every '\n' is also the word "</s>". */
+static void read_corpus(FILE *f, const char *path, vocabulary *v, corpus *c) {
+  static char buffer[1 << 20];
+  char word[MAX_WORD_BYTES];
+  size_t length = 0, got;
+  while ((got = fread(buffer, 1, sizeof buffer, f)) > 0) {
+    for (size_t i = 0; i < got; i++) {
+      char ch = buffer[i];
+      if (ch == '\r') continue;
+      if (ch == ' ' || ch == '\t' || ch == '\n') {
+        if (length) add_token(v, c, word, length);
+        length = 0;
+        if (ch == '\n') {
+          v->words[END_OF_SENTENCE].count++;
+          corpus_push(c, END_OF_SENTENCE);
+        }
+      } else if (length < MAX_WORD_BYTES) {
+        word[length++] = ch;
+      }
+    }
+  }
+  if (ferror(f)) fail("error reading -train %s: %s", path, strerror(errno));
+  if (length) add_token(v, c, word, length);
+  fclose(f);
+}
+
+static const vocabulary *sort_vocabulary;
+
+/* Most frequent first; ties in order of first appearance, so the order (and
+ * the output) never depends on the sort's stability. */
+static int compare_by_count(const void *a, const void *b) {
+  size_t i = *(const size_t *)a, j = *(const size_t *)b;
+  uint64_t ci = sort_vocabulary->words[i].count, cj = sort_vocabulary->words[j].count;
+  if (ci != cj) return ci > cj ? -1 : 1;
+  return i < j ? -1 : i > j;
+}
+
+/* word2vec.c's SortVocab: "</s>" stays first whatever its count, the rest by
+ * count, words below min_count dropped (from the text too).  Returns the
+ * kept words' indices in v (order[final id] = index). */
+static size_t *sort_and_prune(vocabulary *v, corpus *c, uint64_t min_count, size_t *n_kept) {
+  size_t *order = xrealloc(NULL, v->n_words, sizeof *order);
+  for (size_t i = 0; i < v->n_words; i++) order[i] = i;
+  sort_vocabulary = v;
+  qsort(order + 1, v->n_words - 1, sizeof *order, compare_by_count);
+  int32_t *final_id = xrealloc(NULL, v->n_words, sizeof *final_id);
+  size_t kept = 0;
+  for (size_t i = 0; i < v->n_words; i++) {
+    final_id[order[i]] = -1;
+    if (i == 0 || v->words[order[i]].count >= min_count) {
+      final_id[order[i]] = (int32_t)kept;
+      order[kept++] = order[i];
+    }
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < c->n_ids; i++) {
+    int32_t id = final_id[c->ids[i]];
+    if (id >= 0) c->ids[n++] = id;
+  }
+  c->n_ids = n;
+  free(final_id);
+  *n_kept = kept;
+  return order;
+}
+
+/* ------------------------------------------------------------ training */
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void check(fastloss_status status, const char *call) {
+  if (status != FASTLOSS_OK) {
+    fprintf(stderr, "%s: %s failed: %s: %s\n", program, call, fastloss_status_str(status),
+            fastloss_last_error());
+    exit(1);
+  }
+}
+
+/* A uniform integer in [0, n) from one 32-bit draw (multiply-shift: no
+ * division on the per-word path; the bias is below n / 2^32). */
+static uint32_t draw_below(fastloss_rng *rng, uint32_t n) {
+  return (uint32_t)(((uint64_t)fastloss_rng_u32(rng) * n) >> 32);
+}
+
+typedef struct batch_buffers {
+  int32_t *inputs, *targets;
+  size_t *group_offsets;
+  size_t n_pairs, n_groups, pair_capacity;
+} batch_buffers;
+
+typedef struct statistics {
+  long long words_done; /* corpus words consumed, "</s>" included, as word2vec.c */
+  double loss_sum;      /* over all pairs */
+  long long pairs;
+  double step_seconds;  /* inside fastloss_sgns_step_f32; the rest of training is
+                           this program's serial work (pairs, draws) */
+  double late_loss_sum; /* over batches begun in the last 10% of words */
+  long long late_pairs;
+  double interval_loss_sum; /* since the last -loss-every line */
+  long long interval_pairs;
+} statistics;
+
+typedef struct trainer {
+  const options *o;
+  size_t vocab, dim;
+  float *in_emb, *out_emb;
+  const fastloss_sampler *sampler;
+  fastloss_rng window_rng, sample_rng;
+  /* The library draws group g's negatives from stream negative_stream + g
+   * of negative_seed; negative_stream counts the groups trained so far. */
+  uint64_t negative_seed, negative_stream;
+  uint32_t *keep_below; /* subsampling: keep a word when a u32 draw is below this */
+  uint8_t *always_keep;
+  long long train_words;
+  batch_buffers b;
+  statistics s;
+  double start;
+} trainer;
+
+/* Appends the pairs of one sentence: for each centre word, a window
+ * shrunk by a random b in [0, window) as in word2vec.c, every context word as
+ * the input and the centre word as the target; one group per centre word. */
+static void add_sentence(trainer *t, const int32_t *sentence, size_t length) {
+  batch_buffers *b = &t->b;
+  size_t window = (size_t)t->o->window;
+  for (size_t i = 0; i < length; i++) {
+    size_t reach = window - draw_below(&t->window_rng, (uint32_t)window);
+    size_t lo = i > reach ? i - reach : 0;
+    size_t hi = i + reach < length - 1 ? i + reach : length - 1;
+    if (lo == hi) continue;
+    b->group_offsets[b->n_groups] = b->n_pairs;
+    b->n_groups++;
+    for (size_t c = lo; c <= hi; c++) {
+      if (c == i) continue;
+      b->inputs[b->n_pairs] = sentence[c];
+      b->targets[b->n_pairs++] = sentence[i];
+    }
+  }
+  b->group_offsets[b->n_groups] = b->n_pairs;
+}
+
+static double current_alpha(const trainer *t) {
+  double total = (double)t->o->iter * (double)t->train_words + 1.0;
+  double alpha = t->o->alpha * (1.0 - (double)t->s.words_done / total);
+  return alpha < t->o->alpha * 1e-4 ? t->o->alpha * 1e-4 : alpha;
+}
+
+static void progress(const trainer *t, double alpha) {
+  double seconds = now_seconds() - t->start;
+  double total = (double)t->o->iter * (double)t->train_words + 1.0;
+  fprintf(stderr, "\rAlpha: %f  Progress: %.2f%%  Words/thread/sec: %.2fk  Loss: %f  ", alpha,
+          100.0 * (double)t->s.words_done / total,
+          (double)t->s.words_done / (seconds > 0 ? seconds : 1e-9) / (double)t->o->threads / 1e3,
+          t->s.pairs ? t->s.loss_sum / (double)t->s.pairs : 0.0);
+}
+
+static void run_batch(trainer *t, long long batch_start_words) {
+  batch_buffers *b = &t->b;
+  if (b->n_pairs == 0) return;
+  fastloss_sgns_batch batch = {
+      .n_pairs = b->n_pairs,
+      .inputs = b->inputs,
+      .targets = b->targets,
+      .k = (size_t)t->o->negative,
+      .negatives = NULL, /* drawn by the library, from params.noise */
+      .n_groups = t->o->shared_negatives ? b->n_groups : 0,
+      .group_offsets = t->o->shared_negatives ? b->group_offsets : NULL,
+  };
+  fastloss_sgns_params params = {.deterministic = t->o->deterministic,
+                                 .noise = t->sampler,
+                                 .seed = t->negative_seed,
+                                 .stream = t->negative_stream};
+  /* alpha as word2vec.c has it when the batch begins: it updates every 10000
+   * words too. */
+  t->s.words_done = batch_start_words;
+  double alpha = current_alpha(t);
+  double loss = 0.0, step_start = now_seconds();
+  check(fastloss_sgns_step_f32(t->vocab, t->dim, t->in_emb, t->out_emb, &batch, (float)alpha,
+                               &params, &loss),
+        "fastloss_sgns_step_f32");
+  t->s.step_seconds += now_seconds() - step_start;
+  t->negative_stream += t->o->shared_negatives ? b->n_groups : b->n_pairs;
+  long long pairs = (long long)b->n_pairs;
+  t->s.loss_sum += loss;
+  t->s.pairs += pairs;
+  t->s.interval_loss_sum += loss;
+  t->s.interval_pairs += pairs;
+  if ((double)batch_start_words >= 0.9 * (double)t->o->iter * (double)t->train_words) {
+    t->s.late_loss_sum += loss;
+    t->s.late_pairs += pairs;
+  }
+  if (t->o->debug > 1) progress(t, alpha);
+  b->n_pairs = b->n_groups = 0;
+}
+
+/* The most pairs a sentence of `length` words can give. */
+static size_t max_pairs(size_t length, size_t window) {
+  size_t per_word = 2 * window < length ? 2 * window : length - 1;
+  return length ? length * per_word : 0;
+}
+
+static void train(trainer *t, const corpus *c) {
+  const options *o = t->o;
+  size_t window = (size_t)o->window;
+  size_t sentence_pairs = max_pairs(MAX_SENTENCE, window);
+  size_t capacity = (size_t)BATCH_WORDS * 2 * window;
+  if (capacity > MAX_BATCH_PAIRS) capacity = MAX_BATCH_PAIRS;
+  if (capacity < sentence_pairs) capacity = sentence_pairs;
+  batch_buffers *b = &t->b;
+  b->pair_capacity = capacity;
+  b->inputs = xrealloc(NULL, capacity, sizeof *b->inputs);
+  b->targets = xrealloc(NULL, capacity, sizeof *b->targets);
+  b->group_offsets = xrealloc(NULL, capacity + 1, sizeof *b->group_offsets);
+
+  int32_t sentence[MAX_SENTENCE];
+  long long words = 0, batch_start = 0, next_loss_line = o->loss_every;
+  t->start = now_seconds();
+  for (long long epoch = 0; epoch < o->iter; epoch++) {
+    size_t position = 0;
+    while (position < c->n_ids) {
+      /* One sentence as word2vec.c reads it: up to and including "</s>",
+       * or MAX_SENTENCE kept words; subsampled words count as read. */
+      size_t length = 0;
+      long long sentence_start = words;
+      while (position < c->n_ids) {
+        int32_t w = c->ids[position++];
+        words++;
+        if (w == END_OF_SENTENCE) break;
+        if (!t->always_keep[w] && fastloss_rng_u32(&t->sample_rng) >= t->keep_below[w]) continue;
+        sentence[length++] = w;
+        if (length == MAX_SENTENCE) break;
+      }
+      if (b->n_pairs + max_pairs(length, window) > b->pair_capacity) {
+        run_batch(t, batch_start);
+        batch_start = sentence_start;
+      }
+      add_sentence(t, sentence, length);
+      if (words - batch_start >= BATCH_WORDS || position == c->n_ids) {
+        run_batch(t, batch_start);
+        batch_start = words;
+        if (o->loss_every > 0 && words >= next_loss_line) {
+          fprintf(stderr, "\rloss-every: words %lld  pairs %lld  average loss %f%30s\n", words,
+                  t->s.interval_pairs,
+                  t->s.interval_pairs ? t->s.interval_loss_sum / (double)t->s.interval_pairs : 0.0,
+                  "");
+          t->s.interval_loss_sum = 0.0;
+          t->s.interval_pairs = 0;
+          while (next_loss_line <= words) next_loss_line += o->loss_every;
+        }
+      }
+    }
+  }
+  t->s.words_done = words;
+  free(b->inputs);
+  free(b->targets);
+  free(b->group_offsets);
+}
+
+/* ------------------------------------------------------------- output */
+
+static void write_vectors(FILE *f, const options *o, const vocabulary *v, const size_t *order,
+                          size_t n, const float *emb) {
+  size_t dim = (size_t)o->size;
+  fprintf(f, "%zu %zu\n", n, dim);
+  for (size_t w = 0; w < n; w++) {
+    fprintf(f, "%s ", v->arena + v->words[order[w]].text);
+    const float *row = emb + w * dim;
+    if (o->binary) {
+      fwrite(row, sizeof *row, dim, f);
+    } else {
+      /* "%lf " with its trailing space: word2vec.c's text format exactly. */
+      for (size_t d = 0; d < dim; d++) fprintf(f, "%lf ", (double)row[d]);
+    }
+    fputc('\n', f);
+  }
+}
+
+static float *alloc_floats(size_t count) {
+  if (count > SIZE_MAX / sizeof(float) - 64) fail("-size times the vocabulary is too large");
+  size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
+  float *p = aligned_alloc(64, bytes ? bytes : 64);
+  if (!p) fail("out of memory");
+  return p;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 1) {
+    usage(stdout);
+    return 0;
+  }
+  double program_start = now_seconds();
+  options o;
+  parse_options(argc, argv, &o);
+
+  FILE *train_file = fopen(o.train, "rb");
+  if (!train_file) fail("cannot read -train %s: %s", o.train, strerror(errno));
+  /* A bad -output path fails now, not after minutes of training; appending
+   * tests it without truncating a file that a failed run should leave alone. */
+  FILE *probe = fopen(o.output, "rb");
+  int existed = probe != NULL;
+  if (probe) fclose(probe);
+  probe = fopen(o.output, "ab");
+  if (!probe) fail("cannot write -output %s: %s", o.output, strerror(errno));
+  fclose(probe);
+  if (!existed) remove(o.output);
+
+  vocabulary v = {0};
+  vocabulary_rehash(&v, 1 << 16);
+  vocabulary_find_or_add(&v, "</s>", 4);
+  corpus c = {0};
+  read_corpus(train_file, o.train, &v, &c);
+  size_t n_words;
+  size_t *order = sort_and_prune(&v, &c, (uint64_t)o.min_count, &n_words);
+  long long train_words = (long long)c.n_ids;
+  if (n_words < 2) fail("no word of %s occurs -min-count times", o.train);
+  if (o.debug > 0)
+    fprintf(stderr, "Vocab size: %zu\nWords in train file: %lld\n", n_words, train_words);
+
+  if (o.save_vocab) {
+    FILE *f = fopen(o.save_vocab, "wb");
+    if (!f) fail("cannot write -save-vocab %s: %s", o.save_vocab, strerror(errno));
+    for (size_t w = 0; w < n_words; w++)
+      fprintf(f, "%s %" PRIu64 "\n", v.arena + v.words[order[w]].text, v.words[order[w]].count);
+    if (fclose(f)) fail("error writing -save-vocab %s: %s", o.save_vocab, strerror(errno));
+  }
+
+  trainer t = {.o = &o, .vocab = n_words, .dim = (size_t)o.size, .train_words = train_words};
+  uint64_t *counts = xrealloc(NULL, n_words, sizeof *counts);
+  t.keep_below = xrealloc(NULL, n_words, sizeof *t.keep_below);
+  t.always_keep = xrealloc(NULL, n_words, 1);
+  for (size_t w = 0; w < n_words; w++) {
+    counts[w] = v.words[order[w]].count;
+    /* word2vec.c keeps a word with probability
+     * (sqrt(f / (sample * total)) + 1) * (sample * total) / f. */
+    double keep = 1.0;
+    if (o.sample > 0 && counts[w] > 0) {
+      double threshold = o.sample * (double)train_words, f = (double)counts[w];
+      keep = (sqrt(f / threshold) + 1.0) * threshold / f;
+    }
+    t.always_keep[w] = keep >= 1.0;
+    t.keep_below[w] = keep >= 1.0 ? UINT32_MAX : (uint32_t)(keep * 4294967296.0);
+  }
+  fastloss_sampler *sampler;
+  check(fastloss_sampler_create_unigram(&sampler, counts, n_words, 0.75, o.seed),
+        "fastloss_sampler_create_unigram");
+  t.sampler = sampler;
+  free(counts);
+
+  /* word2vec.c's initialisation: input vectors uniform in
+   * (-0.5, 0.5) / size, output vectors zero. */
+  size_t cells = n_words * t.dim;
+  if (t.dim && cells / t.dim != n_words) fail("-size times the vocabulary is too large");
+  t.in_emb = alloc_floats(cells);
+  t.out_emb = alloc_floats(cells);
+  fastloss_rng init_rng;
+  fastloss_rng_init(&init_rng, o.seed, 0);
+  for (size_t i = 0; i < cells; i++)
+    t.in_emb[i] = (float)((fastloss_rng_uniform(&init_rng) - 0.5) / (double)t.dim);
+  memset(t.out_emb, 0, cells * sizeof(float));
+  fastloss_rng_init(&t.window_rng, o.seed, 1);
+  fastloss_rng_init(&t.sample_rng, o.seed, 2);
+  /* A key of its own, so the per-group streams never meet streams 0-2. */
+  t.negative_seed = o.seed ^ 0x9E3779B97F4A7C15u;
+  t.negative_stream = 0;
+  check(fastloss_set_num_threads((int)o.threads), "fastloss_set_num_threads");
+
+  train(&t, &c);
+  double train_seconds = now_seconds() - t.start;
+  free(c.ids);
+
+  FILE *out = fopen(o.output, "wb");
+  if (!out) fail("cannot write -output %s: %s", o.output, strerror(errno));
+  write_vectors(out, &o, &v, order, n_words, t.in_emb);
+  if (ferror(out) | fclose(out)) fail("error writing -output %s: %s", o.output, strerror(errno));
+
+  double words_per_second = (double)t.s.words_done / (train_seconds > 0 ? train_seconds : 1e-9);
+  fprintf(stderr,
+          "%s%s: %lld words in %.3f s: %.1f words/sec, %.1f words/sec/thread (%lld threads, "
+          "%s, %s negatives); average loss per pair %.6f, last 10%% of words %.6f; "
+          "wall %.3f s; library step (negative draws included) %.3f s, serial pair generation %.3f s\n",
+          o.debug > 1 ? "\n" : "", program, t.s.words_done, train_seconds, words_per_second,
+          words_per_second / (double)o.threads, o.threads, fastloss_isa_name(fastloss_get_isa()),
+          o.shared_negatives ? "shared" : "per-pair",
+          t.s.pairs ? t.s.loss_sum / (double)t.s.pairs : 0.0,
+          t.s.late_pairs ? t.s.late_loss_sum / (double)t.s.late_pairs : 0.0,
+          now_seconds() - program_start, t.s.step_seconds, train_seconds - t.s.step_seconds);
+
+  fastloss_sampler_destroy(sampler);
+  free(t.in_emb);
+  free(t.out_emb);
+  free(t.keep_below);
+  free(t.always_keep);
+  free(order);
+  free(v.words);
+  free(v.arena);
+  free(v.slots);
+  return 0;
+}
