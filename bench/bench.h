@@ -13,4 +13,7 @@ void bench_nce_register(const fastloss_isa *isas, size_t isa_count, int max_thre
 /* bench-vae.c: VAELoss, the fused loss and gradients. */
 void bench_vae_register(const fastloss_isa *isas, size_t isa_count, int max_threads);
 
+/* bench-sqerr.c: SquaredError through the activations, and WGAN-GP. */
+void bench_sqerr_register(const fastloss_isa *isas, size_t isa_count, int max_threads);
+
 #endif

@@ -476,6 +476,162 @@ FASTLOSS_API fastloss_status fastloss_vae_grad_f64(size_t n, size_t N, size_t T,
                                                    const double *t_log_var, double *dY_pred,
                                                    double *dLogVar, double *dMean);
 
+/* ------------------------------------------ activations and SquaredError */
+
+/* numpy-ml's activations (numpy_ml.neural_nets.activations), with act(z)
+ * and the derivative act'(z) that SquaredError.grad multiplies in: */
+typedef enum fastloss_activation_kind {
+  FASTLOSS_ACT_IDENTITY = 0, /* z; 1 */
+  FASTLOSS_ACT_AFFINE,       /* slope z + intercept; slope */
+  FASTLOSS_ACT_SIGMOID,      /* s = 1 / (1 + e^-z); s (1 - s) */
+  FASTLOSS_ACT_TANH,         /* tanh z; 1 - tanh^2 z */
+  FASTLOSS_ACT_RELU,         /* max(z, 0); 1 if z > 0 else 0 */
+  FASTLOSS_ACT_LEAKY_RELU,   /* z if z >= 0 else alpha z; 1, times alpha where z < 0 */
+  FASTLOSS_ACT_ELU,          /* z if z > 0 else alpha (e^z - 1); 1 if z > 0 else alpha e^z */
+  FASTLOSS_ACT_SELU,         /* scale ELU(z) with alpha = 1.6732632423543772,
+                                scale = 1.0507009873554805; scale ELU'(z) */
+  FASTLOSS_ACT_EXPONENTIAL,  /* e^z; e^z */
+  FASTLOSS_ACT_SOFTPLUS,     /* log(1 + e^z); e^z / (e^z + 1) */
+  FASTLOSS_ACT_HARD_SIGMOID, /* clip(0.2 z + 0.5, 0, 1); 0.2 if -2.5 <= z <= 2.5 else 0 */
+  FASTLOSS_ACT_GELU          /* 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3))) by default
+                                (numpy-ml's approximate=True); z Phi(z) = 0.5 z (1 +
+                                erf(z / sqrt 2)) with exact = 1 */
+} fastloss_activation_kind;
+
+/* An activation and its parameters.  The zero value is Identity, and a zero
+ * field means numpy-ml's default, so that designated initialisers read as
+ * numpy-ml's constructors: {.kind = FASTLOSS_ACT_LEAKY_RELU} is
+ * LeakyReLU(alpha=0.3), {.kind = FASTLOSS_ACT_ELU, .alpha = 2} is
+ * ELU(alpha=2).  Defaults: LeakyReLU alpha 0.3, ELU alpha 1.0, Affine slope
+ * 1 and intercept 0, GELU the tanh approximation.  A parameter that should
+ * really be 0 (LeakyReLU(alpha=0), Affine(slope=0)) needs use_params = 1,
+ * which takes alpha, slope and intercept as written, zeros included.
+ * Fields a kind does not use are ignored; the ones it uses must be finite.
+ * GELU's derivative is the true derivative of the form computed (numpy-ml's
+ * GELU.grad with approximate=True adds the erf form's density term to the
+ * tanh form instead; SEMANTICS.md asks for true gradients). */
+typedef struct fastloss_activation {
+  fastloss_activation_kind kind;
+  double alpha;            /* LeakyReLU, ELU */
+  double slope, intercept; /* Affine */
+  int use_params;          /* 1: zero parameters are zeros, not defaults */
+  int exact;               /* GELU: 0 (default) tanh approximation, 1 erf form */
+} fastloss_activation;
+
+/* out[k] = act(z[k]) (fn) or act'(z[k]) (grad) for k < count; act NULL is
+ * Identity.  out may be z (in place); no other overlap.  NaN in z gives NaN
+ * in its own output only (ReLU', LeakyReLU' and HardSigmoid' of NaN are NaN
+ * too, where numpy-ml's comparisons would give 0).  Accuracy (f32): within
+ * a few ULP of the float64 functions (measured maximum 4.4 ULP, for the
+ * sigmoid's and tanh's derivatives; tests/test_sqerr.c prints it per kind and
+ * ISA); exp flushes below FLT_MIN, so tail values below ~1e-35 (FLT_MIN
+ * times a factor such as GELU's z v') may be 0; the tanh
+ * GELU's far negative tail (z < -4) loses relative accuracy as |z|^3 eps
+ * (1e-5 relative at z = -8, where GELU is -1e-21).  GELU's erf form is
+ * computed in double through libm on every ISA. */
+FASTLOSS_API fastloss_status fastloss_activation_fn_f32(const fastloss_activation *act,
+                                                        size_t count, const float *z, float *out);
+FASTLOSS_API fastloss_status fastloss_activation_fn_f64(const fastloss_activation *act,
+                                                        size_t count, const double *z, double *out);
+FASTLOSS_API fastloss_status fastloss_activation_grad_f32(const fastloss_activation *act,
+                                                          size_t count, const float *z, float *out);
+FASTLOSS_API fastloss_status fastloss_activation_grad_f64(const fastloss_activation *act,
+                                                          size_t count, const double *z,
+                                                          double *out);
+
+/* numpy-ml's SquaredError on contiguous (n, m) arrays:
+ *   loss = 0.5 ||y_pred - y||_F^2, the SUM over examples and outputs, with
+ *          every square exact in double and summed in double in a fixed
+ *          order (any finite f32 input, 1e30 included, gives a finite loss);
+ *   grad = (y_pred - y) * act'(z), elementwise, the gradient with respect
+ *          to the pre-activation z when y_pred = act(z) (y_pred is taken as
+ *          given, as numpy-ml does; act NULL is Identity).
+ * grad may be y, y_pred or z itself (in place); no other overlap.  NaN
+ * propagates elementwise (and makes the loss NaN).  Errors: n or m = 0
+ * (FASTLOSS_ERR_INVALID_SHAPE), n * m overflowing, a NULL buffer, an
+ * unknown activation kind or a non-finite parameter
+ * (FASTLOSS_ERR_INVALID_ARGUMENT); nothing is written then. */
+FASTLOSS_API fastloss_status fastloss_sqerr_loss_f32(size_t n, size_t m, const float *y,
+                                                     const float *y_pred, double *loss);
+FASTLOSS_API fastloss_status fastloss_sqerr_loss_f64(size_t n, size_t m, const double *y,
+                                                     const double *y_pred, double *loss);
+FASTLOSS_API fastloss_status fastloss_sqerr_grad_f32(size_t n, size_t m, const float *y,
+                                                     const float *y_pred, const float *z,
+                                                     const fastloss_activation *act, float *grad);
+FASTLOSS_API fastloss_status fastloss_sqerr_grad_f64(size_t n, size_t m, const double *y,
+                                                     const double *y_pred, const double *z,
+                                                     const fastloss_activation *act, double *grad);
+
+/* ---------------------------------------------------------- WGAN_GPLoss */
+
+/* numpy-ml's module argument: 'C' (critic) or 'G' (generator). */
+typedef enum fastloss_wgangp_module {
+  FASTLOSS_WGANGP_CRITIC = 'C',
+  FASTLOSS_WGANGP_GENERATOR = 'G'
+} fastloss_wgangp_module;
+
+typedef struct fastloss_wgangp_params {
+  /* The gradient-penalty coefficient lambda_, finite and >= 0; 0 means
+   * numpy-ml's default 10 unless use_lambda = 1 (then 0 is no penalty). */
+  double lambda;
+  int use_lambda;
+} fastloss_wgangp_params;
+
+/* WGAN_GPLoss(lambda_).  With g_i the rows of gradInterp (n, n_feats,
+ * leading dimension ld_grad):
+ *   critic ('C'):    loss = mean(Y_fake) - mean(Y_real) + lambda mean_i (||g_i|| - 1)^2
+ *                    dY_fake = 1 / n_fake, dY_real = -1 / n_real,
+ *                    dGradInterp_i = (2 lambda / n) (||g_i|| - 1) g_i / (||g_i|| + eps64)
+ *   generator ('G'): loss = -mean(Y_fake), dY_fake = -1 / n_fake
+ * (eps64 = 2.220446049250313e-16).  These are the true gradients of the
+ * returned loss, as numpy-ml's documentation states; numpy-ml's code
+ * returns the critic's dY_fake and dY_real with the opposite signs.  A zero
+ * row has dGradInterp 0.  Norms are computed without overflow or underflow
+ * (f32: squares in double), and every sum is in double in a fixed order:
+ * bit-identical for any thread count.  n_fake, n_real and n may differ
+ * (numpy-ml has them all n_ex).  For 'G', Y_real, gradInterp, dY_real and
+ * dGradInterp are not used (may be NULL) and n_real, n, n_feats, ld_grad
+ * are ignored.  Outputs are optional (NULL skips); dY_fake may be Y_fake,
+ * dY_real Y_real, dGradInterp gradInterp (in place); no other overlap.
+ * NaN in a row of gradInterp makes that row's gradient and the loss NaN.
+ * Errors: a module other than 'C' or 'G' and a bad lambda
+ * (FASTLOSS_ERR_INVALID_ARGUMENT), n_fake, n_real, n or n_feats = 0 (the
+ * means need an element; FASTLOSS_ERR_INVALID_SHAPE), NULL inputs,
+ * ld_grad < n_feats, overlaps; nothing is written then. */
+FASTLOSS_API fastloss_status fastloss_wgangp_f32(
+    int module, size_t n_fake, const float *Y_fake, size_t n_real, const float *Y_real, size_t n,
+    size_t n_feats, const float *gradInterp, size_t ld_grad, const fastloss_wgangp_params *params,
+    double *loss, float *dY_fake, float *dY_real, float *dGradInterp);
+FASTLOSS_API fastloss_status fastloss_wgangp_f64(
+    int module, size_t n_fake, const double *Y_fake, size_t n_real, const double *Y_real, size_t n,
+    size_t n_feats, const double *gradInterp, size_t ld_grad, const fastloss_wgangp_params *params,
+    double *loss, double *dY_fake, double *dY_real, double *dGradInterp);
+
+/* numpy-ml's WGAN_GPLoss.loss and .grad: n_ex rows everywhere, contiguous
+ * gradInterp (n_ex, n_feats); every output of the module required. */
+FASTLOSS_API fastloss_status fastloss_wgangp_loss_f32(int module, size_t n_ex, size_t n_feats,
+                                                      const float *Y_fake, const float *Y_real,
+                                                      const float *gradInterp,
+                                                      const fastloss_wgangp_params *params,
+                                                      double *loss);
+FASTLOSS_API fastloss_status fastloss_wgangp_loss_f64(int module, size_t n_ex, size_t n_feats,
+                                                      const double *Y_fake, const double *Y_real,
+                                                      const double *gradInterp,
+                                                      const fastloss_wgangp_params *params,
+                                                      double *loss);
+FASTLOSS_API fastloss_status fastloss_wgangp_grad_f32(int module, size_t n_ex, size_t n_feats,
+                                                      const float *Y_fake, const float *Y_real,
+                                                      const float *gradInterp,
+                                                      const fastloss_wgangp_params *params,
+                                                      float *dY_fake, float *dY_real,
+                                                      float *dGradInterp);
+FASTLOSS_API fastloss_status fastloss_wgangp_grad_f64(int module, size_t n_ex, size_t n_feats,
+                                                      const double *Y_fake, const double *Y_real,
+                                                      const double *gradInterp,
+                                                      const fastloss_wgangp_params *params,
+                                                      double *dY_fake, double *dY_real,
+                                                      double *dGradInterp);
+
 #ifdef __cplusplus
 }
 #endif

@@ -92,6 +92,52 @@
   X(vae_kl, double, (size_t m, const T *mu, const T *lv, T scale, T *dlv, T *dmu))                 \
   X(vae_log, void, (size_t m, const T *x, T *y))
 
+/* The activations of SquaredError, as the kernels see them: numpy-ml's
+ * kinds with the defaults resolved (src/sqerr.c).  Identity is Affine with
+ * slope 1 and intercept 0; SELU is ELU with SELU's alpha and a scale. */
+typedef enum fl_act_kind {
+  FL_ACT_AFFINE = 0, /* slope z + intercept */
+  FL_ACT_SIGMOID,
+  FL_ACT_TANH,
+  FL_ACT_RELU,
+  FL_ACT_LEAKY_RELU, /* alpha */
+  FL_ACT_ELU,        /* scale * (z > 0 ? z : alpha expm1(z)); ELU and SELU */
+  FL_ACT_EXPONENTIAL,
+  FL_ACT_SOFTPLUS,
+  FL_ACT_HARD_SIGMOID,
+  FL_ACT_GELU_TANH, /* numpy-ml's approximate=True */
+  FL_ACT_GELU_ERF,  /* approximate=False */
+  FL_ACT_KIND_COUNT
+} fl_act_kind;
+
+typedef struct fl_act_args {
+  fl_act_kind kind;
+  double alpha;     /* LeakyReLU, ELU */
+  double scale;     /* ELU (1 for ELU, SELU's scale); Affine: the slope */
+  double intercept; /* Affine */
+} fl_act_args;
+
+/* The SquaredError kernels, for element type T, on rows of m elements:
+ *   sqerr_sum  returns sum_j (p_j - y_j)^2 summed in double (f32: every
+ *              square exact in double, no overflow for any finite input)
+ *   sqerr_act  f_j = act(z_j) (f may be NULL) and d_j = act'(z_j) (p_j - y_j)
+ *              when y is not NULL, act'(z_j) alone when it is (d may be
+ *              NULL).  Every input of an element is read before its outputs
+ *              are written, so f and d may each be z, y or p. */
+#define FL_SQERR_KERNELS(X, T)                                                                     \
+  X(sqerr_sum, double, (size_t m, const T *y, const T *p))                                         \
+  X(sqerr_act, void,                                                                               \
+    (size_t m, const fl_act_args *act, const T *z, const T *y, const T *p, T *f, T *d))
+
+/* The WGAN-GP gradient-penalty kernels, for element type T:
+ *   wgangp_norm   returns ||g||_2 of a row of m elements, without overflow
+ *                 or underflow for any finite input (f32: squares summed in
+ *                 double; f64: rescaled by a power of 2 when needed)
+ *   wgangp_scale  out_j = coef g_j (out may be g) */
+#define FL_WGANGP_KERNELS(X, T)                                                                    \
+  X(wgangp_norm, double, (size_t m, const T *g))                                                   \
+  X(wgangp_scale, void, (size_t m, const T *g, T coef, T *out))
+
 #define FL_KERNEL_FIELD(name, ret, args) ret(*name) args;
 
 typedef struct fl_f32_xent_kernels {
@@ -117,6 +163,22 @@ typedef struct fl_f32_vae_kernels {
 typedef struct fl_f64_vae_kernels {
   FL_VAE_KERNELS(FL_KERNEL_FIELD, double)
 } fl_f64_vae_kernels;
+
+typedef struct fl_f32_sqerr_kernels {
+  FL_SQERR_KERNELS(FL_KERNEL_FIELD, float)
+} fl_f32_sqerr_kernels;
+
+typedef struct fl_f64_sqerr_kernels {
+  FL_SQERR_KERNELS(FL_KERNEL_FIELD, double)
+} fl_f64_sqerr_kernels;
+
+typedef struct fl_f32_wgangp_kernels {
+  FL_WGANGP_KERNELS(FL_KERNEL_FIELD, float)
+} fl_f32_wgangp_kernels;
+
+typedef struct fl_f64_wgangp_kernels {
+  FL_WGANGP_KERNELS(FL_KERNEL_FIELD, double)
+} fl_f64_wgangp_kernels;
 
 /* Fills a table from the static functions fl_<type>_<name>_ukernel__<isa>
  * of the file that expands it. */
@@ -145,5 +207,19 @@ extern const fl_f32_vae_kernels fl_f32_vae_kernels__avx512;
 extern const fl_f32_vae_kernels fl_f32_vae_kernels__neon;
 extern const fl_f32_vae_kernels fl_f32_vae_kernels__avx512_emulated;
 extern const fl_f64_vae_kernels fl_f64_vae_kernels__scalar;
+
+extern const fl_f32_sqerr_kernels fl_f32_sqerr_kernels__scalar;
+extern const fl_f32_sqerr_kernels fl_f32_sqerr_kernels__avx2;
+extern const fl_f32_sqerr_kernels fl_f32_sqerr_kernels__avx512;
+extern const fl_f32_sqerr_kernels fl_f32_sqerr_kernels__neon;
+extern const fl_f32_sqerr_kernels fl_f32_sqerr_kernels__avx512_emulated;
+extern const fl_f64_sqerr_kernels fl_f64_sqerr_kernels__scalar;
+
+extern const fl_f32_wgangp_kernels fl_f32_wgangp_kernels__scalar;
+extern const fl_f32_wgangp_kernels fl_f32_wgangp_kernels__avx2;
+extern const fl_f32_wgangp_kernels fl_f32_wgangp_kernels__avx512;
+extern const fl_f32_wgangp_kernels fl_f32_wgangp_kernels__neon;
+extern const fl_f32_wgangp_kernels fl_f32_wgangp_kernels__avx512_emulated;
+extern const fl_f64_wgangp_kernels fl_f64_wgangp_kernels__scalar;
 
 #endif

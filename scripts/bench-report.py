@@ -58,13 +58,14 @@ def load_fastloss(path):
     with open(path) as f:
         report = json.load(f)
     medians, samples, errors, repetitions, shares = {}, {}, [], 1, []
-    others = {}  # negative sampling, NCE and VAE: run name -> [(items/s, s/call)]
+    # negative sampling, NCE, VAE, SquaredError, WGAN-GP: run name -> [(items/s, s/call)]
+    others = {}
     for b in report.get("benchmarks", []):
         run_name = b.get("run_name", b["name"])
         if b.get("error_occurred"):
             errors.append("%s: %s" % (run_name, b.get("error_message", "error")))
             continue
-        if run_name.split("_")[1].split("/")[0] in ("sgns", "nce", "vae"):
+        if run_name.split("_")[1].split("/")[0] in ("sgns", "nce", "vae", "sqerr", "wgangp"):
             if b.get("run_type") != "aggregate" or b.get("aggregate_name") == "median":
                 others.setdefault(run_name, []).append(
                     (b["items_per_second"], b["real_time"] * TIME_UNITS[b.get("time_unit", "ns")]))
@@ -136,12 +137,15 @@ def others_section(out, others):
     vae_section(out, vae)
     if not others:
         return
-    out.append("## Negative sampling (fastloss_sgns_step_f32) and the NCELoss object")
+    out.append("## Negative sampling (fastloss_sgns_step_f32), the NCELoss object, "
+               "SquaredError and WGAN_GPLoss")
     out.append("")
     out.append("sgns: a batch of 8192 (input, target) pairs, vocabulary 30000 with Zipf ids, "
                "unigram^0.75 negatives; pair = k negatives per pair, shared = groups of 6 pairs "
                "sharing k negatives; items = pairs.  nce: loss() + grad() with the SGD update "
-               "at the issue's shape; items = examples.")
+               "at the issue's shape; items = examples.  sqerr: loss, and the gradient through "
+               "each activation, n = m = 1024; wgangp: the critic's loss and gradients, "
+               "256 x 3072; items = input elements.")
     out.append("")
     out.append("| benchmark | e6 items/s | time per call |")
     out.append("|---|---:|---:|")

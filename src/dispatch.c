@@ -15,37 +15,59 @@
 #include <omp.h>
 #endif
 
-static const fl_isa_kernels fl_isa_scalar = {FASTLOSS_ISA_SCALAR, "scalar",
+static const fl_isa_kernels fl_isa_scalar = {FASTLOSS_ISA_SCALAR,
+                                             "scalar",
                                              &fl_f32_xent_kernels__scalar,
                                              &fl_f64_xent_kernels__scalar,
                                              &fl_f32_nce_kernels__scalar,
                                              &fl_f64_nce_kernels__scalar,
                                              &fl_f32_vae_kernels__scalar,
-                                             &fl_f64_vae_kernels__scalar};
+                                             &fl_f64_vae_kernels__scalar,
+                                             &fl_f32_sqerr_kernels__scalar,
+                                             &fl_f64_sqerr_kernels__scalar,
+                                             &fl_f32_wgangp_kernels__scalar,
+                                             &fl_f64_wgangp_kernels__scalar};
 #if FL_HAVE_AVX2
-static const fl_isa_kernels fl_isa_avx2 = {FASTLOSS_ISA_AVX2, "avx2", &fl_f32_xent_kernels__avx2,
+static const fl_isa_kernels fl_isa_avx2 = {FASTLOSS_ISA_AVX2,
+                                           "avx2",
+                                           &fl_f32_xent_kernels__avx2,
                                            &fl_f64_xent_kernels__scalar,
                                            &fl_f32_nce_kernels__avx2,
                                            &fl_f64_nce_kernels__scalar,
                                            &fl_f32_vae_kernels__avx2,
-                                           &fl_f64_vae_kernels__scalar};
+                                           &fl_f64_vae_kernels__scalar,
+                                           &fl_f32_sqerr_kernels__avx2,
+                                           &fl_f64_sqerr_kernels__scalar,
+                                           &fl_f32_wgangp_kernels__avx2,
+                                           &fl_f64_wgangp_kernels__scalar};
 #endif
 #if FL_HAVE_AVX512
-static const fl_isa_kernels fl_isa_avx512 = {FASTLOSS_ISA_AVX512, "avx512",
+static const fl_isa_kernels fl_isa_avx512 = {FASTLOSS_ISA_AVX512,
+                                             "avx512",
                                              &fl_f32_xent_kernels__avx512,
                                              &fl_f64_xent_kernels__scalar,
                                              &fl_f32_nce_kernels__avx512,
                                              &fl_f64_nce_kernels__scalar,
                                              &fl_f32_vae_kernels__avx512,
-                                             &fl_f64_vae_kernels__scalar};
+                                             &fl_f64_vae_kernels__scalar,
+                                             &fl_f32_sqerr_kernels__avx512,
+                                             &fl_f64_sqerr_kernels__scalar,
+                                             &fl_f32_wgangp_kernels__avx512,
+                                             &fl_f64_wgangp_kernels__scalar};
 #endif
 #if FL_HAVE_NEON
-static const fl_isa_kernels fl_isa_neon = {FASTLOSS_ISA_NEON, "neon", &fl_f32_xent_kernels__neon,
+static const fl_isa_kernels fl_isa_neon = {FASTLOSS_ISA_NEON,
+                                           "neon",
+                                           &fl_f32_xent_kernels__neon,
                                            &fl_f64_xent_kernels__scalar,
                                            &fl_f32_nce_kernels__neon,
                                            &fl_f64_nce_kernels__scalar,
                                            &fl_f32_vae_kernels__neon,
-                                           &fl_f64_vae_kernels__scalar};
+                                           &fl_f64_vae_kernels__scalar,
+                                           &fl_f32_sqerr_kernels__neon,
+                                           &fl_f64_sqerr_kernels__scalar,
+                                           &fl_f32_wgangp_kernels__neon,
+                                           &fl_f64_wgangp_kernels__scalar};
 #endif
 
 static _Atomic(const fl_isa_kernels *) fl_selected;

@@ -28,6 +28,10 @@ typedef struct fl_isa_kernels {
   const fl_f64_nce_kernels *f64_nce;
   const fl_f32_vae_kernels *f32_vae;
   const fl_f64_vae_kernels *f64_vae;
+  const fl_f32_sqerr_kernels *f32_sqerr;
+  const fl_f64_sqerr_kernels *f64_sqerr;
+  const fl_f32_wgangp_kernels *f32_wgangp;
+  const fl_f64_wgangp_kernels *f64_wgangp;
 } fl_isa_kernels;
 
 /* The selected kernels; selects on first use.  Fetch once per call, before

@@ -49,6 +49,14 @@ SIMDE_FUNCTION_ATTRIBUTES simde__m256 fl_simde_mm512_extractf32x8_ps(simde__m512
   return simde__m256_from_private(r);
 }
 
+/* AVX512F: 8 floats widened to 8 doubles (exact). */
+SIMDE_FUNCTION_ATTRIBUTES simde__m512d fl_simde_mm512_cvtps_pd(simde__m256 a) {
+  const simde__m256_private a_ = simde__m256_to_private(a);
+  simde__m512d_private r;
+  for (int i = 0; i < 8; i++) r.f64[i] = (double)a_.f32[i];
+  return simde__m512d_from_private(r);
+}
+
 #undef _mm512_mask_loadu_ps
 #define _mm512_mask_loadu_ps(src, k, mem) fl_simde_mm512_mask_loadu_ps(src, k, mem)
 #undef _mm512_maskz_loadu_ps
@@ -57,5 +65,7 @@ SIMDE_FUNCTION_ATTRIBUTES simde__m256 fl_simde_mm512_extractf32x8_ps(simde__m512
 #define _mm512_mask_storeu_ps(mem, k, a) fl_simde_mm512_mask_storeu_ps(mem, k, a)
 #undef _mm512_extractf32x8_ps
 #define _mm512_extractf32x8_ps(a, imm) fl_simde_mm512_extractf32x8_ps(a, imm)
+#undef _mm512_cvtps_pd
+#define _mm512_cvtps_pd(a) fl_simde_mm512_cvtps_pd(a)
 
 #endif

@@ -72,5 +72,7 @@ Suite *fl_suite_nce_kernels(void);
 Suite *fl_suite_nce(void);
 Suite *fl_suite_sgns(void);
 Suite *fl_suite_vae(void);
+Suite *fl_suite_sqerr(void);
+Suite *fl_suite_wgangp(void);
 
 #endif

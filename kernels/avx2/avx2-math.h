@@ -155,4 +155,63 @@ static inline float fl_avx2_hsum(__m256 v) {
   return _mm_cvtss_f32(x);
 }
 
+/* ------------------------------------------------ expm1, tanh, helpers
+ * Added for the SquaredError activations: the algorithms of
+ * fl_scalar_expm1_nonpos and fl_scalar_tanh (scalar-math.h has the details)
+ * on 8 lanes, both branches computed and blended. */
+
+/* d where z is a number, z (NaN) where it is NaN: piecewise derivatives
+ * would otherwise turn a NaN argument into 0 or 1. */
+static inline __m256 fl_avx2_keep_nan(__m256 d, __m256 z) {
+  return _mm256_blendv_ps(d, z, _mm256_cmp_ps(z, z, _CMP_UNORD_Q));
+}
+
+/* e^x - 1 for x <= 0 (and NaN). */
+static inline __m256 fl_avx2_expm1_nonpos(__m256 x) {
+  __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(FL_EXPM1_C10), x, _mm256_set1_ps(FL_EXPM1_C9));
+  q = _mm256_fmadd_ps(q, x, _mm256_set1_ps(FL_EXPM1_C8));
+  q = _mm256_fmadd_ps(q, x, _mm256_set1_ps(FL_EXPM1_C7));
+  q = _mm256_fmadd_ps(q, x, _mm256_set1_ps(FL_EXPM1_C6));
+  q = _mm256_fmadd_ps(q, x, _mm256_set1_ps(FL_EXPM1_C5));
+  q = _mm256_fmadd_ps(q, x, _mm256_set1_ps(FL_EXPM1_C4));
+  q = _mm256_fmadd_ps(q, x, _mm256_set1_ps(FL_EXPM1_C3));
+  q = _mm256_fmadd_ps(q, x, _mm256_set1_ps(FL_EXPM1_C2));
+  const __m256 poly = _mm256_fmadd_ps(_mm256_mul_ps(x, x), q, x);
+  const __m256 large = _mm256_sub_ps(fl_avx2_exp_nonpos(x), _mm256_set1_ps(1.0f));
+  return _mm256_blendv_ps(poly, large, _mm256_cmp_ps(x, _mm256_set1_ps(-FL_LN2), _CMP_LT_OQ));
+}
+
+/* tanh(x) in *t and 1 - tanh(x)^2 in *d. */
+static inline void fl_avx2_tanh(__m256 x, __m256 *t, __m256 *d) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 a = _mm256_andnot_ps(sign, x);
+  const __m256 s = _mm256_mul_ps(x, x);
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(FL_TANH_C19), s, _mm256_set1_ps(FL_TANH_C17));
+  p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(FL_TANH_C15));
+  p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(FL_TANH_C13));
+  p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(FL_TANH_C11));
+  p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(FL_TANH_C9));
+  p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(FL_TANH_C7));
+  p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(FL_TANH_C5));
+  p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(FL_TANH_C3));
+  const __m256 small_t = _mm256_fmadd_ps(_mm256_mul_ps(x, s), p, x);
+  const __m256 small_d = _mm256_fnmadd_ps(small_t, small_t, _mm256_set1_ps(1.0f));
+  const __m256 e = fl_avx2_exp_nonpos(_mm256_mul_ps(_mm256_set1_ps(-2.0f), a));
+  const __m256 u = _mm256_add_ps(_mm256_set1_ps(1.0f), e);
+  const __m256 large_t = _mm256_or_ps(_mm256_div_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), e), u),
+                                      _mm256_and_ps(sign, x));
+  const __m256 large_d = _mm256_div_ps(_mm256_mul_ps(_mm256_set1_ps(4.0f), e), _mm256_mul_ps(u, u));
+  /* Ordered compare: a NaN lane takes the large branch, NaN throughout. */
+  const __m256 small = _mm256_cmp_ps(a, _mm256_set1_ps(FL_TANH_SMALL), _CMP_LT_OQ);
+  *t = _mm256_blendv_ps(large_t, small_t, small);
+  *d = _mm256_blendv_ps(large_d, small_d, small);
+}
+
+/* The sum of the 4 doubles of v. */
+static inline double fl_avx2_hsum_pd(__m256d v) {
+  __m128d x = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  x = _mm_add_sd(x, _mm_unpackhi_pd(x, x));
+  return _mm_cvtsd_f64(x);
+}
+
 #endif

@@ -168,4 +168,64 @@ FL_AVX512_INLINE float fl_avx512_hsum(__m512 v) {
   return _mm_cvtss_f32(x);
 }
 
+/* ------------------------------------------------ expm1, tanh, helpers
+ * Added for the SquaredError activations: the algorithms of
+ * fl_scalar_expm1_nonpos and fl_scalar_tanh (scalar-math.h has the details)
+ * on 16 lanes, both branches computed and blended, as in avx2-math.h. */
+
+/* d where z is a number, z (NaN) where it is NaN. */
+FL_AVX512_INLINE __m512 fl_avx512_keep_nan(__m512 d, __m512 z) {
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, z, _CMP_UNORD_Q), d, z);
+}
+
+/* e^x - 1 for x <= 0 (and NaN). */
+FL_AVX512_INLINE __m512 fl_avx512_expm1_nonpos(__m512 x) {
+  __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(FL_EXPM1_C10), x, _mm512_set1_ps(FL_EXPM1_C9));
+  q = _mm512_fmadd_ps(q, x, _mm512_set1_ps(FL_EXPM1_C8));
+  q = _mm512_fmadd_ps(q, x, _mm512_set1_ps(FL_EXPM1_C7));
+  q = _mm512_fmadd_ps(q, x, _mm512_set1_ps(FL_EXPM1_C6));
+  q = _mm512_fmadd_ps(q, x, _mm512_set1_ps(FL_EXPM1_C5));
+  q = _mm512_fmadd_ps(q, x, _mm512_set1_ps(FL_EXPM1_C4));
+  q = _mm512_fmadd_ps(q, x, _mm512_set1_ps(FL_EXPM1_C3));
+  q = _mm512_fmadd_ps(q, x, _mm512_set1_ps(FL_EXPM1_C2));
+  const __m512 poly = _mm512_fmadd_ps(_mm512_mul_ps(x, x), q, x);
+  const __m512 large = _mm512_sub_ps(fl_avx512_exp_nonpos(x), _mm512_set1_ps(1.0f));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-FL_LN2), _CMP_LT_OQ), poly,
+                              large);
+}
+
+/* tanh(x) in *t and 1 - tanh(x)^2 in *d. */
+FL_AVX512_INLINE void fl_avx512_tanh(__m512 x, __m512 *t, __m512 *d) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  const __m512 a = _mm512_andnot_ps(sign, x);
+  const __m512 s = _mm512_mul_ps(x, x);
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(FL_TANH_C19), s, _mm512_set1_ps(FL_TANH_C17));
+  p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(FL_TANH_C15));
+  p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(FL_TANH_C13));
+  p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(FL_TANH_C11));
+  p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(FL_TANH_C9));
+  p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(FL_TANH_C7));
+  p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(FL_TANH_C5));
+  p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(FL_TANH_C3));
+  const __m512 small_t = _mm512_fmadd_ps(_mm512_mul_ps(x, s), p, x);
+  const __m512 small_d = _mm512_fnmadd_ps(small_t, small_t, _mm512_set1_ps(1.0f));
+  const __m512 e = fl_avx512_exp_nonpos(_mm512_mul_ps(_mm512_set1_ps(-2.0f), a));
+  const __m512 u = _mm512_add_ps(_mm512_set1_ps(1.0f), e);
+  const __m512 large_t = _mm512_or_ps(_mm512_div_ps(_mm512_sub_ps(_mm512_set1_ps(1.0f), e), u),
+                                      _mm512_and_ps(sign, x));
+  const __m512 large_d = _mm512_div_ps(_mm512_mul_ps(_mm512_set1_ps(4.0f), e), _mm512_mul_ps(u, u));
+  /* Ordered compare: a NaN lane takes the large branch, NaN throughout. */
+  const __mmask16 small = _mm512_cmp_ps_mask(a, _mm512_set1_ps(FL_TANH_SMALL), _CMP_LT_OQ);
+  *t = _mm512_mask_blend_ps(small, large_t, small_t);
+  *d = _mm512_mask_blend_ps(small, large_d, small_d);
+}
+
+/* The sum of the 8 doubles of v. */
+FL_AVX512_INLINE double fl_avx512_hsum_pd(__m512d v) {
+  const __m256d y = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+  __m128d x = _mm_add_pd(_mm256_castpd256_pd128(y), _mm256_extractf128_pd(y, 1));
+  x = _mm_add_sd(x, _mm_unpackhi_pd(x, x));
+  return _mm_cvtsd_f64(x);
+}
+
 #endif

@@ -150,4 +150,55 @@ static inline float fl_neon_hsum(float32x4_t v) {
   return vget_lane_f32(vpadd_f32(x, x), 0);
 }
 
+/* ------------------------------------------------ expm1, tanh, helpers
+ * Added for the SquaredError activations: the algorithms of
+ * fl_scalar_expm1_nonpos and fl_scalar_tanh (scalar-math.h has the details)
+ * on 4 lanes, both branches computed and blended, as in avx2-math.h. */
+
+/* d where z is a number, z (NaN) where it is NaN. */
+static inline float32x4_t fl_neon_keep_nan(float32x4_t d, float32x4_t z) {
+  return vbslq_f32(vceqq_f32(z, z), d, z);
+}
+
+/* e^x - 1 for x <= 0 (and NaN). */
+static inline float32x4_t fl_neon_expm1_nonpos(float32x4_t x) {
+  float32x4_t q = vfmaq_f32(vdupq_n_f32(FL_EXPM1_C9), vdupq_n_f32(FL_EXPM1_C10), x);
+  q = vfmaq_f32(vdupq_n_f32(FL_EXPM1_C8), q, x);
+  q = vfmaq_f32(vdupq_n_f32(FL_EXPM1_C7), q, x);
+  q = vfmaq_f32(vdupq_n_f32(FL_EXPM1_C6), q, x);
+  q = vfmaq_f32(vdupq_n_f32(FL_EXPM1_C5), q, x);
+  q = vfmaq_f32(vdupq_n_f32(FL_EXPM1_C4), q, x);
+  q = vfmaq_f32(vdupq_n_f32(FL_EXPM1_C3), q, x);
+  q = vfmaq_f32(vdupq_n_f32(FL_EXPM1_C2), q, x);
+  const float32x4_t poly = vfmaq_f32(x, vmulq_f32(x, x), q);
+  const float32x4_t large = vsubq_f32(fl_neon_exp_nonpos(x), vdupq_n_f32(1.0f));
+  return vbslq_f32(vcltq_f32(x, vdupq_n_f32(-FL_LN2)), large, poly);
+}
+
+/* tanh(x) in *t and 1 - tanh(x)^2 in *d. */
+static inline void fl_neon_tanh(float32x4_t x, float32x4_t *t, float32x4_t *d) {
+  const float32x4_t a = vabsq_f32(x);
+  const float32x4_t s = vmulq_f32(x, x);
+  float32x4_t p = vfmaq_f32(vdupq_n_f32(FL_TANH_C17), vdupq_n_f32(FL_TANH_C19), s);
+  p = vfmaq_f32(vdupq_n_f32(FL_TANH_C15), p, s);
+  p = vfmaq_f32(vdupq_n_f32(FL_TANH_C13), p, s);
+  p = vfmaq_f32(vdupq_n_f32(FL_TANH_C11), p, s);
+  p = vfmaq_f32(vdupq_n_f32(FL_TANH_C9), p, s);
+  p = vfmaq_f32(vdupq_n_f32(FL_TANH_C7), p, s);
+  p = vfmaq_f32(vdupq_n_f32(FL_TANH_C5), p, s);
+  p = vfmaq_f32(vdupq_n_f32(FL_TANH_C3), p, s);
+  const float32x4_t small_t = vfmaq_f32(x, vmulq_f32(x, s), p);
+  const float32x4_t small_d = vfmsq_f32(vdupq_n_f32(1.0f), small_t, small_t);
+  const float32x4_t e = fl_neon_exp_nonpos(vmulq_f32(vdupq_n_f32(-2.0f), a));
+  const float32x4_t u = vaddq_f32(vdupq_n_f32(1.0f), e);
+  /* The sign of x onto the magnitude (1 - e) / u. */
+  const float32x4_t large_t =
+      vbslq_f32(vdupq_n_u32(0x80000000u), x, vdivq_f32(vsubq_f32(vdupq_n_f32(1.0f), e), u));
+  const float32x4_t large_d = vdivq_f32(vmulq_f32(vdupq_n_f32(4.0f), e), vmulq_f32(u, u));
+  /* Ordered compare: a NaN lane takes the large branch, NaN throughout. */
+  const uint32x4_t small = vcltq_f32(a, vdupq_n_f32(FL_TANH_SMALL));
+  *t = vbslq_f32(small, small_t, large_t);
+  *d = vbslq_f32(small, small_d, large_d);
+}
+
 #endif

@@ -166,4 +166,107 @@ static inline float fl_scalar_log(float x) {
 }
 #endif
 
+/* ------------------------------------------------ expm1, tanh, GELU (erf)
+ * Added for the SquaredError activations (ELU, SELU, Tanh, GELU).
+ *
+ * fl_scalar_expm1_nonpos: e^x - 1 for x <= 0 (and NaN), accurate relative
+ * to the result near 0, where exp(x) - 1 would cancel.  For x < -ln2,
+ * exp(x) <= 1/2 and exp_nonpos(x) - 1 loses nothing (the result is in
+ * [-1, -1/2] and exp's error is at most half an ULP of it).  On [-ln2, 0]
+ * the Taylor series x + x^2 (1/2! + x/3! + ... + x^8/10!): the first term
+ * left out, x^11/11!, is under 2.6e-8 of |e^x - 1| there.
+ *
+ * fl_scalar_tanh: tanh(x), odd.  For |x| < 0.55 the Taylor series x + x^3
+ * P(x^2) to x^19 (the first term left out, 9.7e-5 x^21, is under 7e-10 of
+ * tanh x), with no cancellation; beyond, (1 - e) / (1 + e) with e =
+ * exp(-2|x|) <= 0.333, so 1 - e >= 0.667 and exp's error shrinks by e in
+ * the result.  The derivative 1 - tanh^2 is 4e / (1 + e)^2 there, exact in
+ * the tail where 1 - t^2 would cancel to 0 (t rounds to 1 past |x| = 9).
+ * tests/test_sqerr.c measures both on every ISA.
+ *
+ * fl_scalar_gelu_erf: z Phi(z) and Phi(z) + z phi(z) in double through
+ * libm's erfc and exp (Phi(z) = erfc(-z / sqrt 2) / 2 keeps the negative
+ * tail's relative accuracy, which 1 + erf would cancel): correctly rounded
+ * to float but for double rounding.  Every ISA calls it for GELU's exact
+ * form; no vector erf yet. */
+#define FL_LN2 0.693147180559945309f
+#define FL_EXPM1_C2 0.5f
+#define FL_EXPM1_C3 0.166666666666666667f    /* 1/3! */
+#define FL_EXPM1_C4 0.0416666666666666667f   /* 1/4! */
+#define FL_EXPM1_C5 0.00833333333333333333f  /* 1/5! */
+#define FL_EXPM1_C6 0.00138888888888888889f  /* 1/6! */
+#define FL_EXPM1_C7 1.98412698412698413e-4f  /* 1/7! */
+#define FL_EXPM1_C8 2.48015873015873016e-5f  /* 1/8! */
+#define FL_EXPM1_C9 2.75573192239858907e-6f  /* 1/9! */
+#define FL_EXPM1_C10 2.75573192239858907e-7f /* 1/10! */
+#define FL_TANH_SMALL 0.55f
+#define FL_TANH_C3 -0.333333333333333333f    /* -1/3 */
+#define FL_TANH_C5 0.133333333333333333f     /* 2/15 */
+#define FL_TANH_C7 -0.0539682539682539683f   /* -17/315 */
+#define FL_TANH_C9 0.0218694885361552028f    /* 62/2835 */
+#define FL_TANH_C11 -0.00886323552990219657f /* -1382/155925 */
+#define FL_TANH_C13 0.00359212803657248102f  /* 21844/6081075 */
+#define FL_TANH_C15 -0.00145583438705131827f /* -929569/638512875 */
+#define FL_TANH_C17 5.90027440945585799e-4f  /* 6404582/10854718875 */
+#define FL_TANH_C19 -2.39129114243552481e-4f /* -443861162/1856156927625 */
+
+/* x + x^2 (1/2 + x/6 + ... + x^8/10!), the small-|x| branch of expm1. */
+static inline float fl_scalar_expm1_poly(float x) {
+  float q = FL_FMAF(FL_EXPM1_C10, x, FL_EXPM1_C9);
+  q = FL_FMAF(q, x, FL_EXPM1_C8);
+  q = FL_FMAF(q, x, FL_EXPM1_C7);
+  q = FL_FMAF(q, x, FL_EXPM1_C6);
+  q = FL_FMAF(q, x, FL_EXPM1_C5);
+  q = FL_FMAF(q, x, FL_EXPM1_C4);
+  q = FL_FMAF(q, x, FL_EXPM1_C3);
+  q = FL_FMAF(q, x, FL_EXPM1_C2);
+  return FL_FMAF(x * x, q, x);
+}
+
+static inline float fl_scalar_expm1_nonpos(float x) {
+  return x < -FL_LN2 ? fl_scalar_exp_nonpos(x) - 1.0f : fl_scalar_expm1_poly(x);
+}
+
+/* x + x^3 P(x^2), the small-|x| branch of tanh. */
+static inline float fl_scalar_tanh_poly(float x) {
+  const float s = x * x;
+  float p = FL_FMAF(FL_TANH_C19, s, FL_TANH_C17);
+  p = FL_FMAF(p, s, FL_TANH_C15);
+  p = FL_FMAF(p, s, FL_TANH_C13);
+  p = FL_FMAF(p, s, FL_TANH_C11);
+  p = FL_FMAF(p, s, FL_TANH_C9);
+  p = FL_FMAF(p, s, FL_TANH_C7);
+  p = FL_FMAF(p, s, FL_TANH_C5);
+  p = FL_FMAF(p, s, FL_TANH_C3);
+  return FL_FMAF(x * s, p, x);
+}
+
+/* tanh(x) and its derivative 1 - tanh(x)^2. */
+static inline void fl_scalar_tanh(float x, float *t, float *d) {
+  const float a = fabsf(x);
+  if (a < FL_TANH_SMALL) {
+    const float p = fl_scalar_tanh_poly(x);
+    *t = p;
+    *d = FL_FMAF(-p, p, 1.0f);
+    return;
+  }
+  const float e = fl_scalar_exp_nonpos(-2.0f * a);
+  const float u = 1.0f + e;
+  *t = copysignf((1.0f - e) / u, x);
+  *d = (4.0f * e) / (u * u);
+}
+
+#define FL_SQRT_HALF 0.70710678118654752440
+#define FL_INV_SQRT_2PI 0.39894228040143267794
+
+static inline void fl_scalar_gelu_erf(float z, float *f, float *d) {
+  const double x = z;
+  const double phi_cdf = 0.5 * erfc(-x * FL_SQRT_HALF);
+  /* Past |x| = 40 the density is 0 in double; the clamp keeps inf * 0 out. */
+  const double xc = x < -40.0 ? -40.0 : (x > 40.0 ? 40.0 : x);
+  const double density = FL_INV_SQRT_2PI * exp(-0.5 * xc * xc);
+  *f = (float)(x < -40.0 ? -0.0 : x * phi_cdf);
+  *d = (float)(phi_cdf + xc * density);
+}
+
 #endif
