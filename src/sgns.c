@@ -40,16 +40,14 @@ typedef struct fl_sgns_scratch {
   float *coef;      /* [rows * cols] learning rate times the logit gradient */
   float *column;    /* [rows] one column of coef */
   float *delta;     /* [rows * dim] input-row updates */
-  int32_t *negatives; /* [k] when the step draws them */
 } fl_sgns_scratch;
 
 static size_t fl_sgns_scratch_bytes(size_t rows, size_t cols, size_t dim) {
   return rows * sizeof(float *) + cols * sizeof(float *) + 4 * rows * cols * sizeof(float) +
-         rows * sizeof(float) + rows * dim * sizeof(float) + cols * sizeof(int32_t);
+         rows * sizeof(float) + rows * dim * sizeof(float);
 }
 
-static void fl_sgns_scratch_carve(fl_sgns_scratch *s, void *memory, size_t rows, size_t cols,
-                                  size_t dim) {
+static void fl_sgns_scratch_carve(fl_sgns_scratch *s, void *memory, size_t rows, size_t cols) {
   /* Pointer arrays first: the float arrays after them stay aligned to
    * sizeof(void *), which is enough for float. */
   char *p = memory;
@@ -63,7 +61,6 @@ static void fl_sgns_scratch_carve(fl_sgns_scratch *s, void *memory, size_t rows,
   s->coef = s->c + rows * cols;
   s->column = s->coef + rows * cols;
   s->delta = s->column + rows;
-  s->negatives = (int32_t *)(void *)(s->delta + rows * dim);
 }
 
 /* Redraws of a negative equal to the group's target. */
@@ -256,20 +253,27 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
     return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of scratch",
                    scratch_bytes * (size_t)threads);
   }
-  if (draw && k > 0 && n_pairs > 0) {
-    /* A trial draw, so that a sampler that cannot give k distinct classes
-     * fails here, before any table is written. */
-    fl_sgns_scratch trial;
-    fl_sgns_scratch_carve(&trial, memory, max_rows, cols, dim);
-    fastloss_rng rng;
-    fastloss_rng_init(&rng, params->seed, params->stream);
-    const fastloss_status drawn = fastloss_sampler_sample_rng(params->noise, &rng, k, trial.negatives);
-    if (drawn != FASTLOSS_OK) {
+  int32_t *drawn = NULL;
+  if (draw && k > 0) {
+    drawn = malloc(sizeof(int32_t) * n_groups * k);
+    fastloss_status trial = FASTLOSS_OK;
+    if (drawn == NULL) {
+      trial = fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu negatives", n_groups * k);
+    } else {
+      /* A trial draw, so that a sampler that cannot give k distinct classes
+       * fails here, before any table is written. */
+      fastloss_rng rng;
+      fastloss_rng_init(&rng, params->seed, params->stream);
+      trial = fastloss_sampler_sample_rng(params->noise, &rng, k, drawn);
+    }
+    if (trial != FASTLOSS_OK) {
+      free(drawn);
       free(memory);
       free(thread_loss);
-      return drawn;
+      return trial;
     }
   }
+  const int32_t *negatives = drawn != NULL ? drawn : batch->negatives;
   const int want_loss = loss != NULL;
   const size_t *offsets = batch->group_offsets;
 
@@ -283,8 +287,21 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
     t = omp_get_thread_num();
 #endif
     fl_sgns_scratch s;
-    fl_sgns_scratch_carve(&s, memory + scratch_bytes * (size_t)t, max_rows, cols, dim);
+    fl_sgns_scratch_carve(&s, memory + scratch_bytes * (size_t)t, max_rows, cols);
     double sum = 0.0;
+    /* All the draws first, in one parallel loop: the alias table stays in
+     * cache, instead of competing with the embedding rows group by group
+     * (which made each draw several times dearer). */
+    if (drawn != NULL) {
+#if FL_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+      for (size_t g = 0; g < n_groups; g++) {
+        const size_t first = offsets != NULL ? offsets[g] : g;
+        if (offsets == NULL || offsets[g + 1] > first)
+          fl_sgns_draw(params, g, k, batch->targets[first], drawn + g * k);
+      }
+    }
 #if FL_HAVE_OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -292,13 +309,8 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
       const size_t first = offsets != NULL ? offsets[g] : g;
       const size_t rows = offsets != NULL ? offsets[g + 1] - offsets[g] : 1;
       if (rows == 0) continue;
-      const int32_t *negatives = k > 0 ? batch->negatives + g * k : NULL;
-      if (draw && k > 0) {
-        fl_sgns_draw(params, g, k, batch->targets[first], s.negatives);
-        negatives = s.negatives;
-      }
-      sum += fl_sgns_group(kernels->f32_nce, dim, in_emb, out_emb, batch, first, rows, negatives,
-                           lr, want_loss, &s);
+      sum += fl_sgns_group(kernels->f32_nce, dim, in_emb, out_emb, batch, first, rows,
+                           k > 0 ? negatives + g * k : NULL, lr, want_loss, &s);
     }
     thread_loss[t] = sum;
   }
@@ -307,6 +319,7 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
     for (int t = 0; t < threads; t++) total += thread_loss[t];
     *loss = total;
   }
+  free(drawn);
   free(memory);
   free(thread_loss);
   return FASTLOSS_OK;
