@@ -46,11 +46,10 @@ static inline void fl_avx2_store_tail(float *p, size_t count, __m256 v) {
 #include <sleef.h>
 static inline __m256 fl_avx2_exp_nonpos(__m256 x) { return Sleef_expf8_u10avx2(x); }
 #else
-/* exp(x) for x <= 0 or NaN (scalar-math.h has the details). */
-static inline __m256 fl_avx2_exp_nonpos(__m256 x) {
-  /* max returns its second operand when either is NaN: NaN survives the
-   * clamp and flows through the polynomial. */
-  const __m256 xc = _mm256_max_ps(_mm256_set1_ps(FL_EXPF_CLAMP), x);
+/* The core shared by fl_avx2_exp_nonpos and fl_avx2_exp: t = xc log2(e) plus the
+ * rounding magic (n = round(xc / ln2) in its low bits) and the polynomial
+ * p(r) ~ exp(r), r = xc - n ln2; each caller scales by its power of two. */
+static inline __m256 fl_avx2_exp_core(__m256 xc, __m256 *t_out) {
   const __m256 t = _mm256_fmadd_ps(xc, _mm256_set1_ps(FL_LOG2E), _mm256_set1_ps(FL_ROUND_MAGIC));
   const __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(FL_ROUND_MAGIC));
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(FL_LN2_HI), xc);
@@ -61,6 +60,17 @@ static inline __m256 fl_avx2_exp_nonpos(__m256 x) {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(FL_EXP_C2));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  *t_out = t;
+  return p;
+}
+
+/* exp(x) for x <= 0 or NaN (scalar-math.h has the details). */
+static inline __m256 fl_avx2_exp_nonpos(__m256 x) {
+  /* max returns its second operand when either is NaN: NaN survives the
+   * clamp and flows through the polynomial. */
+  const __m256 xc = _mm256_max_ps(_mm256_set1_ps(FL_EXPF_CLAMP), x);
+  __m256 t;
+  const __m256 p = fl_avx2_exp_core(xc, &t);
   const __m256i bits = _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127 - 0x400000));
   return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)));
 }
@@ -78,16 +88,8 @@ static inline __m256 fl_avx2_exp(__m256 x) {
    * survives both clamps. */
   __m256 xc = _mm256_min_ps(_mm256_set1_ps(FL_EXPF_MAX), x);
   xc = _mm256_max_ps(_mm256_set1_ps(FL_EXPF_CLAMP), xc);
-  const __m256 t = _mm256_fmadd_ps(xc, _mm256_set1_ps(FL_LOG2E), _mm256_set1_ps(FL_ROUND_MAGIC));
-  const __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(FL_ROUND_MAGIC));
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(FL_LN2_HI), xc);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(FL_LN2_LO), r);
-  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(FL_EXP_C6), r, _mm256_set1_ps(FL_EXP_C5));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(FL_EXP_C4));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(FL_EXP_C3));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(FL_EXP_C2));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  __m256 t;
+  const __m256 p = fl_avx2_exp_core(xc, &t);
   /* 2^(n - 1); for n = -127 the pattern is -inf and the max makes it +0. */
   const __m256i bits = _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(126 - 0x400000));
   const __m256 scale = _mm256_max_ps(_mm256_castsi256_ps(_mm256_slli_epi32(bits, 23)),

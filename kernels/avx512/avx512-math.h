@@ -49,11 +49,10 @@ FL_AVX512_INLINE __m512 fl_avx512_exp_nonpos(__m512 x) {
 #include <sleef.h>
 FL_AVX512_INLINE __m512 fl_avx512_exp_nonpos(__m512 x) { return Sleef_expf16_u10avx512f(x); }
 #else
-/* exp(x) for x <= 0 or NaN (scalar-math.h has the details). */
-FL_AVX512_INLINE __m512 fl_avx512_exp_nonpos(__m512 x) {
-  /* max returns its second operand when either is NaN: NaN survives the
-   * clamp and flows through the polynomial. */
-  const __m512 xc = _mm512_max_ps(_mm512_set1_ps(FL_EXPF_CLAMP), x);
+/* The core shared by fl_avx512_exp_nonpos and fl_avx512_exp: t = xc log2(e) plus the
+ * rounding magic (n = round(xc / ln2) in its low bits) and the polynomial
+ * p(r) ~ exp(r), r = xc - n ln2; each caller scales by its power of two. */
+FL_AVX512_INLINE __m512 fl_avx512_exp_core(__m512 xc, __m512 *t_out) {
   const __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(FL_LOG2E), _mm512_set1_ps(FL_ROUND_MAGIC));
   const __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(FL_ROUND_MAGIC));
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(FL_LN2_HI), xc);
@@ -64,6 +63,17 @@ FL_AVX512_INLINE __m512 fl_avx512_exp_nonpos(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(FL_EXP_C2));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  *t_out = t;
+  return p;
+}
+
+/* exp(x) for x <= 0 or NaN (scalar-math.h has the details). */
+FL_AVX512_INLINE __m512 fl_avx512_exp_nonpos(__m512 x) {
+  /* max returns its second operand when either is NaN: NaN survives the
+   * clamp and flows through the polynomial. */
+  const __m512 xc = _mm512_max_ps(_mm512_set1_ps(FL_EXPF_CLAMP), x);
+  __m512 t;
+  const __m512 p = fl_avx512_exp_core(xc, &t);
   const __m512i bits = _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(127 - 0x400000));
   return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(bits, 23)));
 }
@@ -93,16 +103,8 @@ FL_AVX512_INLINE __m512 fl_avx512_exp(__m512 x) {
    * survives both clamps. */
   __m512 xc = _mm512_min_ps(_mm512_set1_ps(FL_EXPF_MAX), x);
   xc = _mm512_max_ps(_mm512_set1_ps(FL_EXPF_CLAMP), xc);
-  const __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(FL_LOG2E), _mm512_set1_ps(FL_ROUND_MAGIC));
-  const __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(FL_ROUND_MAGIC));
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(FL_LN2_HI), xc);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(FL_LN2_LO), r);
-  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(FL_EXP_C6), r, _mm512_set1_ps(FL_EXP_C5));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(FL_EXP_C4));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(FL_EXP_C3));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(FL_EXP_C2));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  __m512 t;
+  const __m512 p = fl_avx512_exp_core(xc, &t);
   /* 2^(n - 1); for n = -127 the pattern is -inf and the max makes it +0. */
   const __m512i bits = _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(126 - 0x400000));
   const __m512 scale = _mm512_max_ps(_mm512_castsi512_ps(_mm512_slli_epi32(bits, 23)),

@@ -57,11 +57,10 @@ static inline float32x4_t fl_neon_fmsub(float32x4_t a, float32x4_t b, float32x4_
 #include <sleef.h>
 static inline float32x4_t fl_neon_exp_nonpos(float32x4_t x) { return Sleef_expf4_u10advsimd(x); }
 #else
-/* exp(x) for x <= 0 or NaN (scalar-math.h has the details). */
-static inline float32x4_t fl_neon_exp_nonpos(float32x4_t x) {
-  /* FMAX returns NaN when either operand is NaN: NaN survives the clamp
-   * and flows through the polynomial. */
-  const float32x4_t xc = vmaxq_f32(vdupq_n_f32(FL_EXPF_CLAMP), x);
+/* The core shared by fl_neon_exp_nonpos and fl_neon_exp: t = xc log2(e) plus the
+ * rounding magic (n = round(xc / ln2) in its low bits) and the polynomial
+ * p(r) ~ exp(r), r = xc - n ln2; each caller scales by its power of two. */
+static inline float32x4_t fl_neon_exp_core(float32x4_t xc, float32x4_t *t_out) {
   const float32x4_t t = vfmaq_f32(vdupq_n_f32(FL_ROUND_MAGIC), xc, vdupq_n_f32(FL_LOG2E));
   const float32x4_t n = vsubq_f32(t, vdupq_n_f32(FL_ROUND_MAGIC));
   float32x4_t r = vfmsq_f32(xc, n, vdupq_n_f32(FL_LN2_HI));
@@ -72,6 +71,17 @@ static inline float32x4_t fl_neon_exp_nonpos(float32x4_t x) {
   p = vfmaq_f32(vdupq_n_f32(FL_EXP_C2), p, r);
   p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
   p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  *t_out = t;
+  return p;
+}
+
+/* exp(x) for x <= 0 or NaN (scalar-math.h has the details). */
+static inline float32x4_t fl_neon_exp_nonpos(float32x4_t x) {
+  /* FMAX returns NaN when either operand is NaN: NaN survives the clamp
+   * and flows through the polynomial. */
+  const float32x4_t xc = vmaxq_f32(vdupq_n_f32(FL_EXPF_CLAMP), x);
+  float32x4_t t;
+  const float32x4_t p = fl_neon_exp_core(xc, &t);
   const int32x4_t bits = vaddq_s32(vreinterpretq_s32_f32(t), vdupq_n_s32(127 - 0x400000));
   return vmulq_f32(p, vreinterpretq_f32_s32(vshlq_n_s32(bits, 23)));
 }
@@ -89,16 +99,8 @@ static inline float32x4_t fl_neon_exp(float32x4_t x) {
    * clamps. */
   float32x4_t xc = vminq_f32(vdupq_n_f32(FL_EXPF_MAX), x);
   xc = vmaxq_f32(vdupq_n_f32(FL_EXPF_CLAMP), xc);
-  const float32x4_t t = vfmaq_f32(vdupq_n_f32(FL_ROUND_MAGIC), xc, vdupq_n_f32(FL_LOG2E));
-  const float32x4_t n = vsubq_f32(t, vdupq_n_f32(FL_ROUND_MAGIC));
-  float32x4_t r = vfmsq_f32(xc, n, vdupq_n_f32(FL_LN2_HI));
-  r = vfmsq_f32(r, n, vdupq_n_f32(FL_LN2_LO));
-  float32x4_t p = vfmaq_f32(vdupq_n_f32(FL_EXP_C5), vdupq_n_f32(FL_EXP_C6), r);
-  p = vfmaq_f32(vdupq_n_f32(FL_EXP_C4), p, r);
-  p = vfmaq_f32(vdupq_n_f32(FL_EXP_C3), p, r);
-  p = vfmaq_f32(vdupq_n_f32(FL_EXP_C2), p, r);
-  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
-  p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+  float32x4_t t;
+  const float32x4_t p = fl_neon_exp_core(xc, &t);
   /* 2^(n - 1); for n = -127 the pattern is -inf and the max makes it +0. */
   const int32x4_t bits = vaddq_s32(vreinterpretq_s32_f32(t), vdupq_n_s32(126 - 0x400000));
   const float32x4_t scale =

@@ -49,8 +49,10 @@
 #include <sleef.h>
 static inline float fl_scalar_exp_nonpos(float x) { return Sleef_expf_u10(x); }
 #else
-static inline float fl_scalar_exp_nonpos(float x) {
-  const float xc = x < FL_EXPF_CLAMP ? FL_EXPF_CLAMP : x;
+/* The core shared by fl_scalar_exp_nonpos and fl_scalar_exp: t = xc log2(e) plus the
+ * rounding magic (n = round(xc / ln2) in its low bits) and the polynomial
+ * p(r) ~ exp(r), r = xc - n ln2; each caller scales by its power of two. */
+static inline float fl_scalar_exp_core(float xc, float *t_out) {
   const float t = FL_FMAF(xc, FL_LOG2E, FL_ROUND_MAGIC);
   const float n = t - FL_ROUND_MAGIC;
   float r = FL_FMAF(n, -FL_LN2_HI, xc);
@@ -61,6 +63,14 @@ static inline float fl_scalar_exp_nonpos(float x) {
   p = FL_FMAF(p, r, FL_EXP_C2);
   p = FL_FMAF(p, r, 1.0f);
   p = FL_FMAF(p, r, 1.0f);
+  *t_out = t;
+  return p;
+}
+
+static inline float fl_scalar_exp_nonpos(float x) {
+  const float xc = x < FL_EXPF_CLAMP ? FL_EXPF_CLAMP : x;
+  float t;
+  const float p = fl_scalar_exp_core(xc, &t);
   uint32_t bits;
   memcpy(&bits, &t, sizeof bits);
   /* The low bits of t hold n + 0x400000; n + 127 in the exponent field is
@@ -119,16 +129,8 @@ static inline float fl_scalar_log(float x) { return Sleef_logf_u10(x); }
 static inline float fl_scalar_exp(float x) {
   float xc = x > FL_EXPF_MAX ? FL_EXPF_MAX : x;
   xc = xc < FL_EXPF_CLAMP ? FL_EXPF_CLAMP : xc;
-  const float t = FL_FMAF(xc, FL_LOG2E, FL_ROUND_MAGIC);
-  const float n = t - FL_ROUND_MAGIC;
-  float r = FL_FMAF(n, -FL_LN2_HI, xc);
-  r = FL_FMAF(n, -FL_LN2_LO, r);
-  float p = FL_FMAF(FL_EXP_C6, r, FL_EXP_C5);
-  p = FL_FMAF(p, r, FL_EXP_C4);
-  p = FL_FMAF(p, r, FL_EXP_C3);
-  p = FL_FMAF(p, r, FL_EXP_C2);
-  p = FL_FMAF(p, r, 1.0f);
-  p = FL_FMAF(p, r, 1.0f);
+  float t;
+  const float p = fl_scalar_exp_core(xc, &t);
   uint32_t bits;
   memcpy(&bits, &t, sizeof bits);
   /* n - 1 + 127 in the exponent field; for n = -127 the field is -1 and
