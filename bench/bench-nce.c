@@ -7,6 +7,12 @@
  *                                              (one centre word's contexts)
  *                                              share k negatives
  *
+ *   f32_cbow/<isa>/d:<d>/k:<k>/context:<c>/omp:<t>
+ *                                              CBOW (fastloss_cbow_step_f32):
+ *                                              k negatives per example, c
+ *                                              context words (2 x window 5);
+ *                                              items = examples (centre words)
+ *
  *   f32_nce_fwdbwd/<isa>/V:<V>/n:<n>/d:<d>/k:<k>/omp:<t>
  *                                              the NCELoss object: loss() then
  *                                              grad() with the default SGD
@@ -142,6 +148,76 @@ static void bench_sgns_run(flb_state *state, void *context) {
   bench_sgns_free(&d);
 }
 
+/* ------------------------------------------------------------ CBOW */
+
+/* 4096 examples of BENCH_CBOW_CONTEXT Zipf-drawn context words around a
+ * Zipf-drawn centre word, k unigram^0.75 negatives each, over the same
+ * vocabulary and tables as the skip-gram cases. */
+#define BENCH_CBOW_EXAMPLES 4096
+#define BENCH_CBOW_CONTEXT 10
+
+typedef struct bench_cbow_case {
+  fastloss_isa isa;
+  int threads;
+  size_t dim, k;
+} bench_cbow_case;
+
+static bench_cbow_case bench_cbow_cases[8];
+static size_t bench_cbow_case_count;
+
+static void bench_cbow_run(flb_state *state, void *context) {
+  const bench_cbow_case *c = context;
+  if (fastloss_set_isa(c->isa) != FASTLOSS_OK ||
+      fastloss_set_num_threads(c->threads) != FASTLOSS_OK) {
+    flb_skip_with_error(state, fastloss_last_error());
+    return;
+  }
+  const size_t n = BENCH_CBOW_EXAMPLES, n_contexts = n * BENCH_CBOW_CONTEXT;
+  /* The skip-gram data gives the tables and the negatives (8192 x k, of
+   * which the first 4096 x k serve); centre words and contexts are drawn
+   * here. */
+  bench_sgns_data d;
+  if (!bench_sgns_make(&d, c->dim, c->k, 0)) {
+    flb_skip_with_error(state, "out of memory or sampler failure");
+    return;
+  }
+  int32_t *contexts = malloc(sizeof(int32_t) * n_contexts);
+  int32_t *targets = malloc(sizeof(int32_t) * n);
+  size_t *offsets = malloc(sizeof(size_t) * (n + 1));
+  double *weights = malloc(sizeof(double) * BENCH_SGNS_VOCAB);
+  fastloss_sampler *zipf = NULL;
+  int ok = contexts && targets && offsets && weights;
+  if (ok) {
+    for (size_t i = 0; i < BENCH_SGNS_VOCAB; i++) weights[i] = 1.0 / (double)(i + 1);
+    ok = fastloss_sampler_create(&zipf, weights, BENCH_SGNS_VOCAB, 0, 1, 7) == FASTLOSS_OK &&
+         fastloss_sampler_sample(zipf, n_contexts, contexts) == FASTLOSS_OK &&
+         fastloss_sampler_sample(zipf, n, targets) == FASTLOSS_OK;
+  }
+  if (!ok) {
+    flb_skip_with_error(state, "out of memory or sampler failure");
+  } else {
+    for (size_t e = 0; e <= n; e++) offsets[e] = e * BENCH_CBOW_CONTEXT;
+    const fastloss_cbow_batch batch = {n, targets, offsets, n_contexts, contexts, d.k, d.negatives};
+    double loss = 0.0;
+    int failed = fastloss_cbow_step_f32(BENCH_SGNS_VOCAB, d.dim, d.in, d.out, &batch, 0.05f, NULL,
+                                        &loss) != FASTLOSS_OK; /* warm-up, untimed */
+    while (flb_keep_running(state)) {
+      failed |= fastloss_cbow_step_f32(BENCH_SGNS_VOCAB, d.dim, d.in, d.out, &batch, 0.05f, NULL,
+                                       &loss) != FASTLOSS_OK;
+      flb_do_not_optimize(&loss);
+      flb_clobber_memory();
+    }
+    if (failed) flb_skip_with_error(state, fastloss_last_error());
+    flb_set_items_processed(state, flb_iterations(state) * (int64_t)n);
+  }
+  fastloss_sampler_destroy(zipf);
+  free(contexts);
+  free(targets);
+  free(offsets);
+  free(weights);
+  bench_sgns_free(&d);
+}
+
 /* ------------------------------------------------------------ NCELoss */
 
 typedef struct bench_nce_case {
@@ -226,6 +302,19 @@ void bench_nce_register(const fastloss_isa *isas, size_t isa_count, int max_thre
                    shared ? "shared" : "pair", fastloss_isa_name(c->isa), c->dim, c->k, threads);
           flb_benchmark_use_real_time(flb_register(name, bench_sgns_run, c));
         }
+  for (size_t i = 0; i < isa_count; i++)
+    for (int threads = 1; threads <= max_threads && threads <= 2; threads++) {
+      if (bench_cbow_case_count == sizeof bench_cbow_cases / sizeof bench_cbow_cases[0]) break;
+      bench_cbow_case *c = &bench_cbow_cases[bench_cbow_case_count++];
+      c->isa = isas[i];
+      c->threads = threads;
+      c->dim = 100;
+      c->k = 5;
+      char name[128];
+      snprintf(name, sizeof name, "f32_cbow/%s/d:%zu/k:%zu/context:%d/omp:%d",
+               fastloss_isa_name(c->isa), c->dim, c->k, BENCH_CBOW_CONTEXT, threads);
+      flb_benchmark_use_real_time(flb_register(name, bench_cbow_run, c));
+    }
   for (size_t i = 0; i < isa_count; i++)
     for (int threads = 1; threads <= max_threads && threads <= 2; threads++) {
       if (bench_nce_case_count == sizeof bench_nce_cases / sizeof bench_nce_cases[0]) return;

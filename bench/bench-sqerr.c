@@ -6,8 +6,8 @@
  *       the loss, 0.5 ||y_pred - y||^2 summed in double
  *   f32_sqerr_grad/<isa>/<act>/n:1024/m:1024/omp:<t>
  *       the gradient (y_pred - y) act'(z) through <act>: identity, sigmoid,
- *       tanh, relu, elu, softplus, gelu (tanh form), gelu_exact (erf, scalar
- *       libm on every ISA)
+ *       tanh, relu, elu, softplus, gelu (tanh form), gelu_exact (erf form:
+ *       the vector erf of the math headers, fl_<isa>_gelu_erf)
  *   f32_wgangp_critic/<isa>/n:256/n_feats:3072/omp:<t>
  *       the critic's loss and its three gradients (a CIFAR-sized gradient
  *       penalty: 256 interpolates of 32x32x3)

@@ -306,6 +306,68 @@ FASTLOSS_API fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, fl
                                                     const fastloss_sgns_params *params,
                                                     double *loss);
 
+/* ---------------------------------------------- CBOW negative sampling */
+
+/* One SGD step of CBOW with negative sampling (word2vec.c's -cbow 1
+ * -negative k) on a batch of examples, in place on both embedding tables
+ * (in_emb: word2vec's syn0, out_emb: syn1neg, each (vocab, dim)).  Example e
+ * has a centre word t = targets[e] and a context of C >= 0 words
+ * contexts[context_offsets[e] .. context_offsets[e + 1]) (word2vec.c: the
+ * words of the reduced window around t, t itself excluded; a word may
+ * repeat).  With the k negatives n_1..n_k of the example:
+ *     h = (1 / C) sum_c in_emb[c]             (the mean, as word2vec.c's -cbow 1)
+ *     z_t = h . v_t,  z_s = h . v_{n_s}       (all from the tables as the
+ *                                              example found them)
+ *     g_t = lr * (1 - sigmoid(z_t)),  g_s = -lr * sigmoid(z_s)
+ *     e = g_t v_t + sum_s g_s v_s             (word2vec.c's neu1e, v before
+ *                                              this example's update)
+ *     v_t += g_t h,  v_{n_s} += g_s h
+ *     in_emb[c] += e for every context position c: e is added unscaled (not
+ *     e / C), once per occurrence, as word2vec.c does.
+ * So an output row moves by -lr times the gradient of the example's loss,
+ * and a context row by -lr * C times it, however often it occurs (-lr times
+ * the gradient with respect to h, once per occurrence).  Repeated output
+ * rows of an example (a negative equal to another negative or to the
+ * target) add up their updates; a given negative equal to the target is
+ * trained with label 0.  word2vec.c instead runs its k + 1 logits one after
+ * another, so a repeated row's later logit sees the earlier update, and it
+ * skips a draw equal to the target; besides these, and its sigmoid table
+ * with |z| > 6 clamped (here the sigmoid is exact to a few ULP), the
+ * arithmetic is word2vec.c's.  An example with an empty context (C = 0) is
+ * skipped, as word2vec.c's "if (cw)": no update, no loss (its negatives,
+ * when given, must still be valid ids).
+ * The loss, when wanted, is the sum over examples of
+ * -log p_t - sum_s log(1 - p_s), p = sigmoid(z) clipped to
+ * [eps32, 1 - eps32], at the logits before the update.
+ *
+ * params (NULL = defaults) is the skip-gram step's: deterministic = 0 runs
+ * examples in parallel with Hogwild updates (results vary run to run);
+ * deterministic = 1 runs them one after another in order, bit-identical for
+ * any thread count.  With batch->negatives NULL and params->noise set,
+ * example e draws its k negatives from the stream
+ * fastloss_rng_init(&rng, seed, stream + e) with
+ * fastloss_sampler_sample_rng(noise, &rng, k, ...), each draw equal to
+ * targets[e] drawn again (up to 16 times); examples with an empty context
+ * draw nothing.  Give each call its own range of streams (stream += the
+ * examples done so far). */
+typedef struct fastloss_cbow_batch {
+  size_t n_examples;
+  const int32_t *targets;        /* [n_examples] centre words: rows of out_emb, label 1 */
+  const size_t *context_offsets; /* [n_examples + 1], 0 = first <= ... <= last = n_contexts */
+  size_t n_contexts;
+  const int32_t *contexts;       /* [n_contexts] rows of in_emb */
+  size_t k;                      /* negatives per example, may be 0 */
+  const int32_t *negatives;      /* [n_examples * k] rows of out_emb, label 0; NULL:
+                                    drawn by the step (fastloss_sgns_params.noise) */
+} fastloss_cbow_batch;
+
+/* Checks every index and offset before writing anything.  loss may be NULL. */
+FASTLOSS_API fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb,
+                                                    float *out_emb,
+                                                    const fastloss_cbow_batch *batch, float lr,
+                                                    const fastloss_sgns_params *params,
+                                                    double *loss);
+
 /* ------------------------------------------------------------- NCELoss */
 
 typedef enum fastloss_dtype { FASTLOSS_F32 = 0, FASTLOSS_F64 = 1 } fastloss_dtype;

@@ -59,6 +59,20 @@ fastloss_status fl_check_matrix(const void *base, const char *what, size_t rows,
 /* Whether two matrices' element ranges overlap in memory. */
 int fl_ranges_overlap(const void *a, size_t a_bytes, const void *b, size_t b_bytes);
 
+/* sgns.c: negative sampling shared by the skip-gram and CBOW steps. */
+/* Logits whose probabilities are multiplied before one log: each factor is
+ * at least FLT_EPSILON (2^-23), so 32 of them stay above 2^-736, far from
+ * double's underflow. */
+#define FL_NS_LOG_BATCH 32
+/* Redraws of a negative equal to the target. */
+#define FL_NS_REDRAWS 16
+void fl_ns_draw(const fastloss_sgns_params *params, size_t index, size_t k, int32_t target,
+                int32_t *out);
+double fl_ns_loss(size_t count, const float *q, const float *c);
+/* FASTLOSS_ERR_LABEL_OUT_OF_RANGE naming what[i] unless every id is in [0, vocab). */
+fastloss_status fl_ns_check_ids(const char *what, const int32_t *ids, size_t count,
+                                size_t vocab);
+
 /* cpu.c */
 unsigned fl_detect_cpu_features(void);
 

@@ -27,11 +27,6 @@
 #include <omp.h>
 #endif
 
-/* Logits whose probabilities are multiplied before one log: each factor is
- * at least FLT_EPSILON (2^-23), so 32 of them stay above 2^-736, far from
- * double's underflow. */
-#define FL_SGNS_LOG_BATCH 32
-
 /* Per-thread working memory, sized for the largest group of the batch. */
 typedef struct fl_sgns_scratch {
   const float **x;  /* [rows] input rows */
@@ -42,9 +37,15 @@ typedef struct fl_sgns_scratch {
   float *delta;     /* [rows * dim] input-row updates */
 } fl_sgns_scratch;
 
+/* Rounded up to 64 bytes: thread t's scratch starts at t times this, and its
+ * pointer arrays need pointer alignment (a 4-byte multiple put every other
+ * thread's float ** on a misaligned address: UBSan found it); 64 also keeps
+ * threads off each other's cache lines. */
 static size_t fl_sgns_scratch_bytes(size_t rows, size_t cols, size_t dim) {
-  return rows * sizeof(float *) + cols * sizeof(float *) + 4 * rows * cols * sizeof(float) +
-         rows * sizeof(float) + rows * dim * sizeof(float);
+  const size_t bytes = rows * sizeof(float *) + cols * sizeof(float *) +
+                       4 * rows * cols * sizeof(float) + rows * sizeof(float) +
+                       rows * dim * sizeof(float);
+  return (bytes + 63) & ~(size_t)63;
 }
 
 static void fl_sgns_scratch_carve(fl_sgns_scratch *s, void *memory, size_t rows, size_t cols) {
@@ -63,24 +64,25 @@ static void fl_sgns_scratch_carve(fl_sgns_scratch *s, void *memory, size_t rows,
   s->delta = s->column + rows;
 }
 
-/* Redraws of a negative equal to the group's target. */
-#define FL_SGNS_REDRAWS 16
+/* The helpers below are shared with cbow.c (declared in internal.h). */
 
-/* Group g's negatives from its own stream (see fastloss_sgns_params). */
-static void fl_sgns_draw(const fastloss_sgns_params *params, size_t g, size_t k, int32_t target,
-                         int32_t *out) {
+/* Draws `out[0..k)` for group or example `index` from its own stream
+ * (see fastloss_sgns_params), redrawing a draw equal to `target` up to
+ * FL_NS_REDRAWS times. */
+void fl_ns_draw(const fastloss_sgns_params *params, size_t index, size_t k, int32_t target,
+                int32_t *out) {
   fastloss_rng rng;
-  fastloss_rng_init(&rng, params->seed, params->stream + g);
+  fastloss_rng_init(&rng, params->seed, params->stream + index);
   /* Cannot fail: the same call succeeded before anything was written, and
    * whether it succeeds depends on the sampler and k only. */
   (void)fastloss_sampler_sample_rng(params->noise, &rng, k, out);
   for (size_t j = 0; j < k; j++)
-    for (int tries = 0; out[j] == target && tries < FL_SGNS_REDRAWS; tries++)
+    for (int tries = 0; out[j] == target && tries < FL_NS_REDRAWS; tries++)
       (void)fastloss_sampler_sample_rng(params->noise, &rng, 1, &out[j]);
 }
 
-/* -sum of log(clipped probability of the label) over the group's logits. */
-static double fl_sgns_group_loss(size_t count, const float *q, const float *c) {
+/* -sum of log(clipped probability of the label) over `count` logits. */
+double fl_ns_loss(size_t count, const float *q, const float *c) {
   double loss = 0.0, product = 1.0;
   for (size_t j = 0; j < count; j++) {
     /* Written so that a NaN probability stays NaN through the clip. */
@@ -90,12 +92,21 @@ static double fl_sgns_group_loss(size_t count, const float *q, const float *c) {
     else
       p = q[j] < FLT_EPSILON ? (double)FLT_EPSILON : (double)q[j];
     product *= p;
-    if ((j + 1) % FL_SGNS_LOG_BATCH == 0) {
+    if ((j + 1) % FL_NS_LOG_BATCH == 0) {
       loss -= log(product);
       product = 1.0;
     }
   }
   return loss - log(product);
+}
+
+fastloss_status fl_ns_check_ids(const char *what, const int32_t *ids, size_t count,
+                                size_t vocab) {
+  for (size_t i = 0; i < count; i++)
+    if (ids[i] < 0 || (size_t)ids[i] >= vocab)
+      return fl_fail(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "%s[%zu] = %ld is outside [0, %zu)", what, i,
+                     (long)ids[i], vocab);
+  return FASTLOSS_OK;
 }
 
 /* One group: pairs [first, first + rows) with negatives neg[0..k). */
@@ -131,7 +142,7 @@ static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float
     s->coef[r * cols] = lr * s->c[r * cols];
     for (size_t j = 1; j < cols; j++) s->coef[r * cols + j] = -lr * s->c[r * cols + j];
   }
-  const double loss = want_loss ? fl_sgns_group_loss(rows * cols, s->q, s->c) : 0.0;
+  const double loss = want_loss ? fl_ns_loss(rows * cols, s->q, s->c) : 0.0;
 
   /* Input updates against the output rows as the group found them ... */
   memset(s->delta, 0, rows * dim * sizeof(float));
@@ -167,15 +178,6 @@ static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float
     for (size_t j = 0; j < dim; j++) h[j] += delta[j];
   }
   return loss;
-}
-
-static fastloss_status fl_sgns_check_ids(const char *what, const int32_t *ids, size_t count,
-                                         size_t vocab) {
-  for (size_t i = 0; i < count; i++)
-    if (ids[i] < 0 || (size_t)ids[i] >= vocab)
-      return fl_fail(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "%s[%zu] = %ld is outside [0, %zu)", what, i,
-                     (long)ids[i], vocab);
-  return FASTLOSS_OK;
 }
 
 fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, float *out_emb,
@@ -227,10 +229,10 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
                      "group_offsets[n_groups = %zu] = %zu, must equal n_pairs = %zu", n_groups,
                      off[n_groups], n_pairs);
   }
-  fastloss_status status = fl_sgns_check_ids("inputs", batch->inputs, n_pairs, vocab);
-  if (status == FASTLOSS_OK) status = fl_sgns_check_ids("targets", batch->targets, n_pairs, vocab);
+  fastloss_status status = fl_ns_check_ids("inputs", batch->inputs, n_pairs, vocab);
+  if (status == FASTLOSS_OK) status = fl_ns_check_ids("targets", batch->targets, n_pairs, vocab);
   if (status == FASTLOSS_OK && !draw)
-    status = fl_sgns_check_ids("negatives", batch->negatives, n_groups * k, vocab);
+    status = fl_ns_check_ids("negatives", batch->negatives, n_groups * k, vocab);
   if (status != FASTLOSS_OK) return status;
   if (n_pairs == 0) {
     if (loss != NULL) *loss = 0.0;
@@ -299,7 +301,7 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
       for (size_t g = 0; g < n_groups; g++) {
         const size_t first = offsets != NULL ? offsets[g] : g;
         if (offsets == NULL || offsets[g + 1] > first)
-          fl_sgns_draw(params, g, k, batch->targets[first], drawn + g * k);
+          fl_ns_draw(params, g, k, batch->targets[first], drawn + g * k);
       }
     }
 #if FL_HAVE_OPENMP

@@ -93,7 +93,8 @@ static int fl_select(const char *mode) {
   char *suffix = strstr(isa_name, "-qemu");
   if (suffix != NULL) *suffix = '\0';
   fl_run.mode = mode;
-  fl_run.slow = strstr(mode, "qemu") != NULL;
+  /* FASTLOSS_TEST_SLOW=1: the smaller sweeps of the qemu runs (the valgrind test). */
+  fl_run.slow = strstr(mode, "qemu") != NULL || getenv("FASTLOSS_TEST_SLOW") != NULL;
   if (strcmp(isa_name, "avx512-emulated") == 0) {
 #if FL_HAVE_AVX512_EMULATED
     fl_run.isa = FASTLOSS_ISA_AVX512;
@@ -160,9 +161,12 @@ int main(int argc, char **argv) {
   srunner_add_suite(runner, fl_suite_nce_kernels());
   srunner_add_suite(runner, fl_suite_nce());
   srunner_add_suite(runner, fl_suite_sgns());
+  srunner_add_suite(runner, fl_suite_cbow());
   srunner_add_suite(runner, fl_suite_vae());
   srunner_add_suite(runner, fl_suite_sqerr());
   srunner_add_suite(runner, fl_suite_wgangp());
+  srunner_add_suite(runner, fl_suite_threads());
+  srunner_add_suite(runner, fl_suite_large());
   srunner_run_all(runner, CK_NORMAL);
   const int failed = srunner_ntests_failed(runner);
   srunner_free(runner);

@@ -616,9 +616,13 @@ START_TEST(f64_nce_kernels) {
     worst_c = ec > worst_c ? ec : worst_c;
   }
   printf("%s f64 nce_sigmoid: max error q %.3f ULP, c %.3f ULP\n", fl_run.mode, worst_q, worst_c);
-  /* Measured 1.80 ULP for q and for c (glibc exp, x86-64); bound just above. */
-  FL_CHECK(worst_q <= 1.9 && worst_c <= 1.9, "f64 nce_sigmoid: q %.3f ULP, c %.3f ULP", worst_q,
-           worst_c);
+  /* Measured 1.80 ULP for q and for c (glibc exp, x86-64); bound just above.
+   * The reference needs long double wider than double: where it is not
+   * (valgrind runs x87 code in double precision) it has errors of its own. */
+  volatile long double one = 1.0L, tiny = LDBL_EPSILON;
+  const double bound = one + tiny != one && LDBL_MANT_DIG > DBL_MANT_DIG ? 1.9 : 2.5;
+  FL_CHECK(worst_q <= bound && worst_c <= bound, "f64 nce_sigmoid: q %.3f ULP, c %.3f ULP",
+           worst_q, worst_c);
   fl_dbuf_free_checked(y, m, "f64 sigmoid y");
   fl_dbuf_free_checked(q, m, "f64 sigmoid q");
   fl_dbuf_free_checked(c, m, "f64 sigmoid c");

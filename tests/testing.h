@@ -71,8 +71,11 @@ Suite *fl_suite_sampler(void);
 Suite *fl_suite_nce_kernels(void);
 Suite *fl_suite_nce(void);
 Suite *fl_suite_sgns(void);
+Suite *fl_suite_cbow(void);
 Suite *fl_suite_vae(void);
 Suite *fl_suite_sqerr(void);
 Suite *fl_suite_wgangp(void);
+Suite *fl_suite_threads(void);
+Suite *fl_suite_large(void);
 
 #endif

@@ -1,13 +1,14 @@
-/* fastloss-word2vec: word2vec.c's skip-gram with negative sampling, trained
- * through fastloss_sgns_step_f32.  Same flags, defaults, vocabulary, learning
- * rate schedule, subsampling, reduced window and output formats as word2vec.c
- * (Mikolov et al.), so its users can swap the binary; see usage() for what
- * differs.
+/* fastloss-word2vec: word2vec.c's skip-gram and CBOW with negative sampling,
+ * trained through fastloss_sgns_step_f32 and fastloss_cbow_step_f32.  Same
+ * flags, defaults, vocabulary, learning rate schedule, subsampling, reduced
+ * window and output formats as word2vec.c (Mikolov et al.), so its users can
+ * swap the binary; see usage() for what differs.
  *
  * This program is single-threaded on purpose: it reads the corpus, builds
- * batches of (context, centre) pairs of about BATCH_WORDS corpus words with
- * their negatives, and hands each batch to the library, which spreads the
- * groups over -threads OpenMP threads.  Everything done here per word is
+ * batches of about BATCH_WORDS corpus words -- (context, centre) pairs for
+ * skip-gram, (context words, centre) examples for CBOW -- and hands each
+ * batch to the library, which draws the negatives and spreads the groups or
+ * examples over -threads OpenMP threads.  Everything done here per word is
  * serial, so it is kept to a few table lookups and random draws.
  *
  * Differences from word2vec.c, by design:
@@ -19,6 +20,11 @@
  *   its own counter-based stream, fastloss_sgns_params.noise); a negative
  *   equal to its group's target (the centre word) is drawn again (up to 16
  *   times) rather than skipped, so every group has exactly k negatives.
+ * - CBOW (-cbow 1) computes the k + 1 logits of a centre word from the
+ *   tables as it found them (word2vec.c runs them one after another, which
+ *   differs only when a negative repeats); otherwise word2vec.c's update:
+ *   h the mean of the context vectors, each context vector += neu1e.
+ * - -cbow defaults to 0 (skip-gram), word2vec.c's to 1.
  * - Words/thread/sec divides by wall seconds times -threads; word2vec.c
  *   divides by clock(), the CPU time of all its threads.
  * - Random numbers come from fastloss's counter-based streams, so a run is
@@ -61,7 +67,7 @@ typedef struct options {
   const char *train, *output, *save_vocab;
   long long size, window, negative, threads, iter, min_count, debug, loss_every;
   double sample, alpha;
-  int binary, shared_negatives, deterministic;
+  int binary, shared_negatives, deterministic, cbow;
   uint64_t seed;
 } options;
 
@@ -69,37 +75,44 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: %s -train FILE -output FILE [options]\n"
           "\n"
-          "Skip-gram with negative sampling, word2vec.c's flags and defaults, trained by\n"
-          "fastloss (fastloss_sgns_step_f32, OpenMP over the pairs of each batch).\n"
+          "Skip-gram or CBOW with negative sampling, word2vec.c's flags and defaults,\n"
+          "trained by fastloss (fastloss_sgns_step_f32 / fastloss_cbow_step_f32, OpenMP\n"
+          "over the pairs or centre words of each batch).\n"
           "\n"
           "  -train FILE          whitespace-separated text; each newline is the word </s>\n"
           "  -output FILE         the word vectors (word2vec.c's text or binary format)\n"
           "  -size N              vector size (100)\n"
           "  -window N            maximum skip length; each centre word uses a random\n"
           "                       window in 1..N, as word2vec.c does (5)\n"
-          "  -negative N          negatives per pair, or per centre word with\n"
-          "                       -shared-negatives 1; drawn from count^0.75 (5)\n"
+          "  -negative N          negatives per pair (per centre word with -cbow 1 or\n"
+          "                       -shared-negatives 1); drawn from count^0.75 (5)\n"
           "  -sample X            subsampling threshold for frequent words, 0 = off (1e-3)\n"
           "  -threads N           OpenMP threads of the library (12)\n"
           "  -iter N              training epochs (5)\n"
           "  -min-count N         discard words seen fewer than N times (5)\n"
-          "  -alpha X             starting learning rate, decayed linearly to X*1e-4 (0.025)\n"
+          "  -alpha X             starting learning rate, decayed linearly to X*1e-4\n"
+          "                       (0.025 for skip-gram, 0.05 with -cbow 1)\n"
           "  -binary 0|1          write the vectors in binary (0)\n"
           "  -save-vocab FILE     also write \"word count\" lines, most frequent first\n"
           "  -debug N             progress on stderr when N >= 2 (2)\n"
-          "  -cbow 0|1            only 0: CBOW is not implemented yet (word2vec.c's\n"
+          "  -cbow 0|1            1: CBOW, the mean of the context words' vectors\n"
+          "                       predicts the centre word; 0: skip-gram (word2vec.c's\n"
           "                       default is 1; this program's is 0)\n"
           "  -hs 0|1              only 0: hierarchical softmax is not implemented\n"
           "fastloss flags:\n"
           "  -shared-negatives 0|1  1: all contexts of a centre word share its negatives\n"
-          "                       (HogBatch): fewer draws and denser updates (0)\n"
-          "  -deterministic 0|1   1: bit-identical output for any -threads (groups run\n"
-          "                       in order); 0: Hogwild updates as word2vec.c (0)\n"
+          "                       (HogBatch): fewer draws and denser updates; skip-gram\n"
+          "                       only (CBOW draws per centre word already) (0)\n"
+          "  -deterministic 0|1   1: bit-identical output for any -threads (groups or\n"
+          "                       centre words run in order); 0: Hogwild updates as\n"
+          "                       word2vec.c (0)\n"
           "  -seed N              seed of every random stream (1)\n"
-          "  -loss-every N        print the average loss per pair every N words, 0 = off (0)\n"
+          "  -loss-every N        print the average loss per pair (CBOW: per centre word)\n"
+          "                       every N words, 0 = off (0)\n"
           "\n"
           "Stderr ends with one summary line: words/sec, words/sec/thread, the average\n"
-          "loss per pair (all training and the last 10%% of words) and the seconds taken.\n",
+          "loss per pair or centre word (all training and the last 10%% of words) and the\n"
+          "seconds taken.\n",
           program);
 }
 
@@ -157,6 +170,7 @@ static void parse_options(int argc, char **argv, options *o) {
                  .alpha = 0.025,
                  .seed = 1};
   long long binary = 0, cbow = 0, hs = 0, shared = 0, deterministic = 0, seed = 1;
+  int alpha_given = 0;
   const flag_spec flags[] = {
       {"-train", FLAG_PATH, &o->train, 0, 0},
       {"-output", FLAG_PATH, &o->output, 0, 0},
@@ -192,6 +206,7 @@ static void parse_options(int argc, char **argv, options *o) {
     if (!flag) fail("unknown flag '%s' (see -help)", name);
     if (i + 1 >= argc) fail("%s needs a value (see -help)", name);
     const char *value = argv[i + 1];
+    if (flag->target == &o->alpha) alpha_given = 1;
     if (flag->kind == FLAG_PATH)
       *(const char **)flag->target = value;
     else if (flag->kind == FLAG_INTEGER)
@@ -199,13 +214,18 @@ static void parse_options(int argc, char **argv, options *o) {
     else
       *(double *)flag->target = parse_real(name, value, 0.0);
   }
-  if (cbow) fail("CBOW is not implemented yet (-cbow 1); use -cbow 0 for skip-gram");
+  if (cbow && shared)
+    fail("-shared-negatives 1 is for skip-gram only: CBOW (-cbow 1) already draws one set of "
+         "negatives per centre word");
+  /* word2vec.c: "if (cbow) alpha = 0.05;" before reading -alpha. */
+  if (cbow && !alpha_given) o->alpha = 0.05;
   if (hs) fail("hierarchical softmax is not implemented (-hs 1); use -negative N");
   if (!o->train) fail("-train FILE is required (see -help)");
   if (!o->output) fail("-output FILE is required (see -help)");
   o->binary = (int)binary;
   o->shared_negatives = (int)shared;
   o->deterministic = (int)deterministic;
+  o->cbow = (int)cbow;
   o->seed = (uint64_t)seed;
 }
 
@@ -389,6 +409,10 @@ static uint32_t draw_below(fastloss_rng *rng, uint32_t n) {
   return (uint32_t)(((uint64_t)fastloss_rng_u32(rng) * n) >> 32);
 }
 
+/* Skip-gram: pair p is (inputs[p], targets[p]), group g (one centre word)
+ * the pairs group_offsets[g] .. group_offsets[g + 1].  CBOW: example g is
+ * the centre word targets[g] with the context words inputs[group_offsets[g]
+ * .. group_offsets[g + 1]) (n_pairs counts context words). */
 typedef struct batch_buffers {
   int32_t *inputs, *targets;
   size_t *group_offsets;
@@ -397,7 +421,7 @@ typedef struct batch_buffers {
 
 typedef struct statistics {
   long long words_done; /* corpus words consumed, "</s>" included, as word2vec.c */
-  double loss_sum;      /* over all pairs */
+  double loss_sum;      /* over all pairs (CBOW: centre words) */
   long long pairs;
   double step_seconds;  /* inside fastloss_sgns_step_f32; the rest of training is
                            this program's serial work (pairs, draws) */
@@ -426,7 +450,10 @@ typedef struct trainer {
 
 /* Appends the pairs of one sentence: for each centre word, a window
  * shrunk by a random b in [0, window) as in word2vec.c, every context word as
- * the input and the centre word as the target; one group per centre word. */
+ * the input and the centre word as the target; one group per centre word.
+ * CBOW: one example per centre word, the same window's words (the centre
+ * excluded) as its context; a centre word with no context word (a sentence
+ * of one word) trains nothing, as word2vec.c's "if (cw)". */
 static void add_sentence(trainer *t, const int32_t *sentence, size_t length) {
   batch_buffers *b = &t->b;
   size_t window = (size_t)t->o->window;
@@ -437,10 +464,11 @@ static void add_sentence(trainer *t, const int32_t *sentence, size_t length) {
     if (lo == hi) continue;
     b->group_offsets[b->n_groups] = b->n_pairs;
     b->n_groups++;
+    if (t->o->cbow) b->targets[b->n_groups - 1] = sentence[i];
     for (size_t c = lo; c <= hi; c++) {
       if (c == i) continue;
-      b->inputs[b->n_pairs] = sentence[c];
-      b->targets[b->n_pairs++] = sentence[i];
+      if (!t->o->cbow) b->targets[b->n_pairs] = sentence[i];
+      b->inputs[b->n_pairs++] = sentence[c];
     }
   }
   b->group_offsets[b->n_groups] = b->n_pairs;
@@ -464,6 +492,16 @@ static void progress(const trainer *t, double alpha) {
 static void run_batch(trainer *t, long long batch_start_words) {
   batch_buffers *b = &t->b;
   if (b->n_pairs == 0) return;
+  const int cbow = t->o->cbow;
+  fastloss_cbow_batch cbow_batch = {
+      .n_examples = b->n_groups,
+      .targets = b->targets,
+      .context_offsets = b->group_offsets,
+      .n_contexts = b->n_pairs,
+      .contexts = b->inputs,
+      .k = (size_t)t->o->negative,
+      .negatives = NULL, /* drawn by the library, from params.noise */
+  };
   fastloss_sgns_batch batch = {
       .n_pairs = b->n_pairs,
       .inputs = b->inputs,
@@ -482,12 +520,18 @@ static void run_batch(trainer *t, long long batch_start_words) {
   t->s.words_done = batch_start_words;
   double alpha = current_alpha(t);
   double loss = 0.0, step_start = now_seconds();
-  check(fastloss_sgns_step_f32(t->vocab, t->dim, t->in_emb, t->out_emb, &batch, (float)alpha,
-                               &params, &loss),
-        "fastloss_sgns_step_f32");
+  if (cbow)
+    check(fastloss_cbow_step_f32(t->vocab, t->dim, t->in_emb, t->out_emb, &cbow_batch,
+                                 (float)alpha, &params, &loss),
+          "fastloss_cbow_step_f32");
+  else
+    check(fastloss_sgns_step_f32(t->vocab, t->dim, t->in_emb, t->out_emb, &batch, (float)alpha,
+                                 &params, &loss),
+          "fastloss_sgns_step_f32");
   t->s.step_seconds += now_seconds() - step_start;
-  t->negative_stream += t->o->shared_negatives ? b->n_groups : b->n_pairs;
-  long long pairs = (long long)b->n_pairs;
+  t->negative_stream += cbow || t->o->shared_negatives ? b->n_groups : b->n_pairs;
+  /* the loss's terms: pairs, or centre words for CBOW */
+  long long pairs = (long long)(cbow ? b->n_groups : b->n_pairs);
   t->s.loss_sum += loss;
   t->s.pairs += pairs;
   t->s.interval_loss_sum += loss;
@@ -546,8 +590,8 @@ static void train(trainer *t, const corpus *c) {
         run_batch(t, batch_start);
         batch_start = words;
         if (o->loss_every > 0 && words >= next_loss_line) {
-          fprintf(stderr, "\rloss-every: words %lld  pairs %lld  average loss %f%30s\n", words,
-                  t->s.interval_pairs,
+          fprintf(stderr, "\rloss-every: words %lld  %s %lld  average loss %f%30s\n", words,
+                  o->cbow ? "centre-words" : "pairs", t->s.interval_pairs,
                   t->s.interval_pairs ? t->s.interval_loss_sum / (double)t->s.interval_pairs : 0.0,
                   "");
           t->s.interval_loss_sum = 0.0;
@@ -683,14 +727,18 @@ int main(int argc, char **argv) {
   double words_per_second = (double)t.s.words_done / (train_seconds > 0 ? train_seconds : 1e-9);
   fprintf(stderr,
           "%s%s: %lld words in %.3f s: %.1f words/sec, %.1f words/sec/thread (%lld threads, "
-          "%s, %s negatives); average loss per pair %.6f, last 10%% of words %.6f; "
-          "wall %.3f s; library step (negative draws included) %.3f s, serial pair generation %.3f s\n",
+          "%s, %s, %s negatives); average loss per %s %.6f, last 10%% of words %.6f; "
+          "wall %.3f s; library step (negative draws included) %.3f s, serial %s generation "
+          "%.3f s\n",
           o.debug > 1 ? "\n" : "", program, t.s.words_done, train_seconds, words_per_second,
           words_per_second / (double)o.threads, o.threads, fastloss_isa_name(fastloss_get_isa()),
-          o.shared_negatives ? "shared" : "per-pair",
+          o.cbow ? "cbow" : "skip-gram",
+          o.cbow ? "per-centre-word" : o.shared_negatives ? "shared" : "per-pair",
+          o.cbow ? "centre word" : "pair",
           t.s.pairs ? t.s.loss_sum / (double)t.s.pairs : 0.0,
           t.s.late_pairs ? t.s.late_loss_sum / (double)t.s.late_pairs : 0.0,
-          now_seconds() - program_start, t.s.step_seconds, train_seconds - t.s.step_seconds);
+          now_seconds() - program_start, t.s.step_seconds, o.cbow ? "example" : "pair",
+          train_seconds - t.s.step_seconds);
 
   fastloss_sampler_destroy(sampler);
   free(t.in_emb);

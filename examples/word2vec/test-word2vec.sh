@@ -3,7 +3,9 @@
 # and checks (a) the loss falls, with a control run at -alpha 0 showing the
 # check can fail; (b) -deterministic 1 gives byte-identical vectors on 1 and 2
 # threads; (c) the text and binary formats; (d) bad arguments exit 1 with a
-# message.  Exits 77 (meson's SKIP) without /usr/bin/python3, which writes
+# message; (e) the same for CBOW (-cbow 1): it trains, writes vectors, its
+# loss falls, and 1 and 2 threads agree byte for byte with -deterministic 1.
+# Exits 77 (meson's SKIP) without /usr/bin/python3, which writes
 # the corpus.
 #   usage: test-word2vec.sh PATH/fastloss-word2vec PATH/gen-corpus.py
 set -eu
@@ -126,7 +128,42 @@ expect_error "-sample needs a finite number" -train "$dir/corpus.txt" -output "$
 expect_error "cannot read -train $dir/missing.txt" -train "$dir/missing.txt" -output "$dir/x.txt"
 expect_error "cannot write -output $dir/no/such/dir/x.txt" -train "$dir/corpus.txt" -output "$dir/no/such/dir/x.txt"
 expect_error "-train FILE is required" -output "$dir/x.txt"
-expect_error "CBOW is not implemented yet" -train "$dir/corpus.txt" -output "$dir/x.txt" -cbow 1
+expect_error "-shared-negatives 1 is for skip-gram only" -train "$dir/corpus.txt" -output "$dir/x.txt" -cbow 1 -shared-negatives 1
+expect_error "-cbow needs an integer" -train "$dir/corpus.txt" -output "$dir/x.txt" -cbow 2
+
+# (e) CBOW: trains on 2 threads (Hogwild) and writes V + 1 lines of 32
+# numbers, its loss per centre word falls (the -alpha 0 control must not
+# pass), and -deterministic 1 gives the same bytes on 1 and 2 threads.
+"$w2v" $common -cbow 1 -iter 2 -sample 1e-3 -threads 2 -loss-every 20000 \
+  -output "$dir/cbow.txt" 2>"$dir/cbow.log" || { cat "$dir/cbow.log"; bad "(e) cbow training failed"; }
+tr '\r' '\n' <"$dir/cbow.log" >"$dir/cbow.lines"
+if [ -s "$dir/cbow.txt" ] && [ "$(head -n 1 "$dir/cbow.txt")" = "$((vocab + 1)) 32" ] &&
+   [ "$(wc -l <"$dir/cbow.txt")" -eq "$((vocab + 2))" ] &&
+   [ "$(awk 'NR > 1 && NF != 33' "$dir/cbow.txt" | wc -l)" -eq 0 ]; then
+  ok "(e) cbow writes $((vocab + 1)) vectors of size 32"
+else
+  bad "(e) cbow output: $(head -n 1 "$dir/cbow.txt" 2>/dev/null)"
+fi
+if grep -q 'words/sec/thread (2 threads, [a-z0-9]*, cbow, per-centre-word negatives)' "$dir/cbow.lines"
+then ok "(e) cbow summary line"; else bad "(e) no cbow summary line on stderr"; fi
+if falls "$dir/cbow.lines"; then ok "(e) the cbow loss falls"; else bad "(e) the cbow loss does not fall"; fi
+"$w2v" $common -cbow 1 -iter 1 -alpha 0 -threads 1 -loss-every 20000 \
+  -output "$dir/cbow-frozen.txt" 2>"$dir/cbow-frozen.log" || bad "(e) cbow -alpha 0 run failed"
+tr '\r' '\n' <"$dir/cbow-frozen.log" >"$dir/cbow-frozen.lines"
+if falls "$dir/cbow-frozen.lines"; then bad "(e) control: the cbow check passed at -alpha 0"
+else ok "(e) control: the cbow check fails when nothing is learnt"; fi
+for t in 1 2; do
+  "$w2v" $common -cbow 1 -iter 1 -threads $t -deterministic 1 \
+    -output "$dir/cbow-det-$t.txt" 2>"$dir/cbow-det.log" || { cat "$dir/cbow-det.log"; bad "(e) cbow det run failed"; }
+done
+if cmp -s "$dir/cbow-det-1.txt" "$dir/cbow-det-2.txt"; then
+  ok "(e) cbow -deterministic 1: 1 and 2 threads byte-identical"
+else
+  bad "(e) cbow -deterministic 1: 1 and 2 threads differ"
+fi
+if cmp -s "$dir/cbow-det-1.txt" "$dir/det-0-1.txt"; then
+  bad "(e) cbow and skip-gram gave the same vectors"
+fi
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed"

@@ -230,4 +230,58 @@ FL_AVX512_INLINE double fl_avx512_hsum_pd(__m512d v) {
   return _mm_cvtsd_f64(x);
 }
 
+/* ------------------------------------------------ GELU (erf)
+ * GELU's exact form: the algorithm of fl_scalar_gelu_erf_f32 (scalar-math.h
+ * has the maths and the measured errors) on 16 lanes, as in avx2-math.h. */
+
+/* GELU(z) in *f and GELU'(z) in *d. */
+FL_AVX512_INLINE void fl_avx512_gelu_erf(__m512 z, __m512 *f, __m512 *d) {
+  const __m512 sign = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(1.0f);
+  const __m512 shift = _mm512_set1_ps(FL_GELU_ERF_SHIFT);
+  const __m512 inv_sqrt_2pi = _mm512_set1_ps(FL_GELU_ERF_INV_SQRT_2PI);
+  /* min returns its second operand when either is NaN: NaN passes. */
+  const __m512 a = _mm512_min_ps(_mm512_set1_ps(FL_GELU_ERF_CLAMP), _mm512_andnot_ps(sign, z));
+  const __m512 hi =
+      _mm512_and_ps(a, _mm512_castsi512_ps(_mm512_set1_epi32((int)FL_GELU_ERF_HIGH_MASK)));
+  const __m512 lo = _mm512_sub_ps(a, hi);
+  const __m512 l = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), lo), _mm512_add_ps(hi, a));
+  __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(FL_GELU_ERF_E5), l, _mm512_set1_ps(FL_GELU_ERF_E4));
+  q = _mm512_fmadd_ps(q, l, _mm512_set1_ps(FL_GELU_ERF_E3));
+  q = _mm512_fmadd_ps(q, l, _mm512_set1_ps(FL_GELU_ERF_E2));
+  q = _mm512_fmadd_ps(q, l, _mm512_set1_ps(-1.0f));
+  const __m512 eps = _mm512_mul_ps(q, l);
+  const __m512 half_hi2 = _mm512_mul_ps(_mm512_set1_ps(0.5f), _mm512_mul_ps(hi, hi));
+  const __m512 e = fl_avx512_exp_nonpos(_mm512_xor_ps(half_hi2, sign));
+  const __m512 s = _mm512_add_ps(a, shift);
+  const __m512 r = _mm512_div_ps(one, s);
+  const __m512 back = _mm512_sub_ps(s, a);
+  const __m512 s_err =
+      _mm512_add_ps(_mm512_sub_ps(a, _mm512_sub_ps(s, back)), _mm512_sub_ps(shift, back));
+  const __m512 rho = _mm512_fnmadd_ps(s_err, r, _mm512_fnmadd_ps(s, r, one));
+  __m512 g = _mm512_fmadd_ps(_mm512_set1_ps(FL_GELU_ERF_G10), r, _mm512_set1_ps(FL_GELU_ERF_G9));
+  g = _mm512_fmadd_ps(g, r, _mm512_set1_ps(FL_GELU_ERF_G8));
+  g = _mm512_fmadd_ps(g, r, _mm512_set1_ps(FL_GELU_ERF_G7));
+  g = _mm512_fmadd_ps(g, r, _mm512_set1_ps(FL_GELU_ERF_G6));
+  g = _mm512_fmadd_ps(g, r, _mm512_set1_ps(FL_GELU_ERF_G5));
+  g = _mm512_fmadd_ps(g, r, _mm512_set1_ps(FL_GELU_ERF_G4));
+  g = _mm512_fmadd_ps(g, r, _mm512_set1_ps(FL_GELU_ERF_G3));
+  g = _mm512_fmadd_ps(g, r, _mm512_set1_ps(FL_GELU_ERF_G2));
+  g = _mm512_fmadd_ps(g, r, _mm512_set1_ps(FL_GELU_ERF_G1));
+  g = _mm512_fmadd_ps(g, r, _mm512_set1_ps(FL_GELU_ERF_G0));
+  const __m512 r_times_g = _mm512_mul_ps(g, r);
+  const __m512 correction = _mm512_fmadd_ps(
+      r_times_g, eps,
+      _mm512_mul_ps(_mm512_mul_ps(rho, s), _mm512_fnmadd_ps(a, r_times_g, inv_sqrt_2pi)));
+  const __m512 mills = _mm512_fmadd_ps(g, r, correction);
+  const __m512 a_density = _mm512_mul_ps(a, inv_sqrt_2pi);
+  const __m512 slope = _mm512_fnmadd_ps(a_density, eps, _mm512_fnmadd_ps(a, inv_sqrt_2pi, mills));
+  const __mmask16 nonneg = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GE_OQ);
+  const __m512 k = _mm512_maskz_mov_ps(nonneg, one);
+  const __m512 signed_e = _mm512_mask_blend_ps(nonneg, e, _mm512_xor_ps(e, sign));
+  const __m512 cdf = _mm512_fmadd_ps(signed_e, mills, k);
+  *d = _mm512_fmadd_ps(signed_e, slope, k);
+  /* max returns its second operand when either is NaN. */
+  *f = _mm512_mul_ps(_mm512_max_ps(_mm512_set1_ps(-FL_GELU_ERF_CLAMP), z), cdf);
+}
+
 #endif

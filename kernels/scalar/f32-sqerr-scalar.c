@@ -19,7 +19,10 @@
  *              there already), which keeps z^3 and inf * 0 out.  The
  *              relative error grows as |v| eps in the far negative tail
  *              (exp of a rounded argument): 1e-5 at z = -8, GELU ~ -1e-21.
- *   GELU erf   fl_scalar_gelu_erf, in double through libm
+ *   GELU erf   fl_scalar_gelu_erf_f32 (scalar-math.h): z Phi(z) with
+ *              Phi(-|z|) = e^{-z^2/2} r g(r), g a polynomial in
+ *              r = 1 / (|z| + 3): the SIMD kernels' algorithm in float;
+ *              the negative tail keeps its relative accuracy
  *   piecewise  ReLU, LeakyReLU and HardSigmoid derivatives of a NaN z are
  *              NaN (numpy-ml's comparisons would give 0): NaN propagates. */
 #include <float.h>
@@ -111,7 +114,7 @@ static inline void fl_f32_act_eval(fl_act_kind kind, const fl_act_f32 *a, float 
       return;
     }
     case FL_ACT_GELU_ERF:
-      fl_scalar_gelu_erf(z, f, d);
+      fl_scalar_gelu_erf_f32(z, f, d);
       return;
     case FL_ACT_KIND_COUNT:
       break;

@@ -1,0 +1,259 @@
+/* CBOW with negative sampling: one SGD step over a batch of examples (a
+ * centre word and its context), in place on both embedding tables
+ * (fastloss.h states the maths).
+ *
+ * An example is one row of the skip-gram step's matrix product: the hidden
+ * vector h (the mean of the context rows, one nce_gemv) against the target
+ * and the k negative output rows.  Its logits come from one nce_dots call,
+ * the sigmoids from one nce_sigmoid call, the context error e (word2vec's
+ * neu1e) from nce_gemv against the v before the update, the output updates
+ * from one nce_ger against h, and the context updates from one nce_ger
+ * that adds e (coefficient 1) to every context row.
+ *
+ * The loss is accumulated as in sgns.c: the clipped probability of each
+ * label, taken as q or 1 - c from the kernel's complementary pair, summed as
+ * logs of products of at most 32 factors. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "internal.h"
+
+#if FL_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+/* Per-thread working memory, sized for the largest context of the batch. */
+typedef struct fl_cbow_scratch {
+  float **x;        /* [contexts] context rows */
+  float *ones;      /* [contexts] 1.0f: coefficients of the sums over them */
+  float **w;        /* [cols] target and negative rows */
+  float *z, *q, *c; /* [cols] logits (label-signed), probabilities */
+  float *coef;      /* [cols] learning rate times the logit gradient */
+  float *h;         /* [dim] mean of the context rows */
+  float *error;     /* [dim] the update of every context row (neu1e) */
+} fl_cbow_scratch;
+
+/* Rounded up to 64 bytes: thread t's scratch starts at t times this, and its
+ * pointer arrays need pointer alignment (an odd context count made the size
+ * 4 mod 8); 64 also keeps threads off each other's cache lines. */
+static size_t fl_cbow_scratch_bytes(size_t contexts, size_t cols, size_t dim) {
+  const size_t bytes = contexts * sizeof(float *) + cols * sizeof(float *) +
+                       4 * cols * sizeof(float) + 2 * dim * sizeof(float) +
+                       contexts * sizeof(float);
+  return (bytes + 63) & ~(size_t)63;
+}
+
+static void fl_cbow_scratch_carve(fl_cbow_scratch *s, void *memory, size_t contexts, size_t cols,
+                                  size_t dim) {
+  /* Pointer arrays first: the float arrays after them stay aligned to
+   * sizeof(void *), which is enough for float. */
+  char *p = memory;
+  s->x = (float **)(void *)p;
+  p += contexts * sizeof(float *);
+  s->w = (float **)(void *)p;
+  p += cols * sizeof(float *);
+  s->z = (float *)(void *)p;
+  s->q = s->z + cols;
+  s->c = s->q + cols;
+  s->coef = s->c + cols;
+  s->h = s->coef + cols;
+  s->error = s->h + dim;
+  s->ones = s->error + dim;
+  for (size_t i = 0; i < contexts; i++) s->ones[i] = 1.0f;
+}
+
+/* One example: the context rows contexts[0..n_context) (n_context >= 1),
+ * the target and the negatives neg[0..k). */
+static double fl_cbow_example(const fl_f32_nce_kernels *kernels, size_t dim, float *in_emb,
+                              float *out_emb, const int32_t *contexts, size_t n_context,
+                              int32_t target, const int32_t *neg, size_t k, float lr, int want_loss,
+                              fl_cbow_scratch *s) {
+  const size_t cols = k + 1;
+  for (size_t i = 0; i < n_context; i++) s->x[i] = in_emb + (size_t)contexts[i] * dim;
+  s->w[0] = out_emb + (size_t)target * dim;
+  for (size_t j = 0; j < k; j++) s->w[1 + j] = out_emb + (size_t)neg[j] * dim;
+
+  /* h: the sum of the context rows, then divided by their number, as
+   * word2vec.c computes its neu1. */
+  memset(s->h, 0, dim * sizeof(float));
+  kernels->nce_gemv(n_context, dim, s->ones, (const float *const *)s->x, s->h);
+  if (n_context > 1) {
+    const float count = (float)n_context;
+    for (size_t j = 0; j < dim; j++) s->h[j] /= count;
+  }
+
+  const float *h = s->h;
+  kernels->nce_dots(1, cols, dim, &h, (const float *const *)s->w, s->z, cols);
+  /* Signed by label so that q is the probability of the label and c its
+   * complement: the gradient of the logit is -c (target) or +c (negative). */
+  for (size_t j = 1; j < cols; j++) s->z[j] = -s->z[j];
+  kernels->nce_sigmoid(cols, s->z, s->q, s->c);
+  s->coef[0] = lr * s->c[0];
+  for (size_t j = 1; j < cols; j++) s->coef[j] = -lr * s->c[j];
+  const double loss = want_loss ? fl_ns_loss(cols, s->q, s->c) : 0.0;
+
+  /* The context error against the output rows as the example found them,
+   * then the output rows (a repeated one receives each of its updates) ... */
+  memset(s->error, 0, dim * sizeof(float));
+  kernels->nce_gemv(cols, dim, s->coef, (const float *const *)s->w, s->error);
+  kernels->nce_ger(cols, dim, s->coef, s->h, s->w);
+  /* ... and the error added whole to every context position (word2vec.c's
+   * hidden -> in loop): ger adds in order of position, so a repeated
+   * context word receives it once per occurrence. */
+  kernels->nce_ger(n_context, dim, s->ones, s->error, s->x);
+  return loss;
+}
+
+fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, float *out_emb,
+                                       const fastloss_cbow_batch *batch, float lr,
+                                       const fastloss_sgns_params *params, double *loss) {
+  if (batch == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch is NULL");
+  if (in_emb == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "in_emb is NULL");
+  if (out_emb == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "out_emb is NULL");
+  if (vocab == 0) return fl_fail(FASTLOSS_ERR_INVALID_SHAPE, "vocab = 0");
+  if (dim == 0) return fl_fail(FASTLOSS_ERR_INVALID_SHAPE, "dim = 0");
+  if (vocab > SIZE_MAX / sizeof(float) / dim)
+    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "vocab * dim = %zu * %zu overflows", vocab, dim);
+  if (fl_ranges_overlap(in_emb, vocab * dim * sizeof(float), out_emb, vocab * dim * sizeof(float)))
+    return fl_fail(FASTLOSS_ERR_OVERLAP, "in_emb and out_emb overlap");
+  if (!(lr >= 0.0f) || isinf(lr))
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "lr = %g is not a finite value >= 0", (double)lr);
+
+  const size_t n = batch->n_examples, k = batch->k, n_contexts = batch->n_contexts;
+  if (n > 0 && batch->targets == NULL)
+    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->targets is NULL");
+  if (n > 0 && batch->context_offsets == NULL)
+    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->context_offsets is NULL");
+  if (n_contexts > 0 && batch->contexts == NULL)
+    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->contexts is NULL");
+  const int draw = batch->negatives == NULL && params != NULL && params->noise != NULL;
+  if (k > 0 && n > 0 && batch->negatives == NULL && !draw)
+    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->negatives is NULL (and params->noise too)");
+  if (draw && fastloss_sampler_size(params->noise) > vocab)
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
+                   "params->noise has %zu classes, more than vocab = %zu",
+                   fastloss_sampler_size(params->noise), vocab);
+  if (k >= SIZE_MAX / sizeof(float) / 8 || (n > 0 && k > SIZE_MAX / n))
+    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "n_examples * k = %zu * %zu overflows", n, k);
+
+  /* Context bounds and the largest context, which sizes the scratch. */
+  size_t max_context = 0;
+  if (n > 0) {
+    const size_t *off = batch->context_offsets;
+    if (off[0] != 0)
+      return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "context_offsets[0] = %zu, must be 0", off[0]);
+    for (size_t e = 0; e < n; e++) {
+      if (off[e + 1] < off[e])
+        return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
+                       "context_offsets[%zu] = %zu is below context_offsets[%zu] = %zu", e + 1,
+                       off[e + 1], e, off[e]);
+      if (off[e + 1] - off[e] > max_context) max_context = off[e + 1] - off[e];
+    }
+    if (off[n] != n_contexts)
+      return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
+                     "context_offsets[n_examples = %zu] = %zu, must equal n_contexts = %zu", n,
+                     off[n], n_contexts);
+  } else if (n_contexts != 0) {
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "n_contexts = %zu with no examples", n_contexts);
+  }
+  fastloss_status status = fl_ns_check_ids("targets", batch->targets, n, vocab);
+  if (status == FASTLOSS_OK)
+    status = fl_ns_check_ids("contexts", batch->contexts, n_contexts, vocab);
+  if (status == FASTLOSS_OK && !draw)
+    status = fl_ns_check_ids("negatives", batch->negatives, n * k, vocab);
+  if (status != FASTLOSS_OK) return status;
+  if (max_context == 0) { /* no example, or only empty contexts: nothing to train */
+    if (loss != NULL) *loss = 0.0;
+    return FASTLOSS_OK;
+  }
+  if (max_context > SIZE_MAX / 2 / sizeof(float *) || dim > SIZE_MAX / 8 / sizeof(float))
+    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "a context of %zu words is too large", max_context);
+
+  const fl_isa_kernels *kernels = fl_kernels();
+  const int deterministic = params != NULL && params->deterministic;
+  const size_t cols = k + 1;
+  const int threads =
+      deterministic
+          ? 1
+          : fl_threads_for((double)n * ((double)cols * 3.0 + 2.0 * (double)n_contexts / (double)n) *
+                           (double)dim);
+  const size_t scratch_bytes = fl_cbow_scratch_bytes(max_context, cols, dim);
+  char *memory = malloc(scratch_bytes * (size_t)threads);
+  double *thread_loss = malloc(sizeof(double) * (size_t)threads);
+  if (memory == NULL || thread_loss == NULL) {
+    free(memory);
+    free(thread_loss);
+    return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of scratch",
+                   scratch_bytes * (size_t)threads);
+  }
+  int32_t *drawn = NULL;
+  if (draw && k > 0) {
+    drawn = malloc(sizeof(int32_t) * n * k);
+    fastloss_status trial = FASTLOSS_OK;
+    if (drawn == NULL) {
+      trial = fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu negatives", n * k);
+    } else {
+      /* A trial draw, so that a sampler that cannot give k distinct classes
+       * fails here, before any table is written. */
+      fastloss_rng rng;
+      fastloss_rng_init(&rng, params->seed, params->stream);
+      trial = fastloss_sampler_sample_rng(params->noise, &rng, k, drawn);
+    }
+    if (trial != FASTLOSS_OK) {
+      free(drawn);
+      free(memory);
+      free(thread_loss);
+      return trial;
+    }
+  }
+  const int32_t *negatives = drawn != NULL ? drawn : batch->negatives;
+  const int want_loss = loss != NULL;
+  const size_t *offsets = batch->context_offsets;
+  const int32_t *targets = batch->targets, *contexts = batch->contexts;
+
+  /* Hogwild: threads share the tables without locks (see fastloss.h). */
+#if FL_HAVE_OPENMP
+#pragma omp parallel num_threads(threads) if (threads > 1)
+#endif
+  {
+    int t = 0;
+#if FL_HAVE_OPENMP
+    t = omp_get_thread_num();
+#endif
+    fl_cbow_scratch s;
+    fl_cbow_scratch_carve(&s, memory + scratch_bytes * (size_t)t, max_context, cols, dim);
+    double sum = 0.0;
+    /* Every draw first, in one parallel pass, while the alias table is in
+     * cache (as sgns.c does). */
+    if (drawn != NULL) {
+#if FL_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+      for (size_t e = 0; e < n; e++)
+        if (offsets[e + 1] > offsets[e]) fl_ns_draw(params, e, k, targets[e], drawn + e * k);
+    }
+#if FL_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (size_t e = 0; e < n; e++) {
+      const size_t first = offsets[e], count = offsets[e + 1] - offsets[e];
+      if (count == 0) continue;
+      sum += fl_cbow_example(kernels->f32_nce, dim, in_emb, out_emb, contexts + first, count,
+                             targets[e], k > 0 ? negatives + e * k : NULL, k, lr, want_loss, &s);
+    }
+    thread_loss[t] = sum;
+  }
+  if (loss != NULL) {
+    double total = 0.0;
+    for (int t = 0; t < threads; t++) total += thread_loss[t];
+    *loss = total;
+  }
+  free(drawn);
+  free(memory);
+  free(thread_loss);
+  return FASTLOSS_OK;
+}

@@ -1,0 +1,530 @@
+/* fastloss_cbow_step_f32: the step against a float64 reference of
+ * word2vec.c's CBOW update written from fastloss.h's statement, its update
+ * direction against finite differences of the loss it reports, thread-count
+ * independence, the negatives it draws, and every error status. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testing.h"
+
+/* ------------------------------------------------ float64 reference */
+
+static double ref_sigmoid(double z) {
+  return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+}
+
+static double ref_clip(double p) {
+  const double eps = FLT_EPSILON;
+  return p < eps ? eps : p > 1.0 - eps ? 1.0 - eps : p;
+}
+
+/* One example: h the mean of the context rows; every logit from the tables
+ * as the example found them; neu1e against the old output rows; the output
+ * rows move by g h; every context position receives neu1e whole.  Returns
+ * the example's loss (0 for an empty context, which changes nothing). */
+static double ref_example(size_t dim, double *in, double *out, const int32_t *context,
+                          size_t n_context, int32_t target, const int32_t *neg, size_t k,
+                          double lr) {
+  if (n_context == 0) return 0.0;
+  double *h = calloc(dim, sizeof(double)), *neu1e = calloc(dim, sizeof(double));
+  double *g = calloc(k + 1, sizeof(double));
+  for (size_t c = 0; c < n_context; c++)
+    for (size_t e = 0; e < dim; e++) h[e] += in[(size_t)context[c] * dim + e];
+  for (size_t e = 0; e < dim; e++) h[e] /= (double)n_context;
+  double loss = 0.0;
+  for (size_t j = 0; j <= k; j++) {
+    const double *v = out + (size_t)(j == 0 ? target : neg[j - 1]) * dim;
+    double z = 0.0;
+    for (size_t e = 0; e < dim; e++) z += h[e] * v[e];
+    const double p = ref_sigmoid(z);
+    g[j] = j == 0 ? lr * (1.0 - p) : -lr * p;
+    loss -= j == 0 ? log(ref_clip(p)) : log(ref_clip(1.0 - p));
+    for (size_t e = 0; e < dim; e++) neu1e[e] += g[j] * v[e];
+  }
+  for (size_t j = 0; j <= k; j++) {
+    double *v = out + (size_t)(j == 0 ? target : neg[j - 1]) * dim;
+    for (size_t e = 0; e < dim; e++) v[e] += g[j] * h[e];
+  }
+  for (size_t c = 0; c < n_context; c++)
+    for (size_t e = 0; e < dim; e++) in[(size_t)context[c] * dim + e] += neu1e[e];
+  free(h);
+  free(neu1e);
+  free(g);
+  return loss;
+}
+
+/* ------------------------------------------------ fixtures */
+
+typedef struct fl_cbow_case {
+  size_t vocab, dim, n, k, n_contexts;
+  int32_t *targets, *contexts, *negatives;
+  size_t *offsets;
+  float *in, *out;
+} fl_cbow_case;
+
+/* n examples over a small vocabulary (rows repeat within and across
+ * examples, negatives hit targets), contexts of 0..max_context words. */
+static fl_cbow_case fl_cbow_case_new(fl_rng *rng, size_t vocab, size_t dim, size_t n, size_t k,
+                                     size_t max_context, double scale) {
+  fl_cbow_case c = {vocab, dim, n, k, 0, NULL, NULL, NULL, NULL, NULL, NULL};
+  c.targets = malloc(sizeof(int32_t) * (n + 1));
+  c.offsets = malloc(sizeof(size_t) * (n + 1));
+  c.contexts = malloc(sizeof(int32_t) * (n * max_context + 1));
+  c.negatives = malloc(sizeof(int32_t) * (n * k + 1));
+  c.offsets[0] = 0;
+  for (size_t e = 0; e < n; e++) {
+    c.targets[e] = (int32_t)(fl_rng_u32(rng) % vocab);
+    const size_t count = fl_rng_u32(rng) % (max_context + 1);
+    for (size_t i = 0; i < count; i++)
+      c.contexts[c.n_contexts++] = (int32_t)(fl_rng_u32(rng) % vocab);
+    c.offsets[e + 1] = c.n_contexts;
+  }
+  for (size_t j = 0; j < n * k; j++) c.negatives[j] = (int32_t)(fl_rng_u32(rng) % vocab);
+  c.in = malloc(sizeof(float) * vocab * dim);
+  c.out = malloc(sizeof(float) * vocab * dim);
+  for (size_t j = 0; j < vocab * dim; j++) {
+    c.in[j] = (float)(scale * (fl_rng_uniform(rng) - 0.5));
+    c.out[j] = (float)(scale * (fl_rng_uniform(rng) - 0.5));
+  }
+  return c;
+}
+
+static void fl_cbow_case_free(fl_cbow_case *c) {
+  free(c->targets);
+  free(c->contexts);
+  free(c->negatives);
+  free(c->offsets);
+  free(c->in);
+  free(c->out);
+}
+
+static fastloss_cbow_batch fl_cbow_case_batch(const fl_cbow_case *c) {
+  fastloss_cbow_batch b = {c->n,        c->targets, c->offsets,  c->n_contexts,
+                           c->contexts, c->k,       c->negatives};
+  return b;
+}
+
+static double fl_cbow_case_reference(const fl_cbow_case *c, double lr, double *in, double *out) {
+  for (size_t j = 0; j < c->vocab * c->dim; j++) {
+    in[j] = c->in[j];
+    out[j] = c->out[j];
+  }
+  double loss = 0.0;
+  for (size_t e = 0; e < c->n; e++)
+    loss +=
+        ref_example(c->dim, in, out, c->contexts + c->offsets[e], c->offsets[e + 1] - c->offsets[e],
+                    c->targets[e], c->negatives + e * c->k, c->k, lr);
+  return loss;
+}
+
+static double *fl_doubles(size_t count) {
+  double *p = malloc(sizeof(double) * count);
+  ck_assert_ptr_nonnull(p);
+  return p;
+}
+
+/* ------------------------------------------------ tests */
+
+/* Every ISA (the runner installs each in turn) against the reference, over
+ * widths around the vector lanes, k = 0 to 9, contexts of 0 to 10 words
+ * with repeats, negatives that repeat or equal the target. */
+START_TEST(cbow_matches_reference) {
+  static const size_t dims[] = {1, 3, 7, 8, 9, 16, 17, 31, 100, 130};
+  static const size_t ks[] = {0, 1, 5, 9};
+  fl_rng rng;
+  fl_rng_seed(&rng, 43);
+  for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+      const size_t dim = dims[di], k = ks[ki];
+      fl_cbow_case c = fl_cbow_case_new(&rng, 13, dim, fl_run.slow ? 12 : 40, k, 10, 1.0);
+      double *in = fl_doubles(c.vocab * dim), *out = fl_doubles(c.vocab * dim);
+      const double lr = 0.05;
+      const double want = fl_cbow_case_reference(&c, lr, in, out);
+      const fastloss_cbow_batch b = fl_cbow_case_batch(&c);
+      fastloss_sgns_params params = {.deterministic = 1};
+      double loss = -1.0;
+      ck_assert_int_eq(
+          fastloss_cbow_step_f32(c.vocab, dim, c.in, c.out, &b, (float)lr, &params, &loss),
+          FASTLOSS_OK);
+      FL_CHECK(fl_close(loss, want, 1e-6, 2e-5), "dim %zu k %zu: loss %.9g want %.9g", dim, k, loss,
+               want);
+      for (size_t j = 0; j < c.vocab * dim; j++) {
+        FL_CHECK(fl_close(c.in[j], in[j], 1e-5, 1e-4), "dim %zu k %zu: in[%zu] %.9g want %.9g", dim,
+                 k, j, c.in[j], in[j]);
+        FL_CHECK(fl_close(c.out[j], out[j], 1e-5, 1e-4), "dim %zu k %zu: out[%zu] %.9g want %.9g",
+                 dim, k, j, c.out[j], out[j]);
+      }
+      free(in);
+      free(out);
+      fl_cbow_case_free(&c);
+    }
+}
+END_TEST
+
+/* One example, small enough to follow by hand: context {2, 0, 2} (word 2
+ * twice), target 1, negatives {1, 3, 3} (the target, and a repeat). */
+START_TEST(cbow_repeats_by_hand) {
+  const size_t dim = 2, vocab = 4;
+  float in[8] = {0.5f, -0.25f, 0.0f, 0.0f, 1.0f, 0.75f, 9.0f, 9.0f};
+  float out[8] = {0.0f, 0.0f, 0.25f, 0.5f, 0.0f, 0.0f, -0.5f, 0.125f};
+  const int32_t contexts[3] = {2, 0, 2}, targets[1] = {1}, negatives[3] = {1, 3, 3};
+  const size_t offsets[2] = {0, 3};
+  const fastloss_cbow_batch b = {1, targets, offsets, 3, contexts, 3, negatives};
+  double din[8], dout[8];
+  for (size_t j = 0; j < 8; j++) {
+    din[j] = in[j];
+    dout[j] = out[j];
+  }
+  const double want = ref_example(dim, din, dout, contexts, 3, 1, negatives, 3, 0.5);
+  /* h = ((1, .75) * 2 + (.5, -.25)) / 3 = (2.5, 1.25) / 3 */
+  double loss;
+  ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, in, out, &b, 0.5f, NULL, &loss), FASTLOSS_OK);
+  FL_CHECK(fl_close(loss, want, 1e-7, 1e-6), "loss %.9g want %.9g", loss, want);
+  for (size_t j = 0; j < 8; j++) {
+    FL_CHECK(fl_close(in[j], din[j], 1e-7, 1e-6), "in[%zu] %.9g want %.9g", j, in[j], din[j]);
+    FL_CHECK(fl_close(out[j], dout[j], 1e-7, 1e-6), "out[%zu] %.9g want %.9g", j, out[j], dout[j]);
+  }
+  /* word 2 got neu1e twice, word 0 once: their moves differ by a factor 2 */
+  FL_CHECK(fl_close(din[4] - 1.0, 2.0 * (din[0] - 0.5), 1e-12, 1e-9), "repeat not doubled");
+  FL_CHECK(in[2] == 0.0f && in[6] == 9.0f, "a row outside the context moved");
+  FL_CHECK(out[0] == 0.0f && out[1] == 0.0f, "an unused output row moved");
+}
+END_TEST
+
+/* The update is SGD on the loss the step reports: an output row moves by
+ * -lr times its gradient; a context row by -lr * C times its gradient
+ * (word2vec.c adds neu1e = -lr dL/dh whole to each context position, and
+ * dL/d(row) = (occurrences / C) dL/dh).  Gradients by central differences
+ * of the library's own loss at lr = 0; logits stay moderate so the clip is
+ * inactive. */
+START_TEST(cbow_gradient_finite_differences) {
+  fl_rng rng;
+  fl_rng_seed(&rng, 8);
+  const size_t dim = 5, vocab = 7, k = 4;
+  fl_cbow_case c = fl_cbow_case_new(&rng, vocab, dim, 1, k, 1, 1.5);
+  int32_t contexts[4] = {2, 5, 2, 6};
+  c.n_contexts = 4;
+  c.offsets[1] = 4;
+  c.targets[0] = 1;
+  c.negatives[0] = 1; /* the target */
+  c.negatives[1] = 3;
+  c.negatives[2] = 3; /* a repeat */
+  c.negatives[3] = 2; /* a context word as a negative: in and out rows are separate */
+  free(c.contexts);
+  c.contexts = contexts;
+  const fastloss_cbow_batch b = fl_cbow_case_batch(&c);
+  const size_t size = vocab * dim;
+  float *in0 = malloc(sizeof(float) * size), *out0 = malloc(sizeof(float) * size);
+  memcpy(in0, c.in, sizeof(float) * size);
+  memcpy(out0, c.out, sizeof(float) * size);
+  const float lr = 1.0f / 1024;
+  double loss;
+  ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, c.in, c.out, &b, lr, NULL, &loss),
+                   FASTLOSS_OK);
+  for (int table = 0; table < 2; table++)
+    for (size_t j = 0; j < size; j++) {
+      float *base = table == 0 ? in0 : out0;
+      const float *after = table == 0 ? c.in : c.out;
+      const double scale = table == 0 ? (double)c.n_contexts : 1.0;
+      const double grad = ((double)after[j] - base[j]) / -lr / scale;
+      const float saved = base[j];
+      const float step = 1.0f / 64;
+      double lp, lm;
+      base[j] = saved + step;
+      ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, table == 0 ? base : in0,
+                                              table == 0 ? out0 : base, &b, 0.0f, NULL, &lp),
+                       FASTLOSS_OK);
+      base[j] = saved - step;
+      ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, table == 0 ? base : in0,
+                                              table == 0 ? out0 : base, &b, 0.0f, NULL, &lm),
+                       FASTLOSS_OK);
+      base[j] = saved;
+      const double fd = (lp - lm) / (2.0 * step);
+      FL_CHECK(fl_close(grad, fd, 2e-3, 2e-2), "%s[%zu]: step gives %.6g, fd %.6g",
+               table == 0 ? "in" : "out", j, grad, fd);
+    }
+  c.contexts = NULL;
+  free(in0);
+  free(out0);
+  fl_cbow_case_free(&c);
+}
+END_TEST
+
+/* With no row shared between examples nothing races, so Hogwild on 1 to 4
+ * threads equals the serial run bit for bit; with shared rows the
+ * deterministic mode gives the same bits on 1, 2 and 3 threads. */
+START_TEST(cbow_threads) {
+  const size_t n = fl_run.slow ? 120 : 500, dim = 64, k = 2, vocab = 3 * n;
+  fl_rng rng;
+  fl_rng_seed(&rng, 98);
+  fl_cbow_case c = fl_cbow_case_new(&rng, vocab, dim, n, k, 2, 1.0);
+  c.n_contexts = 0;
+  for (size_t e = 0; e < n; e++) { /* disjoint rows everywhere */
+    c.contexts[c.n_contexts++] = (int32_t)(2 * e);
+    c.contexts[c.n_contexts++] = (int32_t)(2 * e + 1);
+    /* An odd largest context (3 words, row 2n is free): a scratch size of
+     * 4 mod 8 bytes once put the pointer arrays of every other thread on a
+     * misaligned address, which UBSan (build-asan) reports. */
+    if (e == n - 1) c.contexts[c.n_contexts++] = (int32_t)(2 * n);
+    c.offsets[e + 1] = c.n_contexts;
+    c.targets[e] = (int32_t)(3 * e);
+    c.negatives[2 * e] = (int32_t)(3 * e + 1);
+    c.negatives[2 * e + 1] = (int32_t)(3 * e + 2);
+  }
+  const fastloss_cbow_batch b = fl_cbow_case_batch(&c);
+  const size_t size = vocab * dim;
+  float *in = malloc(sizeof(float) * size), *out = malloc(sizeof(float) * size);
+  memcpy(in, c.in, sizeof(float) * size);
+  memcpy(out, c.out, sizeof(float) * size);
+  fastloss_sgns_params det = {.deterministic = 1};
+  double serial_loss;
+  ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, in, out, &b, 0.05f, &det, &serial_loss),
+                   FASTLOSS_OK);
+  const int saved = fastloss_get_num_threads();
+  for (int threads = 1; threads <= 4; threads++) {
+    fastloss_set_num_threads(threads);
+    float *in2 = malloc(sizeof(float) * size), *out2 = malloc(sizeof(float) * size);
+    memcpy(in2, c.in, sizeof(float) * size);
+    memcpy(out2, c.out, sizeof(float) * size);
+    double loss;
+    ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, in2, out2, &b, 0.05f, NULL, &loss),
+                     FASTLOSS_OK);
+    ck_assert_msg(memcmp(in, in2, sizeof(float) * size) == 0, "%d threads: in differs", threads);
+    ck_assert_msg(memcmp(out, out2, sizeof(float) * size) == 0, "%d threads: out differs", threads);
+    FL_CHECK(fl_close(loss, serial_loss, 0.0, 1e-12), "%d threads: loss %.17g vs %.17g", threads,
+             loss, serial_loss);
+    free(in2);
+    free(out2);
+  }
+  /* shared rows (a 40-word vocabulary), deterministic mode, given and drawn
+   * negatives */
+  fl_cbow_case s = fl_cbow_case_new(&rng, 40, dim, n, 5, 10, 1.0);
+  const fastloss_cbow_batch sb = fl_cbow_case_batch(&s);
+  fastloss_cbow_batch drawn_batch = sb;
+  drawn_batch.negatives = NULL;
+  uint64_t counts[40];
+  for (size_t i = 0; i < 40; i++) counts[i] = 1000 / (i + 1);
+  fastloss_sampler *noise = NULL;
+  ck_assert_int_eq(fastloss_sampler_create_unigram(&noise, counts, 40, 0.75, 3), FASTLOSS_OK);
+  fastloss_sgns_params det_drawn = {.deterministic = 1, .noise = noise, .seed = 5, .stream = 17};
+  for (int drawn = 0; drawn <= 1; drawn++) {
+    float *ref_in = NULL, *ref_out = NULL;
+    double ref_loss = 0.0;
+    for (int threads = 1; threads <= 3; threads++) {
+      fastloss_set_num_threads(threads);
+      float *in2 = malloc(sizeof(float) * 40 * dim), *out2 = malloc(sizeof(float) * 40 * dim);
+      memcpy(in2, s.in, sizeof(float) * 40 * dim);
+      memcpy(out2, s.out, sizeof(float) * 40 * dim);
+      double loss;
+      ck_assert_int_eq(fastloss_cbow_step_f32(40, dim, in2, out2, drawn ? &drawn_batch : &sb, 0.05f,
+                                              drawn ? &det_drawn : &det, &loss),
+                       FASTLOSS_OK);
+      if (ref_in == NULL) {
+        ref_in = in2;
+        ref_out = out2;
+        ref_loss = loss;
+        continue;
+      }
+      ck_assert_msg(memcmp(ref_in, in2, sizeof(float) * 40 * dim) == 0,
+                    "drawn %d: %d threads: in differs", drawn, threads);
+      ck_assert_msg(memcmp(ref_out, out2, sizeof(float) * 40 * dim) == 0,
+                    "drawn %d: %d threads: out differs", drawn, threads);
+      ck_assert_msg(loss == ref_loss, "drawn %d: %d threads: loss differs", drawn, threads);
+      free(in2);
+      free(out2);
+    }
+    free(ref_in);
+    free(ref_out);
+  }
+  fastloss_set_num_threads(saved);
+  fastloss_sampler_destroy(noise);
+  free(in);
+  free(out);
+  fl_cbow_case_free(&c);
+  fl_cbow_case_free(&s);
+}
+END_TEST
+
+/* Negatives drawn by the step equal the documented draws made by hand:
+ * example e from stream (seed, stream + e), a draw equal to its target
+ * drawn again; examples with an empty context draw nothing. */
+START_TEST(cbow_drawn_negatives) {
+  const size_t vocab = 40, dim = 24, k = 5;
+  fl_rng rng;
+  fl_rng_seed(&rng, 12);
+  double weights[40];
+  for (size_t i = 0; i < vocab; i++) weights[i] = 1.0 / (double)(i + 1);
+  weights[3] = 0.0;
+  fastloss_sampler *noise = NULL;
+  ck_assert_int_eq(fastloss_sampler_create(&noise, weights, vocab, 0, 1, 5), FASTLOSS_OK);
+  fl_cbow_case c = fl_cbow_case_new(&rng, vocab, dim, 50, k, 6, 1.0);
+  c.targets[0] = 0; /* the most frequent noise class: redraws happen */
+  c.targets[1] = 0;
+  int redrawn = 0;
+  for (size_t e = 0; e < c.n; e++) {
+    fastloss_rng stream;
+    fastloss_rng_init(&stream, 77, 1000 + e);
+    int32_t *neg = c.negatives + e * k;
+    ck_assert_int_eq(fastloss_sampler_sample_rng(noise, &stream, k, neg), FASTLOSS_OK);
+    for (size_t j = 0; j < k; j++)
+      for (int tries = 0; neg[j] == c.targets[e] && tries < 16; tries++) {
+        ck_assert_int_eq(fastloss_sampler_sample_rng(noise, &stream, 1, &neg[j]), FASTLOSS_OK);
+        redrawn++;
+      }
+  }
+  ck_assert_msg(redrawn > 0, "no redraw exercised");
+  const size_t size = vocab * dim;
+  float *in = malloc(sizeof(float) * size), *out = malloc(sizeof(float) * size);
+  memcpy(in, c.in, sizeof(float) * size);
+  memcpy(out, c.out, sizeof(float) * size);
+  fastloss_cbow_batch b = fl_cbow_case_batch(&c);
+  double want, got;
+  fastloss_sgns_params given = {.deterministic = 1};
+  ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, c.in, c.out, &b, 0.05f, &given, &want),
+                   FASTLOSS_OK);
+  b.negatives = NULL;
+  fastloss_sgns_params drawn = {.deterministic = 1, .noise = noise, .seed = 77, .stream = 1000};
+  ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, in, out, &b, 0.05f, &drawn, &got),
+                   FASTLOSS_OK);
+  ck_assert_msg(memcmp(in, c.in, sizeof(float) * size) == 0, "in differs");
+  ck_assert_msg(memcmp(out, c.out, sizeof(float) * size) == 0, "out differs");
+  ck_assert_msg(got == want, "loss %.17g vs %.17g", got, want);
+  free(in);
+  free(out);
+  fl_cbow_case_free(&c);
+  fastloss_sampler_destroy(noise);
+}
+END_TEST
+
+/* ------------------------------------------------ bad input */
+
+static void fl_cbow_expect(fastloss_status want, const char *part, size_t vocab, size_t dim,
+                           float *in, float *out, const fastloss_cbow_batch *b, float lr,
+                           const fastloss_sgns_params *params) {
+  float in_copy[64], out_copy[64];
+  if (in) memcpy(in_copy, in, sizeof in_copy);
+  if (out) memcpy(out_copy, out, sizeof out_copy);
+  double loss = 12345.0;
+  const fastloss_status got = fastloss_cbow_step_f32(vocab, dim, in, out, b, lr, params, &loss);
+  ck_assert_msg(got == want, "got %s (%s), want %s", fastloss_status_str(got),
+                fastloss_last_error(), fastloss_status_str(want));
+  ck_assert_msg(strstr(fastloss_last_error(), part) != NULL, "message '%s' lacks '%s'",
+                fastloss_last_error(), part);
+  ck_assert(loss == 12345.0);
+  if (in) ck_assert_msg(memcmp(in, in_copy, sizeof in_copy) == 0, "in_emb written on error");
+  if (out) ck_assert_msg(memcmp(out, out_copy, sizeof out_copy) == 0, "out_emb written on error");
+}
+
+START_TEST(cbow_errors) {
+  float table[128];
+  for (size_t j = 0; j < 128; j++) table[j] = (float)j / 128;
+  float *in = table, *out = table + 64;
+  const int32_t ok[4] = {0, 1, 2, 3}, bad[4] = {0, 1, 8, 2}, negative[4] = {0, 1, 2, -3};
+  const size_t offsets[3] = {0, 3, 4}, unordered[3] = {0, 4, 3}, short_end[3] = {0, 1, 3},
+               late_start[3] = {1, 3, 4};
+  /* two examples: contexts {0, 1, 2} and {3}, targets 0 and 1, 2 negatives each */
+  fastloss_cbow_batch b = {2, ok, offsets, 4, ok, 2, ok};
+  fl_cbow_expect(FASTLOSS_ERR_NULL_POINTER, "batch is NULL", 8, 8, in, out, NULL, 0.1f, NULL);
+  fl_cbow_expect(FASTLOSS_ERR_NULL_POINTER, "in_emb is NULL", 8, 8, NULL, out, &b, 0.1f, NULL);
+  fl_cbow_expect(FASTLOSS_ERR_NULL_POINTER, "out_emb is NULL", 8, 8, in, NULL, &b, 0.1f, NULL);
+  fl_cbow_expect(FASTLOSS_ERR_INVALID_SHAPE, "vocab = 0", 0, 8, in, out, &b, 0.1f, NULL);
+  fl_cbow_expect(FASTLOSS_ERR_INVALID_SHAPE, "dim = 0", 8, 0, in, out, &b, 0.1f, NULL);
+  fl_cbow_expect(FASTLOSS_ERR_SIZE_OVERFLOW, "overflows", SIZE_MAX / 2, 8, in, out, &b, 0.1f, NULL);
+  fl_cbow_expect(FASTLOSS_ERR_OVERLAP, "overlap", 8, 8, in, table + 32, &b, 0.1f, NULL);
+  fl_cbow_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "lr = nan", 8, 8, in, out, &b, NAN, NULL);
+  fl_cbow_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "lr = inf", 8, 8, in, out, &b, INFINITY, NULL);
+  fl_cbow_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "lr = -0.5", 8, 8, in, out, &b, -0.5f, NULL);
+  b.contexts = bad;
+  fl_cbow_expect(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "contexts[2] = 8 is outside [0, 8)", 8, 8, in,
+                 out, &b, 0.1f, NULL);
+  b.contexts = negative;
+  fl_cbow_expect(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "contexts[3] = -3", 8, 8, in, out, &b, 0.1f,
+                 NULL);
+  b.contexts = ok;
+  b.targets = bad + 1;
+  fl_cbow_expect(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "targets[1] = 8", 8, 8, in, out, &b, 0.1f, NULL);
+  b.targets = ok;
+  b.negatives = bad;
+  fl_cbow_expect(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "negatives[2] = 8", 8, 8, in, out, &b, 0.1f,
+                 NULL);
+  b.negatives = NULL;
+  fl_cbow_expect(FASTLOSS_ERR_NULL_POINTER, "negatives is NULL (and params->noise too)", 8, 8, in,
+                 out, &b, 0.1f, NULL);
+  b.negatives = ok;
+  b.targets = NULL;
+  fl_cbow_expect(FASTLOSS_ERR_NULL_POINTER, "targets is NULL", 8, 8, in, out, &b, 0.1f, NULL);
+  b.targets = ok;
+  b.contexts = NULL;
+  fl_cbow_expect(FASTLOSS_ERR_NULL_POINTER, "contexts is NULL", 8, 8, in, out, &b, 0.1f, NULL);
+  b.contexts = ok;
+  b.context_offsets = NULL;
+  fl_cbow_expect(FASTLOSS_ERR_NULL_POINTER, "context_offsets is NULL", 8, 8, in, out, &b, 0.1f,
+                 NULL);
+  b.context_offsets = unordered;
+  fl_cbow_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "context_offsets[2] = 3 is below", 8, 8, in, out,
+                 &b, 0.1f, NULL);
+  b.context_offsets = short_end;
+  fl_cbow_expect(FASTLOSS_ERR_INVALID_ARGUMENT,
+                 "context_offsets[n_examples = 2] = 3, must equal "
+                 "n_contexts = 4",
+                 8, 8, in, out, &b, 0.1f, NULL);
+  b.context_offsets = late_start;
+  fl_cbow_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "context_offsets[0] = 1", 8, 8, in, out, &b, 0.1f,
+                 NULL);
+  b.context_offsets = offsets;
+  const fastloss_cbow_batch stray = {0, NULL, NULL, 3, ok, 2, NULL};
+  fl_cbow_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "n_contexts = 3 with no examples", 8, 8, in, out,
+                 &stray, 0.1f, NULL);
+  /* drawn negatives: a noise distribution wider than the vocabulary, and
+   * one that cannot give k distinct classes */
+  double weights[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  fastloss_sampler *wide = NULL, *few = NULL;
+  ck_assert_int_eq(fastloss_sampler_create(&wide, weights, 8, 0, 1, 1), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_sampler_create(&few, weights, 2, 0, 0, 1), FASTLOSS_OK);
+  b.negatives = NULL;
+  b.k = 3;
+  fastloss_sgns_params p = {.noise = wide};
+  fl_cbow_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "8 classes, more than vocab = 4", 4, 8, in, out, &b,
+                 0.1f, &p);
+  p.noise = few;
+  fl_cbow_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "", 4, 8, in, out, &b, 0.1f, &p);
+  fastloss_sampler_destroy(wide);
+  fastloss_sampler_destroy(few);
+  b.negatives = ok;
+  b.k = 2;
+
+  /* the good batch works; an empty batch, and one whose contexts are all
+   * empty, are no-ops with loss 0 (negatives NULL allowed with k > 0 when
+   * there is no example) */
+  double loss = -1.0;
+  ck_assert_int_eq(fastloss_cbow_step_f32(8, 8, in, out, &b, 0.1f, NULL, &loss), FASTLOSS_OK);
+  ck_assert(loss > 0.0);
+  float before[128];
+  memcpy(before, table, sizeof table);
+  const fastloss_cbow_batch empty = {0, NULL, NULL, 0, NULL, 5, NULL};
+  ck_assert_int_eq(fastloss_cbow_step_f32(8, 8, in, out, &empty, 0.1f, NULL, &loss), FASTLOSS_OK);
+  ck_assert(loss == 0.0);
+  const size_t no_context[3] = {0, 0, 0};
+  const fastloss_cbow_batch hollow = {2, ok, no_context, 0, NULL, 2, ok};
+  loss = -1.0;
+  ck_assert_int_eq(fastloss_cbow_step_f32(8, 8, in, out, &hollow, 0.1f, NULL, &loss), FASTLOSS_OK);
+  ck_assert(loss == 0.0);
+  ck_assert(memcmp(before, table, sizeof table) == 0);
+}
+END_TEST
+
+Suite *fl_suite_cbow(void) {
+  Suite *s = suite_create("cbow");
+  TCase *tc = tcase_create("cbow");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, cbow_matches_reference);
+  tcase_add_test(tc, cbow_repeats_by_hand);
+  tcase_add_test(tc, cbow_gradient_finite_differences);
+  tcase_add_test(tc, cbow_threads);
+  tcase_add_test(tc, cbow_drawn_negatives);
+  tcase_add_test(tc, cbow_errors);
+  suite_add_tcase(s, tc);
+  return s;
+}
