@@ -8,24 +8,10 @@
 #include <string.h>
 
 #include "config.h"
+#include "emulated-isa.h"
 #include "testing.h"
 
 fl_test_run fl_run;
-
-#if FL_HAVE_AVX512_EMULATED
-static const fl_isa_kernels fl_isa_avx512_emulated = {FASTLOSS_ISA_AVX512,
-                                                      "avx512-emulated",
-                                                      &fl_f32_xent_kernels__avx512_emulated,
-                                                      &fl_f64_xent_kernels__scalar,
-                                                      &fl_f32_nce_kernels__avx512_emulated,
-                                                      &fl_f64_nce_kernels__scalar,
-                                                      &fl_f32_vae_kernels__avx512_emulated,
-                                                      &fl_f64_vae_kernels__scalar,
-                                                      &fl_f32_sqerr_kernels__avx512_emulated,
-                                                      &fl_f64_sqerr_kernels__scalar,
-                                                      &fl_f32_wgangp_kernels__avx512_emulated,
-                                                      &fl_f64_wgangp_kernels__scalar};
-#endif
 
 void fl_test_restore_isa(void) { fl_dispatch_force(fl_run.kernels); }
 

@@ -1,0 +1,177 @@
+/* fastloss_vae_f32: n <= 12, N <= 40, T <= 20, leading dimensions
+ * (sometimes too small), probabilities or logits (from_logits), y_pred
+ * sometimes outside [0, 1] (an error), optional outputs and the in-place
+ * gradients, on every kernel table against scalar.  Tolerances per row,
+ * with R = N (1 + max|y|)(17 + max|y_pred|) and
+ * K = sum_t (1 + |lv| + mu^2 + e^lv) (tests/test_vae.c: 1e-5 rel):
+ *   row_rec 1e-5 R abs + 1e-5 rel,  row_kl 1e-5 K abs + 1e-5 rel,
+ *   loss    the row bounds summed / n + 1e-5 rel,
+ *   dY_pred 1e-6 (1 + |y|) / (n p (1 - p)) abs + 1e-5 rel (p clipped to
+ *           [eps, 1 - eps]; p = 1/4 for logits),
+ *   dLogVar 4 eps (e^lv + 1) / n abs + 1e-5 rel,  dMean 1e-6 rel;
+ * values only in rows whose inputs are finite and below 1e30 and whose R
+ * and K are below 1e30 (NaN positions too: terms near float overflow round
+ * to inf or not per ISA, and inf - inf in the loss gives NaN); only the
+ * status when a row is larger. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+
+enum { FZ_MAX_ISAS = 4 };
+
+static size_t fz_extent(size_t rows, size_t cols, size_t ld) {
+  return rows == 0 ? 0 : (rows - 1) * ld + cols;
+}
+static size_t fz_ld(fz_input *in, size_t m) {
+  const uint8_t sel = fz_u8(in);
+  if (sel < 6 && m > 0) return m - 1;
+  return m + sel % 3;
+}
+
+typedef struct fz_vae_out {
+  fastloss_status status;
+  float *rec, *kl, *dp, *dlv, *dmu;
+  double loss;
+} fz_vae_out;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fz_input in = {data, size};
+  const uint8_t flags = fz_u8(&in);
+  const fastloss_vae_params params = {.from_logits = flags & 1};
+  const int in_place = (flags >> 1) & 1;
+  const unsigned want = (flags >> 2) & 63; /* bit clear = wanted */
+  const size_t n = fz_range(&in, 0, 12), N = fz_range(&in, 0, 40), T = fz_range(&in, 0, 20);
+  const size_t ld_y = fz_ld(&in, N), ld_p = fz_ld(&in, N), ld_t = fz_ld(&in, T);
+  const size_t ey = fz_extent(n, N, ld_y), ep = fz_extent(n, N, ld_p), et = fz_extent(n, T, ld_t);
+  float *y = fz_alloc_f32(ey), *p = fz_alloc_f32(ep), *mu = fz_alloc_f32(et),
+        *lv = fz_alloc_f32(et);
+  fz_floats(&in, y, ey);
+  fz_floats(&in, p, ep);
+  fz_floats(&in, mu, et);
+  fz_floats(&in, lv, et);
+
+  const fl_isa_kernels *isas[FZ_MAX_ISAS];
+  const size_t n_isas = fz_isas(isas, FZ_MAX_ISAS);
+  fz_vae_out out[FZ_MAX_ISAS];
+  for (size_t a = 0; a < n_isas; a++) {
+    fl_dispatch_force(isas[a]);
+    fz_vae_out *o = &out[a];
+    o->rec = fz_alloc_f32(n);
+    o->kl = fz_alloc_f32(n);
+    o->dp = fz_alloc_f32(ep);
+    o->dlv = fz_alloc_f32(et);
+    o->dmu = fz_alloc_f32(et);
+    fz_sentinel_f32(o->rec, n);
+    fz_sentinel_f32(o->kl, n);
+    float *pp = p, *lvp = lv, *mup = mu;
+    if (in_place) {
+      memcpy(o->dp, p, ep * sizeof(float));
+      memcpy(o->dlv, lv, et * sizeof(float));
+      memcpy(o->dmu, mu, et * sizeof(float));
+      pp = o->dp;
+      lvp = o->dlv;
+      mup = o->dmu;
+    } else {
+      fz_sentinel_f32(o->dp, ep);
+      fz_sentinel_f32(o->dlv, et);
+      fz_sentinel_f32(o->dmu, et);
+    }
+    memset(&o->loss, 0x5a, sizeof o->loss);
+    const double before = o->loss;
+    o->status = fastloss_vae_f32(n, N, T, y, ld_y, pp, ld_p, mup, lvp, ld_t, &params,
+                                 want & 1 ? NULL : o->rec, want & 2 ? NULL : o->kl,
+                                 want & 4 ? NULL : &o->loss, want & 8 ? NULL : o->dp,
+                                 want & 16 ? NULL : o->dlv, want & 32 ? NULL : o->dmu);
+    const char *name = isas[a]->name;
+    const int ok = o->status == FASTLOSS_OK;
+    for (size_t i = 0; i < n; i++)
+      if (((!ok || (want & 1)) && !fz_is_sentinel_f32(o->rec[i])) ||
+          ((!ok || (want & 2)) && !fz_is_sentinel_f32(o->kl[i])))
+        fz_fail("%s: row term %zu written (status %d)", name, i, (int)o->status);
+    if ((!ok || (want & 4)) && memcmp(&o->loss, &before, sizeof before))
+      fz_fail("%s: loss written (status %d)", name, (int)o->status);
+    const struct {
+      const float *got, *orig;
+      size_t count, ld, cols;
+      unsigned bit;
+    } g[3] = {
+        {o->dp, p, ep, ld_p, N, 8}, {o->dlv, lv, et, ld_t, T, 16}, {o->dmu, mu, et, ld_t, T, 32}};
+    for (int q = 0; q < 3; q++)
+      for (size_t k = 0; k < g[q].count; k++) {
+        const int gap = g[q].ld > g[q].cols && k % g[q].ld >= g[q].cols;
+        if (ok && !(want & g[q].bit) && !gap) continue;
+        const int same = in_place ? !memcmp(&g[q].got[k], &g[q].orig[k], sizeof(float))
+                                  : fz_is_sentinel_f32(g[q].got[k]);
+        if (!same) fz_fail("%s: gradient %d [%zu] written (status %d)", name, q, k, (int)o->status);
+      }
+  }
+
+  const float eps = FLT_EPSILON;
+  for (size_t a = 1; a < n_isas; a++) {
+    const fz_vae_out *s = &out[0], *v = &out[a];
+    const char *name = isas[a]->name;
+    if (v->status != s->status)
+      fz_fail("%s status %d, scalar %d", name, (int)v->status, (int)s->status);
+    if (s->status != FASTLOSS_OK) continue;
+    double loss_tol = 0.0;
+    int all_ok = 1;
+    for (size_t i = 0; i < n; i++) {
+      const float *yi = y + i * ld_y, *pi = p + i * ld_p, *mi = mu + i * ld_t, *li = lv + i * ld_t;
+      const int row_ok = fz_all_finite(yi, N) && fz_all_finite(pi, N) && fz_all_finite(mi, T) &&
+                         fz_all_finite(li, T) && fz_max_abs(yi, N) < 1e30f &&
+                         fz_max_abs(pi, N) < 1e30f && fz_max_abs(mi, T) < 1e30f &&
+                         fz_max_abs(li, T) < 80.0f;
+      if (!row_ok) {
+        all_ok = 0;
+        continue;
+      }
+      const double R = N * (1.0 + fz_max_abs(yi, N)) * (17.0 + fz_max_abs(pi, N));
+      double K = 0.0;
+      for (size_t t = 0; t < T; t++) K += 1.0 + fabs(li[t]) + (double)mi[t] * mi[t] + exp(li[t]);
+      if (R >= 1e30 || K >= 1e30) { /* terms near float overflow: inf or not by rounding */
+        all_ok = 0;
+        continue;
+      }
+      loss_tol += 1e-5 * (R + K) / (double)n;
+      if (!(want & 1) && !fz_close(v->rec[i], s->rec[i], 1e-5 * R, 1e-5))
+        fz_fail("%s row_rec[%zu] %.9g, scalar %.9g", name, i, v->rec[i], s->rec[i]);
+      if (!(want & 2) && !fz_close(v->kl[i], s->kl[i], 1e-5 * K, 1e-5))
+        fz_fail("%s row_kl[%zu] %.9g, scalar %.9g", name, i, v->kl[i], s->kl[i]);
+      for (size_t j = 0; j < N && !(want & 8); j++) {
+        double q = params.from_logits ? 0.5 : pi[j];
+        if (q < eps) q = eps;
+        if (q > 1.0 - eps) q = 1.0 - eps;
+        const double tol = 1e-6 * (1.0 + fabs(yi[j])) / ((double)n * q * (1.0 - q));
+        const float x = v->dp[i * ld_p + j], r = s->dp[i * ld_p + j];
+        if (!fz_close(x, r, tol, 1e-5))
+          fz_fail("%s dY_pred[%zu][%zu] %.9g, scalar %.9g", name, i, j, x, r);
+      }
+      for (size_t t = 0; t < T; t++) {
+        const float x = v->dlv[i * ld_t + t], r = s->dlv[i * ld_t + t];
+        if (!(want & 16) && !fz_close(x, r, 4.0 * eps * (exp(li[t]) + 1.0) / (double)n, 1e-5))
+          fz_fail("%s dLogVar[%zu][%zu] %.9g, scalar %.9g", name, i, t, x, r);
+        const float xm = v->dmu[i * ld_t + t], rm = s->dmu[i * ld_t + t];
+        if (!(want & 32) && !fz_close(xm, rm, 0.0, 1e-6))
+          fz_fail("%s dMean[%zu][%zu] %.9g, scalar %.9g", name, i, t, xm, rm);
+      }
+    }
+    if (!(want & 4) && all_ok && !fz_close(v->loss, s->loss, loss_tol, 1e-5))
+      fz_fail("%s loss %.17g, scalar %.17g", name, v->loss, s->loss);
+  }
+  for (size_t a = 0; a < n_isas; a++) {
+    free(out[a].rec);
+    free(out[a].kl);
+    free(out[a].dp);
+    free(out[a].dlv);
+    free(out[a].dmu);
+  }
+  free(y);
+  free(p);
+  free(mu);
+  free(lv);
+  return 0;
+}
