@@ -6,6 +6,12 @@
  *   f32_sgns_shared/<isa>/d:<d>/k:<k>/omp:<t>  HogBatch: groups of 6 pairs
  *                                              (one centre word's contexts)
  *                                              share k negatives
+ *   f32_sgns_pair_draw/..., f32_sgns_shared_draw/...
+ *                                              the same with the negatives
+ *                                              drawn by the step itself
+ *                                              (params->noise), d:100 only;
+ *                                              the ratio to the case above
+ *                                              is the cost of the draws
  *
  *   f32_cbow/<isa>/d:<d>/k:<k>/context:<c>/omp:<t>
  *                                              CBOW (fastloss_cbow_step_f32):
@@ -39,11 +45,11 @@
 #define BENCH_SGNS_VOCAB 30000
 #define BENCH_SGNS_PAIRS 8192
 #define BENCH_SGNS_GROUP 6
-#define BENCH_SGNS_MAX_CASES 32
+#define BENCH_SGNS_MAX_CASES 64
 
 typedef struct bench_sgns_case {
   fastloss_isa isa;
-  int threads, shared;
+  int threads, shared, draw;
   size_t dim, k;
 } bench_sgns_case;
 
@@ -56,6 +62,7 @@ typedef struct bench_sgns_data {
   int32_t *inputs, *targets, *negatives;
   size_t *offsets;
   size_t n_groups;
+  fastloss_sampler *noise; /* the unigram^0.75 distribution of the negatives */
 } bench_sgns_data;
 
 static void bench_sgns_free(bench_sgns_data *d) {
@@ -65,6 +72,7 @@ static void bench_sgns_free(bench_sgns_data *d) {
   free(d->targets);
   free(d->negatives);
   free(d->offsets);
+  fastloss_sampler_destroy(d->noise);
   memset(d, 0, sizeof *d);
 }
 
@@ -113,7 +121,7 @@ static int bench_sgns_make(bench_sgns_data *d, size_t dim, size_t k, int shared)
       d->offsets[g] = g * BENCH_SGNS_GROUP < pairs ? g * BENCH_SGNS_GROUP : pairs;
   }
   fastloss_sampler_destroy(zipf);
-  fastloss_sampler_destroy(noise);
+  d->noise = noise;
   free(weights);
   free(counts);
   if (!ok) bench_sgns_free(d);
@@ -132,14 +140,18 @@ static void bench_sgns_run(flb_state *state, void *context) {
     flb_skip_with_error(state, "out of memory or sampler failure");
     return;
   }
-  const fastloss_sgns_batch batch = {BENCH_SGNS_PAIRS, d.inputs, d.targets, d.k, d.negatives,
-                                     d.n_groups, c->shared ? d.offsets : NULL};
+  const fastloss_sgns_batch batch = {BENCH_SGNS_PAIRS, d.inputs, d.targets, d.k,
+                                     c->draw ? NULL : d.negatives, d.n_groups,
+                                     c->shared ? d.offsets : NULL};
+  /* Drawing: each step takes the next range of streams, as a trainer does. */
+  fastloss_sgns_params params = {.noise = c->draw ? d.noise : NULL, .seed = 8};
   double loss = 0.0;
-  int failed = fastloss_sgns_step_f32(BENCH_SGNS_VOCAB, d.dim, d.in, d.out, &batch, 0.025f, NULL,
-                                      &loss) != FASTLOSS_OK; /* warm-up, untimed */
+  int failed = fastloss_sgns_step_f32(BENCH_SGNS_VOCAB, d.dim, d.in, d.out, &batch, 0.025f,
+                                      &params, &loss) != FASTLOSS_OK; /* warm-up, untimed */
   while (flb_keep_running(state)) {
-    failed |= fastloss_sgns_step_f32(BENCH_SGNS_VOCAB, d.dim, d.in, d.out, &batch, 0.025f, NULL,
-                                     &loss) != FASTLOSS_OK;
+    params.stream += d.n_groups;
+    failed |= fastloss_sgns_step_f32(BENCH_SGNS_VOCAB, d.dim, d.in, d.out, &batch, 0.025f,
+                                     &params, &loss) != FASTLOSS_OK;
     flb_do_not_optimize(&loss);
     flb_clobber_memory();
   }
@@ -287,21 +299,24 @@ static void bench_nce_run(flb_state *state, void *context) {
 void bench_nce_register(const fastloss_isa *isas, size_t isa_count, int max_threads) {
   static const size_t dims[] = {100, 300};
   for (int shared = 0; shared <= 1; shared++)
-    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
-      for (size_t i = 0; i < isa_count; i++)
-        for (int threads = 1; threads <= max_threads && threads <= 2; threads++) {
-          if (bench_sgns_case_count == BENCH_SGNS_MAX_CASES) return;
-          bench_sgns_case *c = &bench_sgns_cases[bench_sgns_case_count++];
-          c->isa = isas[i];
-          c->threads = threads;
-          c->shared = shared;
-          c->dim = dims[di];
-          c->k = 5;
-          char name[128];
-          snprintf(name, sizeof name, "f32_sgns_%s/%s/d:%zu/k:%zu/omp:%d",
-                   shared ? "shared" : "pair", fastloss_isa_name(c->isa), c->dim, c->k, threads);
-          flb_benchmark_use_real_time(flb_register(name, bench_sgns_run, c));
-        }
+    for (int draw = 0; draw <= 1; draw++)
+      for (size_t di = 0; di < (draw ? 1 : sizeof dims / sizeof dims[0]); di++)
+        for (size_t i = 0; i < isa_count; i++)
+          for (int threads = 1; threads <= max_threads && threads <= 2; threads++) {
+            if (bench_sgns_case_count == BENCH_SGNS_MAX_CASES) return;
+            bench_sgns_case *c = &bench_sgns_cases[bench_sgns_case_count++];
+            c->isa = isas[i];
+            c->threads = threads;
+            c->shared = shared;
+            c->draw = draw;
+            c->dim = dims[di];
+            c->k = 5;
+            char name[128];
+            snprintf(name, sizeof name, "f32_sgns_%s%s/%s/d:%zu/k:%zu/omp:%d",
+                     shared ? "shared" : "pair", draw ? "_draw" : "", fastloss_isa_name(c->isa),
+                     c->dim, c->k, threads);
+            flb_benchmark_use_real_time(flb_register(name, bench_sgns_run, c));
+          }
   for (size_t i = 0; i < isa_count; i++)
     for (int threads = 1; threads <= max_threads && threads <= 2; threads++) {
       if (bench_cbow_case_count == sizeof bench_cbow_cases / sizeof bench_cbow_cases[0]) break;

@@ -137,7 +137,14 @@ typedef struct fastloss_xent_params {
    * (1 - s) * onehot + s / m. */
   double label_smoothing;
   /* Optional per-class weights, length m (PyTorch's `weight`): weight_f32 for
-   * the _f32 calls, weight_f64 for the _f64 calls; NULL means all ones. */
+   * the _f32 calls, weight_f64 for the _f64 calls; NULL means all ones.
+   * Each must be finite and >= 0 (PyTorch accepts negative weights; here a
+   * negative, NaN or infinite weight is FASTLOSS_ERR_INVALID_ARGUMENT naming
+   * its index).  With MEAN, a summed weight of the counted rows that is
+   * positive but below 1 / FLT_MAX (1 / DBL_MAX for f64) is
+   * FASTLOSS_ERR_INVALID_ARGUMENT too: the gradient's scale, its
+   * reciprocal, would overflow (a sum of exactly 0 is not rejected: the
+   * division by it gives inf or NaN, as PyTorch's does). */
   const float *weight_f32;
   const double *weight_f64;
 } fastloss_xent_params;
@@ -696,6 +703,41 @@ FASTLOSS_API fastloss_status fastloss_wgangp_grad_f64(int module, size_t n_ex, s
                                                       const fastloss_wgangp_params *params,
                                                       double *dY_fake, double *dY_real,
                                                       double *dGradInterp);
+
+/* ------------------------------- negative-sampling loss, no update */
+
+/* The skip-gram negative-sampling loss of n (center, context) pairs with k
+ * negatives each, and its gradients with respect to the rows it reads,
+ * updating nothing (the forward and backward of an autograd function;
+ * fastloss_sgns_step_f32 fuses the same maths into an SGD step).  With
+ * v = in_emb[centers[i]], u_o = out_emb[contexts[i]] and
+ * u_s = out_emb[negatives[i * k + s]]:
+ *   row_loss_i = -log sigmoid(u_o . v) - sum_s log sigmoid(-u_s . v)
+ * exactly (no clipping: PyTorch's logsigmoid), accumulated in double.
+ * With r = 1 for SUM and NONE, 1 / n for MEAN, the gradients of r times
+ * the sum of the row losses, one row per occurrence (repeated ids are not
+ * added up here: the caller scatters the rows, e.g. with index_add_):
+ *   grad_in  (n, dim):           row i = r (-(1 - sigmoid(z_o)) u_o
+ *                                          + sum_s sigmoid(z_s) u_s)
+ *   grad_out (n * (k + 1), dim): row i (k + 1) = -r (1 - sigmoid(z_o)) v,
+ *                                row i (k + 1) + 1 + s = r sigmoid(z_s) v
+ * (z_o = u_o . v, z_s = u_s . v).  The tables are (vocab, dim) row-major.
+ * Outputs, each optional (NULL skips it): row_loss[n] (required for NONE),
+ * *loss the reduced loss (the sum for NONE; NaN for MEAN with n = 0),
+ * grad_in, grad_out.  No output may overlap an input or another output
+ * (FASTLOSS_ERR_OVERLAP).  Every id is checked before anything is written.
+ * Pairs run in parallel; every output is bit-identical for any thread count. */
+typedef struct fastloss_nsloss_params {
+  fastloss_reduction reduction; /* SUM (default), MEAN over pairs, NONE */
+} fastloss_nsloss_params;
+
+FASTLOSS_API fastloss_status fastloss_nsloss_f32(size_t vocab, size_t dim, const float *in_emb,
+                                                 const float *out_emb, size_t n,
+                                                 const int32_t *centers, const int32_t *contexts,
+                                                 size_t k, const int32_t *negatives,
+                                                 const fastloss_nsloss_params *params,
+                                                 float *row_loss, double *loss, float *grad_in,
+                                                 float *grad_out);
 
 #ifdef __cplusplus
 }

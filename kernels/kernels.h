@@ -32,11 +32,12 @@
  *              b or c may be NULL (read as 1).  The shift (the row max) keeps
  *              the sum free of cancellation when logits are huge.
  *   smallrows  for `rows` rows of m <= FL_XENT_SMALL_M logits, rows laid
- *              across vector lanes: row_max, row_sum = sum exp(z - max),
+ *              across vector lanes: row_max, row_logsum = log sum exp(z - max)
+ *              (the ISA's vector log: one per row, not one libm call),
  *              row_zsum = sum (z - max(row_max, -FLT_MAX)) (may be NULL: it is
  *              -inf for an all -inf row, NaN for a row with a NaN) and, when
  *              grad is not NULL,
- *              grad = exp(z - max) * alpha_i / row_sum - beta_i */
+ *              grad = exp(z - max) * alpha_i / sum exp(z - max) - beta_i */
 #define FL_XENT_KERNELS(X, T)                                                                      \
   X(xent_rmax, T, (size_t m, const T *x))                                                          \
   X(xent_rexpstore, T, (size_t m, const T *x, T max, T *y))                                        \
@@ -46,7 +47,7 @@
   X(xent_rdot, T, (size_t m, const T *a, T shift, const T *b, const T *c))                                  \
   X(xent_smallrows, void,                                                                          \
     (size_t rows, size_t m, const T *z, size_t ld_z, const T *alpha, const T *beta, T *grad,       \
-     size_t ld_grad, T *row_max, T *row_sum, T *row_zsum))
+     size_t ld_grad, T *row_max, T *row_logsum, T *row_zsum))
 
 /* The sigmoid-logit kernels of NCE and negative sampling, for element type T.
  * Rows are given as pointers (gathered embedding rows; repeats allowed), each

@@ -65,7 +65,7 @@ def load_fastloss(path):
         if b.get("error_occurred"):
             errors.append("%s: %s" % (run_name, b.get("error_message", "error")))
             continue
-        if run_name.split("_")[1].split("/")[0] in ("sgns", "nce", "vae", "sqerr", "wgangp"):
+        if run_name.split("_")[1].split("/")[0] in ("sgns", "cbow", "nce", "vae", "sqerr", "wgangp"):
             if b.get("run_type") != "aggregate" or b.get("aggregate_name") == "median":
                 others.setdefault(run_name, []).append(
                     (b["items_per_second"], b["real_time"] * TIME_UNITS[b.get("time_unit", "ns")]))
@@ -142,7 +142,10 @@ def others_section(out, others):
     out.append("")
     out.append("sgns: a batch of 8192 (input, target) pairs, vocabulary 30000 with Zipf ids, "
                "unigram^0.75 negatives; pair = k negatives per pair, shared = groups of 6 pairs "
-               "sharing k negatives; items = pairs.  nce: loss() + grad() with the SGD update "
+               "sharing k negatives; items = pairs; _draw: the step draws the negatives itself "
+               "(params.noise) instead of taking them drawn.  cbow: fastloss_cbow_step_f32 on "
+               "examples of c context words (context:c); items = examples.  "
+               "nce: loss() + grad() with the SGD update "
                "at the issue's shape; items = examples.  sqerr: loss, and the gradient through "
                "each activation, n = m = 1024; wgangp: the critic's loss and gradients, "
                "256 x 3072; items = input elements.")

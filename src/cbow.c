@@ -13,18 +13,12 @@
  * The loss is accumulated as in sgns.c: the clipped probability of each
  * label, taken as q or 1 - c from the kernel's complementary pair, summed as
  * logs of products of at most 32 factors. */
-#include <float.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "internal.h"
-
-#if FL_HAVE_OPENMP
-#include <omp.h>
-#endif
 
 /* Per-thread working memory, sized for the largest context of the batch. */
 typedef struct fl_cbow_scratch {
@@ -112,16 +106,8 @@ fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, 
                                        const fastloss_cbow_batch *batch, float lr,
                                        const fastloss_sgns_params *params, double *loss) {
   if (batch == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch is NULL");
-  if (in_emb == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "in_emb is NULL");
-  if (out_emb == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "out_emb is NULL");
-  if (vocab == 0) return fl_fail(FASTLOSS_ERR_INVALID_SHAPE, "vocab = 0");
-  if (dim == 0) return fl_fail(FASTLOSS_ERR_INVALID_SHAPE, "dim = 0");
-  if (vocab > SIZE_MAX / sizeof(float) / dim)
-    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "vocab * dim = %zu * %zu overflows", vocab, dim);
-  if (fl_ranges_overlap(in_emb, vocab * dim * sizeof(float), out_emb, vocab * dim * sizeof(float)))
-    return fl_fail(FASTLOSS_ERR_OVERLAP, "in_emb and out_emb overlap");
-  if (!(lr >= 0.0f) || isinf(lr))
-    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "lr = %g is not a finite value >= 0", (double)lr);
+  fastloss_status status = fl_ns_check_step(vocab, dim, in_emb, out_emb, lr);
+  if (status != FASTLOSS_OK) return status;
 
   const size_t n = batch->n_examples, k = batch->k, n_contexts = batch->n_contexts;
   if (n > 0 && batch->targets == NULL)
@@ -130,37 +116,20 @@ fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, 
     return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->context_offsets is NULL");
   if (n_contexts > 0 && batch->contexts == NULL)
     return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->contexts is NULL");
-  const int draw = batch->negatives == NULL && params != NULL && params->noise != NULL;
-  if (k > 0 && n > 0 && batch->negatives == NULL && !draw)
-    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->negatives is NULL (and params->noise too)");
-  if (draw && fastloss_sampler_size(params->noise) > vocab)
-    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
-                   "params->noise has %zu classes, more than vocab = %zu",
-                   fastloss_sampler_size(params->noise), vocab);
-  if (k >= SIZE_MAX / sizeof(float) / 8 || (n > 0 && k > SIZE_MAX / n))
-    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "n_examples * k = %zu * %zu overflows", n, k);
+  int draw;
+  status = fl_ns_check_negatives(batch->negatives, params, "n_examples", n, k, vocab, &draw);
+  if (status != FASTLOSS_OK) return status;
 
   /* Context bounds and the largest context, which sizes the scratch. */
   size_t max_context = 0;
   if (n > 0) {
-    const size_t *off = batch->context_offsets;
-    if (off[0] != 0)
-      return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "context_offsets[0] = %zu, must be 0", off[0]);
-    for (size_t e = 0; e < n; e++) {
-      if (off[e + 1] < off[e])
-        return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
-                       "context_offsets[%zu] = %zu is below context_offsets[%zu] = %zu", e + 1,
-                       off[e + 1], e, off[e]);
-      if (off[e + 1] - off[e] > max_context) max_context = off[e + 1] - off[e];
-    }
-    if (off[n] != n_contexts)
-      return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
-                     "context_offsets[n_examples = %zu] = %zu, must equal n_contexts = %zu", n,
-                     off[n], n_contexts);
+    status = fl_ns_check_offsets("context_offsets", batch->context_offsets, "n_examples", n,
+                                 "n_contexts", n_contexts, &max_context);
+    if (status != FASTLOSS_OK) return status;
   } else if (n_contexts != 0) {
     return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "n_contexts = %zu with no examples", n_contexts);
   }
-  fastloss_status status = fl_ns_check_ids("targets", batch->targets, n, vocab);
+  status = fl_ns_check_ids("targets", batch->targets, n, vocab);
   if (status == FASTLOSS_OK)
     status = fl_ns_check_ids("contexts", batch->contexts, n_contexts, vocab);
   if (status == FASTLOSS_OK && !draw)
@@ -181,36 +150,11 @@ fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, 
           ? 1
           : fl_threads_for((double)n * ((double)cols * 3.0 + 2.0 * (double)n_contexts / (double)n) *
                            (double)dim);
-  const size_t scratch_bytes = fl_cbow_scratch_bytes(max_context, cols, dim);
-  char *memory = malloc(scratch_bytes * (size_t)threads);
-  double *thread_loss = malloc(sizeof(double) * (size_t)threads);
-  if (memory == NULL || thread_loss == NULL) {
-    free(memory);
-    free(thread_loss);
-    return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of scratch",
-                   scratch_bytes * (size_t)threads);
-  }
-  int32_t *drawn = NULL;
-  if (draw && k > 0) {
-    drawn = malloc(sizeof(int32_t) * n * k);
-    fastloss_status trial = FASTLOSS_OK;
-    if (drawn == NULL) {
-      trial = fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu negatives", n * k);
-    } else {
-      /* A trial draw, so that a sampler that cannot give k distinct classes
-       * fails here, before any table is written. */
-      fastloss_rng rng;
-      fastloss_rng_init(&rng, params->seed, params->stream);
-      trial = fastloss_sampler_sample_rng(params->noise, &rng, k, drawn);
-    }
-    if (trial != FASTLOSS_OK) {
-      free(drawn);
-      free(memory);
-      free(thread_loss);
-      return trial;
-    }
-  }
-  const int32_t *negatives = drawn != NULL ? drawn : batch->negatives;
+  fl_ns_work work;
+  status = fl_ns_work_alloc(&work, threads, fl_cbow_scratch_bytes(max_context, cols, dim), params,
+                            draw, n, k);
+  if (status != FASTLOSS_OK) return status;
+  const int32_t *negatives = work.drawn != NULL ? work.drawn : batch->negatives;
   const int want_loss = loss != NULL;
   const size_t *offsets = batch->context_offsets;
   const int32_t *targets = batch->targets, *contexts = batch->contexts;
@@ -220,22 +164,12 @@ fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, 
 #pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
   {
-    int t = 0;
-#if FL_HAVE_OPENMP
-    t = omp_get_thread_num();
-#endif
+    const int t = fl_ns_thread();
     fl_cbow_scratch s;
-    fl_cbow_scratch_carve(&s, memory + scratch_bytes * (size_t)t, max_context, cols, dim);
+    fl_cbow_scratch_carve(&s, work.scratch + work.scratch_bytes * (size_t)t, max_context, cols,
+                          dim);
     double sum = 0.0;
-    /* Every draw first, in one parallel pass, while the alias table is in
-     * cache (as sgns.c does). */
-    if (drawn != NULL) {
-#if FL_HAVE_OPENMP
-#pragma omp for schedule(static)
-#endif
-      for (size_t e = 0; e < n; e++)
-        if (offsets[e + 1] > offsets[e]) fl_ns_draw(params, e, k, targets[e], drawn + e * k);
-    }
+    fl_ns_draw_pass(params, &work, n, k, targets, offsets, 0);
 #if FL_HAVE_OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -245,15 +179,8 @@ fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, 
       sum += fl_cbow_example(kernels->f32_nce, dim, in_emb, out_emb, contexts + first, count,
                              targets[e], k > 0 ? negatives + e * k : NULL, k, lr, want_loss, &s);
     }
-    thread_loss[t] = sum;
+    work.thread_loss[t] = sum;
   }
-  if (loss != NULL) {
-    double total = 0.0;
-    for (int t = 0; t < threads; t++) total += thread_loss[t];
-    *loss = total;
-  }
-  free(drawn);
-  free(memory);
-  free(thread_loss);
+  fl_ns_work_finish(&work, loss);
   return FASTLOSS_OK;
 }

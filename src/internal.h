@@ -66,12 +66,56 @@ int fl_ranges_overlap(const void *a, size_t a_bytes, const void *b, size_t b_byt
 #define FL_NS_LOG_BATCH 32
 /* Redraws of a negative equal to the target. */
 #define FL_NS_REDRAWS 16
-void fl_ns_draw(const fastloss_sgns_params *params, size_t index, size_t k, int32_t target,
-                int32_t *out);
 double fl_ns_loss(size_t count, const float *q, const float *c);
 /* FASTLOSS_ERR_LABEL_OUT_OF_RANGE naming what[i] unless every id is in [0, vocab). */
 fastloss_status fl_ns_check_ids(const char *what, const int32_t *ids, size_t count,
                                 size_t vocab);
+/* The two (vocab, dim) tables: not NULL, not empty, addressable. */
+fastloss_status fl_ns_check_tables(size_t vocab, size_t dim, const float *in_emb,
+                                   const float *out_emb);
+/* A step's: the tables, then that they do not overlap (both are written),
+ * then lr finite and >= 0. */
+fastloss_status fl_ns_check_step(size_t vocab, size_t dim, const float *in_emb,
+                                 const float *out_emb, float lr);
+/* Sets *draw when the step draws its own negatives (negatives NULL,
+ * params->noise set); an error when it has none, when the noise has more
+ * classes than vocab, or when `groups` (its name) times k overflows. */
+fastloss_status fl_ns_check_negatives(const int32_t *negatives, const fastloss_sgns_params *params,
+                                      const char *groups, size_t n_groups, size_t k, size_t vocab,
+                                      int *draw);
+/* offsets[0..count] must run from 0 up, never down, to total (the names
+ * are for the messages); *largest becomes the largest offsets[i + 1] -
+ * offsets[i] if that is above it. */
+fastloss_status fl_ns_check_offsets(const char *what, const size_t *offsets, const char *count_name,
+                                    size_t count, const char *total_name, size_t total,
+                                    size_t *largest);
+
+/* A step's memory: one scratch region a thread, the threads' losses, and
+ * the negatives it draws. */
+typedef struct fl_ns_work {
+  char *scratch; /* threads regions of scratch_bytes (a multiple of 64) */
+  size_t scratch_bytes;
+  double *thread_loss; /* [threads] */
+  int32_t *drawn;      /* [n_groups * k] when the step draws (and k > 0), else NULL */
+  int threads;
+} fl_ns_work;
+/* Allocates it and makes a trial draw, so that a sampler that cannot give k
+ * distinct classes fails before anything is written; on failure frees all. */
+fastloss_status fl_ns_work_alloc(fl_ns_work *work, int threads, size_t scratch_bytes,
+                                 const fastloss_sgns_params *params, int draw, size_t n_groups,
+                                 size_t k);
+/* Inside the step's parallel region, before its groups: draws every group's
+ * negatives (an omp for; its barrier ends the pass) while the alias table
+ * is in cache, group g from stream (seed, stream + g) as fastloss.h states.
+ * Its target is targets[offsets[g]] (target_by_pair, skip-gram) or
+ * targets[g]; a group with offsets[g + 1] == offsets[g] draws nothing.
+ * Does nothing when work->drawn is NULL. */
+void fl_ns_draw_pass(const fastloss_sgns_params *params, const fl_ns_work *work, size_t n_groups,
+                     size_t k, const int32_t *targets, const size_t *offsets, int target_by_pair);
+/* Sums the threads' losses into *loss (when not NULL) and frees the work. */
+void fl_ns_work_finish(fl_ns_work *work, double *loss);
+/* The calling thread's number in the step's parallel region (0 outside). */
+int fl_ns_thread(void);
 
 /* cpu.c */
 unsigned fl_detect_cpu_features(void);

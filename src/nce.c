@@ -294,7 +294,7 @@ static fastloss_status fl_nce_reserve_call(fastloss_nce *nce, size_t n_ex, size_
     const size_t grown = nce->calls_capacity == 0 ? 4 : nce->calls_capacity * 2;
     fl_nce_call *calls = realloc(nce->calls, grown * sizeof(fl_nce_call));
     if (calls == NULL)
-      return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "could not grow the retained calls");
+      return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "could not allocate room for more retained calls");
     memset(calls + nce->calls_capacity, 0, (grown - nce->calls_capacity) * sizeof(fl_nce_call));
     nce->calls = calls;
     nce->calls_capacity = grown;

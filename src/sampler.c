@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "sampler-impl.h"
 
 /* Hidden: the raw block function, checked by the tests against the
  * published known answers. */
@@ -63,31 +64,11 @@ void fl_sampler_test_allow_tree(int allow) { fl_tree_allowed = allow; }
 
 /* ------------------------------------------------------------ Philox */
 
-static void fl_mulhilo32(uint32_t a, uint32_t b, uint32_t *hi, uint32_t *lo) {
-  const uint64_t product = (uint64_t)a * b;
-  *hi = (uint32_t)(product >> 32);
-  *lo = (uint32_t)product;
-}
-
 void fl_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]) {
-  uint32_t x0 = counter[0], x1 = counter[1], x2 = counter[2], x3 = counter[3];
-  uint32_t k0 = key[0], k1 = key[1];
-  for (int round = 0; round < 10; round++) {
-    uint32_t hi0, lo0, hi1, lo1;
-    fl_mulhilo32(0xD2511F53u, x0, &hi0, &lo0);
-    fl_mulhilo32(0xCD9E8D57u, x2, &hi1, &lo1);
-    x0 = hi1 ^ x1 ^ k0;
-    x1 = lo1;
-    x2 = hi0 ^ x3 ^ k1;
-    x3 = lo0;
-    /* Weyl sequence of the key: golden ratio and sqrt(3) - 1. */
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  out[0] = x0;
-  out[1] = x1;
-  out[2] = x2;
-  out[3] = x3;
+  uint32_t block[1][4];
+  fl_philox_blocks((uint64_t)key[1] << 32 | key[0], (uint64_t)counter[3] << 32 | counter[2],
+                   (uint64_t)counter[1] << 32 | counter[0], 1, block);
+  memcpy(out, block[0], sizeof block[0]);
 }
 
 void fastloss_rng_init(fastloss_rng *rng, uint64_t seed, uint64_t stream) {
@@ -100,10 +81,9 @@ void fastloss_rng_init(fastloss_rng *rng, uint64_t seed, uint64_t stream) {
 }
 
 static void fl_rng_refill(fastloss_rng *rng) {
-  const uint32_t counter[4] = {(uint32_t)rng->counter, (uint32_t)(rng->counter >> 32),
-                               (uint32_t)rng->stream, (uint32_t)(rng->stream >> 32)};
-  const uint32_t key[2] = {(uint32_t)rng->key, (uint32_t)(rng->key >> 32)};
-  fl_philox4x32_10(counter, key, rng->buffer);
+  uint32_t block[1][4];
+  fl_philox_blocks(rng->key, rng->stream, rng->counter, 1, block);
+  memcpy(rng->buffer, block[0], sizeof rng->buffer);
   rng->counter++;
   rng->used = 0;
 }
@@ -117,22 +97,14 @@ uint32_t fastloss_rng_u32(fastloss_rng *rng) {
 }
 
 double fastloss_rng_uniform(fastloss_rng *rng) {
-  const uint64_t high = fastloss_rng_u32(rng);
-  const uint64_t low = fastloss_rng_u32(rng);
-  return (double)(((high << 32) | low) >> 11) * 0x1.0p-53;
+  const uint32_t high = fastloss_rng_u32(rng);
+  const uint32_t low = fastloss_rng_u32(rng);
+  return fl_uniform_of(high, low);
 }
 
 /* ------------------------------------------------------- the sampler */
 
-struct fastloss_sampler {
-  size_t n;
-  size_t nonzero; /* classes of probability > 0: the most draws without replacement */
-  int with_replacement;
-  double *prob;      /* normalised; what _prob and NCE's log Q read */
-  double *threshold; /* keep column i when x - i < threshold[i] */
-  int32_t *alias;
-  fastloss_rng rng; /* fastloss_sampler_sample's stream */
-};
+/* struct fastloss_sampler is in sampler-impl.h, for the inline draws. */
 
 void fastloss_sampler_destroy(fastloss_sampler *sampler) {
   if (sampler == NULL) return;
@@ -307,11 +279,7 @@ fastloss_status fastloss_sampler_prob(const fastloss_sampler *sampler, size_t i,
 }
 
 static int32_t fl_alias_draw(const fastloss_sampler *s, fastloss_rng *rng) {
-  const double x = fastloss_rng_uniform(rng) * (double)s->n;
-  size_t column = (size_t)x;
-  /* u < 1 keeps x below n in exact arithmetic; this guards the rounding. */
-  if (column >= s->n) column = s->n - 1;
-  return x - (double)column < s->threshold[column] ? (int32_t)column : s->alias[column];
+  return fl_alias_pick(s, fastloss_rng_uniform(rng));
 }
 
 /* ----------------------------------------- without replacement: the sets */

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "internal.h"
+#include "sampler-impl.h"
 
 #if FL_HAVE_OPENMP
 #include <omp.h>
@@ -64,22 +65,68 @@ static void fl_sgns_scratch_carve(fl_sgns_scratch *s, void *memory, size_t rows,
   s->delta = s->column + rows;
 }
 
-/* The helpers below are shared with cbow.c (declared in internal.h). */
+/* Drawing the negatives (fastloss_sgns_params): the draws of
+ * fastloss_sampler_sample_rng, made here with the inline Philox blocks and
+ * alias draw of sampler-impl.h instead of a call per word. */
+
+/* Alias draws from uniforms first .. first + count - 1 of the stream (seed,
+ * stream): uniform m is words 2(m mod 2), +1 of block m / 2, as
+ * fastloss_rng_uniform takes them; the blocks are made FL_PHILOX_LANES at a
+ * time, in lockstep.  With target >= 0 a draw is kept only when it differs
+ * from target, and the call stops there (returning how many uniforms it
+ * took); with target < 0 it makes all count draws into out. */
+static size_t fl_ns_alias_draws(const fastloss_sampler *noise, uint64_t seed, uint64_t stream,
+                                uint64_t first, size_t count, int32_t target, int32_t *out) {
+  uint32_t block[FL_PHILOX_LANES][4];
+  uint64_t batch = UINT64_MAX; /* the first block in block[], none yet */
+  for (size_t j = 0; j < count; j++) {
+    const uint64_t m = first + j, wanted = m / 2 / FL_PHILOX_LANES * FL_PHILOX_LANES;
+    if (wanted != batch) {
+      fl_philox_blocks(seed, stream, wanted, FL_PHILOX_LANES, block);
+      batch = wanted;
+    }
+    const uint32_t *words = &block[m / 2 - batch][2 * (m % 2)];
+    const int32_t drawn = fl_alias_pick(noise, fl_uniform_of(words[0], words[1]));
+    if (target < 0) {
+      out[j] = drawn;
+    } else if (drawn != target) {
+      *out = drawn;
+      return j + 1;
+    }
+  }
+  return count;
+}
 
 /* Draws `out[0..k)` for group or example `index` from its own stream
  * (see fastloss_sgns_params), redrawing a draw equal to `target` up to
  * FL_NS_REDRAWS times. */
-void fl_ns_draw(const fastloss_sgns_params *params, size_t index, size_t k, int32_t target,
-                int32_t *out) {
-  fastloss_rng rng;
-  fastloss_rng_init(&rng, params->seed, params->stream + index);
-  /* Cannot fail: the same call succeeded before anything was written, and
-   * whether it succeeds depends on the sampler and k only. */
-  (void)fastloss_sampler_sample_rng(params->noise, &rng, k, out);
+static void fl_ns_draw(const fastloss_sgns_params *params, size_t index, size_t k, int32_t target,
+                       int32_t *out) {
+  const fastloss_sampler *noise = params->noise;
+  if (!noise->with_replacement) {
+    /* Successive sampling: the sampler's own path, call by call. */
+    fastloss_rng rng;
+    fastloss_rng_init(&rng, params->seed, params->stream + index);
+    /* Cannot fail: the same call succeeded before anything was written, and
+     * whether it succeeds depends on the sampler and k only. */
+    (void)fastloss_sampler_sample_rng(noise, &rng, k, out);
+    for (size_t j = 0; j < k; j++)
+      for (int tries = 0; out[j] == target && tries < FL_NS_REDRAWS; tries++)
+        (void)fastloss_sampler_sample_rng(noise, &rng, 1, &out[j]);
+    return;
+  }
+  /* With replacement each draw is one alias draw of the next uniform, as
+   * fastloss_sampler_sample_rng makes it: k draws from uniforms 0..k-1,
+   * then each redraw from the next. */
+  const uint64_t key = params->seed, sequence = params->stream + index;
+  (void)fl_ns_alias_draws(noise, key, sequence, 0, k, -1, out);
+  uint64_t next = k;
   for (size_t j = 0; j < k; j++)
-    for (int tries = 0; out[j] == target && tries < FL_NS_REDRAWS; tries++)
-      (void)fastloss_sampler_sample_rng(params->noise, &rng, 1, &out[j]);
+    if (out[j] == target) next += fl_ns_alias_draws(noise, key, sequence, next, FL_NS_REDRAWS,
+                                                    target, &out[j]);
 }
+
+/* The helpers below are shared with cbow.c (declared in internal.h). */
 
 /* -sum of log(clipped probability of the label) over `count` logits. */
 double fl_ns_loss(size_t count, const float *q, const float *c) {
@@ -107,6 +154,123 @@ fastloss_status fl_ns_check_ids(const char *what, const int32_t *ids, size_t cou
       return fl_fail(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "%s[%zu] = %ld is outside [0, %zu)", what, i,
                      (long)ids[i], vocab);
   return FASTLOSS_OK;
+}
+
+int fl_ns_thread(void) {
+#if FL_HAVE_OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+fastloss_status fl_ns_check_tables(size_t vocab, size_t dim, const float *in_emb,
+                                   const float *out_emb) {
+  if (in_emb == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "in_emb is NULL");
+  if (out_emb == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "out_emb is NULL");
+  if (vocab == 0) return fl_fail(FASTLOSS_ERR_INVALID_SHAPE, "vocab = 0");
+  if (dim == 0) return fl_fail(FASTLOSS_ERR_INVALID_SHAPE, "dim = 0");
+  if (vocab > SIZE_MAX / sizeof(float) / dim)
+    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "vocab * dim = %zu * %zu overflows", vocab, dim);
+  return FASTLOSS_OK;
+}
+
+fastloss_status fl_ns_check_step(size_t vocab, size_t dim, const float *in_emb,
+                                 const float *out_emb, float lr) {
+  const fastloss_status status = fl_ns_check_tables(vocab, dim, in_emb, out_emb);
+  if (status != FASTLOSS_OK) return status;
+  if (fl_ranges_overlap(in_emb, vocab * dim * sizeof(float), out_emb, vocab * dim * sizeof(float)))
+    return fl_fail(FASTLOSS_ERR_OVERLAP, "in_emb and out_emb overlap");
+  if (!(lr >= 0.0f) || isinf(lr))
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "lr = %g is not a finite value >= 0", (double)lr);
+  return FASTLOSS_OK;
+}
+
+fastloss_status fl_ns_check_negatives(const int32_t *negatives, const fastloss_sgns_params *params,
+                                      const char *groups, size_t n_groups, size_t k, size_t vocab,
+                                      int *draw) {
+  *draw = negatives == NULL && params != NULL && params->noise != NULL;
+  if (k > 0 && n_groups > 0 && negatives == NULL && !*draw)
+    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->negatives is NULL (and params->noise too)");
+  if (*draw && fastloss_sampler_size(params->noise) > vocab)
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
+                   "params->noise has %zu classes, more than vocab = %zu",
+                   fastloss_sampler_size(params->noise), vocab);
+  if (k >= SIZE_MAX / sizeof(float) / 8 || (n_groups > 0 && k > SIZE_MAX / n_groups))
+    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "%s * k = %zu * %zu overflows", groups, n_groups, k);
+  return FASTLOSS_OK;
+}
+
+fastloss_status fl_ns_check_offsets(const char *what, const size_t *offsets, const char *count_name,
+                                    size_t count, const char *total_name, size_t total,
+                                    size_t *largest) {
+  if (offsets[0] != 0)
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "%s[0] = %zu, must be 0", what, offsets[0]);
+  for (size_t i = 0; i < count; i++) {
+    if (offsets[i + 1] < offsets[i])
+      return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "%s[%zu] = %zu is below %s[%zu] = %zu", what,
+                     i + 1, offsets[i + 1], what, i, offsets[i]);
+    if (offsets[i + 1] - offsets[i] > *largest) *largest = offsets[i + 1] - offsets[i];
+  }
+  if (offsets[count] != total)
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "%s[%s = %zu] = %zu, must equal %s = %zu", what,
+                   count_name, count, offsets[count], total_name, total);
+  return FASTLOSS_OK;
+}
+
+fastloss_status fl_ns_work_alloc(fl_ns_work *work, int threads, size_t scratch_bytes,
+                                 const fastloss_sgns_params *params, int draw, size_t n_groups,
+                                 size_t k) {
+  work->threads = threads;
+  work->scratch_bytes = scratch_bytes;
+  work->scratch = malloc(scratch_bytes * (size_t)threads);
+  work->thread_loss = malloc(sizeof(double) * (size_t)threads);
+  work->drawn = NULL;
+  fastloss_status status = FASTLOSS_OK;
+  if (work->scratch == NULL || work->thread_loss == NULL) {
+    status = fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of scratch",
+                     scratch_bytes * (size_t)threads);
+  } else if (draw && k > 0) {
+    work->drawn = malloc(sizeof(int32_t) * n_groups * k);
+    if (work->drawn == NULL) {
+      status = fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu negatives", n_groups * k);
+    } else {
+      /* A trial draw, so that a sampler that cannot give k distinct classes
+       * fails here, before any table is written. */
+      fastloss_rng rng;
+      fastloss_rng_init(&rng, params->seed, params->stream);
+      status = fastloss_sampler_sample_rng(params->noise, &rng, k, work->drawn);
+    }
+  }
+  if (status != FASTLOSS_OK) fl_ns_work_finish(work, NULL);
+  return status;
+}
+
+void fl_ns_draw_pass(const fastloss_sgns_params *params, const fl_ns_work *work, size_t n_groups,
+                     size_t k, const int32_t *targets, const size_t *offsets, int target_by_pair) {
+  if (work->drawn == NULL) return;
+#if FL_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+  for (size_t g = 0; g < n_groups; g++) {
+    if (offsets != NULL && offsets[g + 1] == offsets[g]) continue;
+    const size_t first = offsets != NULL && target_by_pair ? offsets[g] : g;
+    fl_ns_draw(params, g, k, targets[first], work->drawn + g * k);
+  }
+}
+
+void fl_ns_work_finish(fl_ns_work *work, double *loss) {
+  if (loss != NULL) {
+    double total = 0.0;
+    for (int t = 0; t < work->threads; t++) total += work->thread_loss[t];
+    *loss = total;
+  }
+  free(work->drawn);
+  free(work->scratch);
+  free(work->thread_loss);
+  work->drawn = NULL;
+  work->scratch = NULL;
+  work->thread_loss = NULL;
 }
 
 /* One group: pairs [first, first + rows) with negatives neg[0..k). */
@@ -184,16 +348,8 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
                                        const fastloss_sgns_batch *batch, float lr,
                                        const fastloss_sgns_params *params, double *loss) {
   if (batch == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch is NULL");
-  if (in_emb == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "in_emb is NULL");
-  if (out_emb == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "out_emb is NULL");
-  if (vocab == 0) return fl_fail(FASTLOSS_ERR_INVALID_SHAPE, "vocab = 0");
-  if (dim == 0) return fl_fail(FASTLOSS_ERR_INVALID_SHAPE, "dim = 0");
-  if (vocab > SIZE_MAX / sizeof(float) / dim)
-    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "vocab * dim = %zu * %zu overflows", vocab, dim);
-  if (fl_ranges_overlap(in_emb, vocab * dim * sizeof(float), out_emb, vocab * dim * sizeof(float)))
-    return fl_fail(FASTLOSS_ERR_OVERLAP, "in_emb and out_emb overlap");
-  if (!(lr >= 0.0f) || isinf(lr))
-    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "lr = %g is not a finite value >= 0", (double)lr);
+  fastloss_status status = fl_ns_check_step(vocab, dim, in_emb, out_emb, lr);
+  if (status != FASTLOSS_OK) return status;
 
   const size_t n_pairs = batch->n_pairs, k = batch->k;
   const size_t n_groups = batch->group_offsets != NULL ? batch->n_groups : n_pairs;
@@ -201,35 +357,18 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
     return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->inputs is NULL");
   if (n_pairs > 0 && batch->targets == NULL)
     return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->targets is NULL");
-  const int draw = batch->negatives == NULL && params != NULL && params->noise != NULL;
-  if (k > 0 && n_groups > 0 && batch->negatives == NULL && !draw)
-    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch->negatives is NULL (and params->noise too)");
-  if (draw && fastloss_sampler_size(params->noise) > vocab)
-    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
-                   "params->noise has %zu classes, more than vocab = %zu",
-                   fastloss_sampler_size(params->noise), vocab);
-  if (k >= SIZE_MAX / sizeof(float) / 8 || (n_groups > 0 && k > SIZE_MAX / n_groups))
-    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "n_groups * k = %zu * %zu overflows", n_groups, k);
+  int draw;
+  status = fl_ns_check_negatives(batch->negatives, params, "n_groups", n_groups, k, vocab, &draw);
+  if (status != FASTLOSS_OK) return status;
 
   /* Group bounds and the largest group, which sizes the scratch. */
   size_t max_rows = n_pairs > 0 ? 1 : 0;
   if (batch->group_offsets != NULL) {
-    const size_t *off = batch->group_offsets;
-    if (off[0] != 0)
-      return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "group_offsets[0] = %zu, must be 0", off[0]);
-    for (size_t g = 0; g < n_groups; g++) {
-      if (off[g + 1] < off[g])
-        return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
-                       "group_offsets[%zu] = %zu is below group_offsets[%zu] = %zu", g + 1,
-                       off[g + 1], g, off[g]);
-      if (off[g + 1] - off[g] > max_rows) max_rows = off[g + 1] - off[g];
-    }
-    if (off[n_groups] != n_pairs)
-      return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
-                     "group_offsets[n_groups = %zu] = %zu, must equal n_pairs = %zu", n_groups,
-                     off[n_groups], n_pairs);
+    status = fl_ns_check_offsets("group_offsets", batch->group_offsets, "n_groups", n_groups,
+                                 "n_pairs", n_pairs, &max_rows);
+    if (status != FASTLOSS_OK) return status;
   }
-  fastloss_status status = fl_ns_check_ids("inputs", batch->inputs, n_pairs, vocab);
+  status = fl_ns_check_ids("inputs", batch->inputs, n_pairs, vocab);
   if (status == FASTLOSS_OK) status = fl_ns_check_ids("targets", batch->targets, n_pairs, vocab);
   if (status == FASTLOSS_OK && !draw)
     status = fl_ns_check_ids("negatives", batch->negatives, n_groups * k, vocab);
@@ -246,36 +385,11 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
   const size_t cols = k + 1;
   const int threads =
       deterministic ? 1 : fl_threads_for((double)n_pairs * (double)cols * (double)dim * 3.0);
-  const size_t scratch_bytes = fl_sgns_scratch_bytes(max_rows, cols, dim);
-  char *memory = malloc(scratch_bytes * (size_t)threads);
-  double *thread_loss = malloc(sizeof(double) * (size_t)threads);
-  if (memory == NULL || thread_loss == NULL) {
-    free(memory);
-    free(thread_loss);
-    return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of scratch",
-                   scratch_bytes * (size_t)threads);
-  }
-  int32_t *drawn = NULL;
-  if (draw && k > 0) {
-    drawn = malloc(sizeof(int32_t) * n_groups * k);
-    fastloss_status trial = FASTLOSS_OK;
-    if (drawn == NULL) {
-      trial = fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu negatives", n_groups * k);
-    } else {
-      /* A trial draw, so that a sampler that cannot give k distinct classes
-       * fails here, before any table is written. */
-      fastloss_rng rng;
-      fastloss_rng_init(&rng, params->seed, params->stream);
-      trial = fastloss_sampler_sample_rng(params->noise, &rng, k, drawn);
-    }
-    if (trial != FASTLOSS_OK) {
-      free(drawn);
-      free(memory);
-      free(thread_loss);
-      return trial;
-    }
-  }
-  const int32_t *negatives = drawn != NULL ? drawn : batch->negatives;
+  fl_ns_work work;
+  status = fl_ns_work_alloc(&work, threads, fl_sgns_scratch_bytes(max_rows, cols, dim), params,
+                            draw, n_groups, k);
+  if (status != FASTLOSS_OK) return status;
+  const int32_t *negatives = work.drawn != NULL ? work.drawn : batch->negatives;
   const int want_loss = loss != NULL;
   const size_t *offsets = batch->group_offsets;
 
@@ -284,26 +398,11 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
 #pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
   {
-    int t = 0;
-#if FL_HAVE_OPENMP
-    t = omp_get_thread_num();
-#endif
+    const int t = fl_ns_thread();
     fl_sgns_scratch s;
-    fl_sgns_scratch_carve(&s, memory + scratch_bytes * (size_t)t, max_rows, cols);
+    fl_sgns_scratch_carve(&s, work.scratch + work.scratch_bytes * (size_t)t, max_rows, cols);
     double sum = 0.0;
-    /* All the draws first, in one parallel loop: the alias table stays in
-     * cache, instead of competing with the embedding rows group by group
-     * (which made each draw several times dearer). */
-    if (drawn != NULL) {
-#if FL_HAVE_OPENMP
-#pragma omp for schedule(static)
-#endif
-      for (size_t g = 0; g < n_groups; g++) {
-        const size_t first = offsets != NULL ? offsets[g] : g;
-        if (offsets == NULL || offsets[g + 1] > first)
-          fl_ns_draw(params, g, k, batch->targets[first], drawn + g * k);
-      }
-    }
+    fl_ns_draw_pass(params, &work, n_groups, k, batch->targets, offsets, 1);
 #if FL_HAVE_OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -314,15 +413,8 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
       sum += fl_sgns_group(kernels->f32_nce, dim, in_emb, out_emb, batch, first, rows,
                            k > 0 ? negatives + g * k : NULL, lr, want_loss, &s);
     }
-    thread_loss[t] = sum;
+    work.thread_loss[t] = sum;
   }
-  if (loss != NULL) {
-    double total = 0.0;
-    for (int t = 0; t < threads; t++) total += thread_loss[t];
-    *loss = total;
-  }
-  free(drawn);
-  free(memory);
-  free(thread_loss);
+  fl_ns_work_finish(&work, loss);
   return FASTLOSS_OK;
 }

@@ -13,22 +13,29 @@ static double FL_NAME(fl_wgangp_sum_)(size_t count, const FL_T *x) {
   return sum;
 }
 
-/* sum_i (||g_i|| - 1)^2 over the rows, writing dGradInterp when wanted;
- * blocks in parallel. */
+/* lambda sum_i (||g_i|| - 1)^2 over the rows: lambda times the sum, or,
+ * where that sum overflows and lambda < 1, the sum of
+ * (sqrt(lambda) (||g_i|| - 1))^2, which a tiny lambda keeps finite (with
+ * lambda = 0 that is 0 * deviation: 0, or NaN for a NaN or infinite row).
+ * Writes dGradInterp when wanted; blocks in parallel. */
 static fastloss_status FL_NAME(fl_wgangp_penalty_)(size_t n, size_t n_feats, const FL_T *g,
                                                    size_t ld, double lambda, FL_T *dg,
                                                    double *total) {
   const FL_KERNEL_TABLE *k = fl_kernels()->FL_KERNELS;
   const size_t block_rows = fl_wgangp_block_rows(n_feats);
   const size_t blocks = (n + block_rows - 1) / block_rows;
-  double stack_sums[FL_WGANGP_STACK_BLOCKS];
+  double stack_sums[2 * FL_WGANGP_STACK_BLOCKS];
   double *block_sums = stack_sums;
   if (blocks > FL_WGANGP_STACK_BLOCKS) {
-    block_sums = malloc(blocks * sizeof(double));
+    block_sums = malloc(2 * blocks * sizeof(double));
     if (block_sums == NULL)
-      return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "could not allocate %zu block sums", blocks);
+      return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "could not allocate %zu block sums", 2 * blocks);
   }
-  const double factor = 2.0 * lambda / (double)n;
+  double *scaled_sums = block_sums + blocks;
+  const double factor = 2.0 * lambda / (double)n, root_lambda = sqrt(lambda);
+  /* The smallest and largest finite magnitudes of FL_T. */
+  const double t_min = sizeof(FL_T) == sizeof(float) ? FLT_MIN : DBL_MIN;
+  const double t_max = sizeof(FL_T) == sizeof(float) ? FLT_MAX : DBL_MAX;
   const int threads = fl_threads_for(2.0 * (double)n * (double)n_feats);
   (void)threads;
 #if FL_HAVE_OPENMP
@@ -37,20 +44,38 @@ static fastloss_status FL_NAME(fl_wgangp_penalty_)(size_t n, size_t n_feats, con
   for (size_t b = 0; b < blocks; b++) {
     const size_t first = b * block_rows;
     const size_t last = first + block_rows < n ? first + block_rows : n;
-    double sum = 0.0;
+    double sum = 0.0, scaled_sum = 0.0;
     for (size_t i = first; i < last; i++) {
       const double norm = k->wgangp_norm(n_feats, g + i * ld);
       const double deviation = norm - 1.0;
+      const double scaled = root_lambda * deviation;
       sum += deviation * deviation;
+      scaled_sum += scaled * scaled;
       if (dg != NULL) {
-        /* A zero row: the coefficient is large but finite, the gradient 0. */
-        const double coef = factor * deviation / (norm + FL_WGANGP_EPS64);
-        k->wgangp_scale(n_feats, g + i * ld, (FL_T)coef, dg + i * ld);
+        /* A zero row's gradient is 0 (the coefficient would be huge, and
+         * past FL_T's range inf * 0): any negative coefficient gives the
+         * signed zeros of coef * g. */
+        const double coef = norm == 0.0 ? -1.0 : factor * deviation / (norm + FL_WGANGP_EPS64);
+        const FL_T coef_t = (FL_T)coef;
+        if (coef == 0.0 || (fabs((double)coef_t) >= t_min && fabs((double)coef_t) <= t_max)) {
+          k->wgangp_scale(n_feats, g + i * ld, coef_t, dg + i * ld);
+        } else {
+          /* The coefficient overflows FL_T or loses its digits in it (a
+           * huge or tiny lambda): scale in double, where coef * g may
+           * still be an ordinary FL_T. */
+          for (size_t j = 0; j < n_feats; j++)
+            dg[i * ld + j] = (FL_T)(coef * (double)g[i * ld + j]);
+        }
       }
     }
     block_sums[b] = sum;
+    scaled_sums[b] = scaled_sum;
   }
-  *total = fl_sum_pairwise(block_sums, blocks, sizeof(double));
+  const double plain = fl_sum_pairwise(block_sums, blocks, sizeof(double));
+  if (lambda == 0.0 || (isinf(plain) && lambda < 1.0))
+    *total = fl_sum_pairwise(scaled_sums, blocks, sizeof(double)); /* lambda = 0: 0 * deviation */
+  else
+    *total = lambda * plain;
   if (block_sums != stack_sums) free(block_sums);
   return FASTLOSS_OK;
 }
@@ -84,7 +109,7 @@ fastloss_status FL_NAME(fastloss_wgangp_)(int module, size_t n_fake, const FL_T 
   }
   if (loss != NULL) {
     const double mean_real = FL_NAME(fl_wgangp_sum_)(n_real, Y_real) / (double)n_real;
-    *loss = mean_fake - mean_real + lambda * (penalty / (double)n);
+    *loss = mean_fake - mean_real + penalty / (double)n;
   }
   if (dY_fake != NULL) {
     const FL_T value = (FL_T)(1.0 / (double)n_fake);

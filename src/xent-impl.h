@@ -144,7 +144,7 @@ static double FL_NAME(fl_xent_small_rows_)(const FL_NAME(fl_xent_job_) * job, si
   const double s = job->smoothing;
   const double uniform_coef = s / (double)m;
   FL_T alpha[FL_XENT_SMALL_ROWS], beta[FL_XENT_SMALL_ROWS], zy[FL_XENT_SMALL_ROWS];
-  FL_T max[FL_XENT_SMALL_ROWS], sum[FL_XENT_SMALL_ROWS], zsum[FL_XENT_SMALL_ROWS];
+  FL_T max[FL_XENT_SMALL_ROWS], logsum[FL_XENT_SMALL_ROWS], zsum[FL_XENT_SMALL_ROWS];
   double label_coef[FL_XENT_SMALL_ROWS];
   double total = 0.0;
   for (size_t r = 0; r < count; r++) {
@@ -162,7 +162,7 @@ static double FL_NAME(fl_xent_small_rows_)(const FL_NAME(fl_xent_job_) * job, si
   }
   FL_T *g = job->grad != NULL ? job->grad + first * job->ld_grad : NULL;
   job->k->xent_smallrows(count, m, job->z + first * job->ld_z, job->ld_z, alpha, beta, g,
-                         job->ld_grad, max, sum, zsum);
+                         job->ld_grad, max, logsum, zsum);
   for (size_t r = 0; r < count; r++) {
     const size_t i = first + r;
     FL_T *gi = g != NULL ? g + r * job->ld_grad : NULL;
@@ -177,7 +177,7 @@ static double FL_NAME(fl_xent_small_rows_)(const FL_NAME(fl_xent_job_) * job, si
                                               label_coef[r] + uniform_coef * job->wsum);
     } else {
       if (gi != NULL) gi[job->labels[i]] -= (FL_T)(job->scale * label_coef[r]);
-      const double log_sum = log((double)sum[r]);
+      const double log_sum = (double)logsum[r];
       loss = 0.0;
       if (label_coef[r] != 0.0) loss += label_coef[r] * (((double)max[r] - zy[r]) + log_sum);
       if (uniform_coef != 0.0) loss += uniform_coef * ((double)m * log_sum - (double)zsum[r]);
@@ -250,6 +250,15 @@ fastloss_status FL_NAME(fastloss_xent_)(size_t n, size_t m, const FL_T *logits, 
   double denominator = 0.0;
   status = FL_CAT(fl_xent_check_labels_, FL_T)(n, m, labels, &cfg, &denominator);
   if (status != FASTLOSS_OK) return status;
+  /* MEAN scales the gradient by 1 / denominator inside FL_T kernels: a
+   * positive summed weight so small that this overflows FL_T would give
+   * inf where the true gradient is finite. */
+  const double t_max = sizeof(FL_T) == sizeof(float) ? FLT_MAX : DBL_MAX;
+  if (cfg.reduction == FASTLOSS_REDUCTION_MEAN && denominator > 0.0 && !(1.0 / denominator <= t_max))
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
+                   "reduction MEAN: the summed class weight of the counted rows, %g, is below "
+                   "1 / %s_MAX, so its reciprocal (the gradient's scale) overflows",
+                   denominator, sizeof(FL_T) == sizeof(float) ? "FLT" : "DBL");
   const FL_NAME(fl_xent_job_) job = {
       .k = fl_kernels()->FL_KERNELS,
       .m = m,

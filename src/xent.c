@@ -16,6 +16,7 @@
  *
  * The element-type-specific code is in xent-impl.h, included once for f32
  * and once for f64. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,18 @@ static fastloss_status fl_xent_check(size_t n, size_t m, const void *logits, siz
                    "params->%s is set on an %s call, which reads params->%s",
                    f64 ? "weight_f32" : "weight_f64", f64 ? "f64" : "f32",
                    f64 ? "weight_f64" : "weight_f32");
+  /* Class weights scale a row's loss: a negative one makes the loss
+   * unbounded below, and NaN or inf poisons every row of that class (and
+   * with smoothing every row), so none is data, each is an error. */
+  if (weight != NULL) {
+    for (size_t j = 0; j < m; j++) {
+      const double wj = f64 ? ((const double *)weight)[j] : (double)((const float *)weight)[j];
+      if (!(wj >= 0.0 && wj <= DBL_MAX))
+        return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
+                       "params->%s[%zu] = %g: class weights must be finite and >= 0",
+                       f64 ? "weight_f64" : "weight_f32", j, wj);
+    }
+  }
 
   const size_t logits_bytes = fl_matrix_bytes(n, m, ld_logits, elem);
   if (grad != NULL) {

@@ -147,6 +147,7 @@ int main(int argc, char **argv) {
   srunner_add_suite(runner, fl_suite_nce_kernels());
   srunner_add_suite(runner, fl_suite_nce());
   srunner_add_suite(runner, fl_suite_sgns());
+  srunner_add_suite(runner, fl_suite_nsloss());
   srunner_add_suite(runner, fl_suite_cbow());
   srunner_add_suite(runner, fl_suite_vae());
   srunner_add_suite(runner, fl_suite_sqerr());

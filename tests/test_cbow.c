@@ -2,23 +2,11 @@
  * word2vec.c's CBOW update written from fastloss.h's statement, its update
  * direction against finite differences of the loss it reports, thread-count
  * independence, the negatives it draws, and every error status. */
-#include <float.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stdio.h>
 
-#include "testing.h"
+#include "ns-fixture.h"
 
 /* ------------------------------------------------ float64 reference */
-
-static double ref_sigmoid(double z) {
-  return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-}
-
-static double ref_clip(double p) {
-  const double eps = FLT_EPSILON;
-  return p < eps ? eps : p > 1.0 - eps ? 1.0 - eps : p;
-}
 
 /* One example: h the mean of the context rows; every logit from the tables
  * as the example found them; neu1e against the old output rows; the output
@@ -75,19 +63,14 @@ static fl_cbow_case fl_cbow_case_new(fl_rng *rng, size_t vocab, size_t dim, size
   c.negatives = malloc(sizeof(int32_t) * (n * k + 1));
   c.offsets[0] = 0;
   for (size_t e = 0; e < n; e++) {
-    c.targets[e] = (int32_t)(fl_rng_u32(rng) % vocab);
+    fl_ns_random_ids(rng, &c.targets[e], 1, vocab);
     const size_t count = fl_rng_u32(rng) % (max_context + 1);
-    for (size_t i = 0; i < count; i++)
-      c.contexts[c.n_contexts++] = (int32_t)(fl_rng_u32(rng) % vocab);
+    fl_ns_random_ids(rng, c.contexts + c.n_contexts, count, vocab);
+    c.n_contexts += count;
     c.offsets[e + 1] = c.n_contexts;
   }
-  for (size_t j = 0; j < n * k; j++) c.negatives[j] = (int32_t)(fl_rng_u32(rng) % vocab);
-  c.in = malloc(sizeof(float) * vocab * dim);
-  c.out = malloc(sizeof(float) * vocab * dim);
-  for (size_t j = 0; j < vocab * dim; j++) {
-    c.in[j] = (float)(scale * (fl_rng_uniform(rng) - 0.5));
-    c.out[j] = (float)(scale * (fl_rng_uniform(rng) - 0.5));
-  }
+  fl_ns_random_ids(rng, c.negatives, n * k, vocab);
+  fl_ns_tables_new(rng, vocab, dim, scale, &c.in, &c.out);
   return c;
 }
 
@@ -104,6 +87,12 @@ static fastloss_cbow_batch fl_cbow_case_batch(const fl_cbow_case *c) {
   fastloss_cbow_batch b = {c->n,        c->targets, c->offsets,  c->n_contexts,
                            c->contexts, c->k,       c->negatives};
   return b;
+}
+
+static fastloss_status fl_cbow_step(const void *batch, size_t vocab, size_t dim, float *in,
+                                    float *out, float lr, const fastloss_sgns_params *params,
+                                    double *loss) {
+  return fastloss_cbow_step_f32(vocab, dim, in, out, batch, lr, params, loss);
 }
 
 static double fl_cbow_case_reference(const fl_cbow_case *c, double lr, double *in, double *out) {
@@ -215,39 +204,8 @@ START_TEST(cbow_gradient_finite_differences) {
   free(c.contexts);
   c.contexts = contexts;
   const fastloss_cbow_batch b = fl_cbow_case_batch(&c);
-  const size_t size = vocab * dim;
-  float *in0 = malloc(sizeof(float) * size), *out0 = malloc(sizeof(float) * size);
-  memcpy(in0, c.in, sizeof(float) * size);
-  memcpy(out0, c.out, sizeof(float) * size);
-  const float lr = 1.0f / 1024;
-  double loss;
-  ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, c.in, c.out, &b, lr, NULL, &loss),
-                   FASTLOSS_OK);
-  for (int table = 0; table < 2; table++)
-    for (size_t j = 0; j < size; j++) {
-      float *base = table == 0 ? in0 : out0;
-      const float *after = table == 0 ? c.in : c.out;
-      const double scale = table == 0 ? (double)c.n_contexts : 1.0;
-      const double grad = ((double)after[j] - base[j]) / -lr / scale;
-      const float saved = base[j];
-      const float step = 1.0f / 64;
-      double lp, lm;
-      base[j] = saved + step;
-      ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, table == 0 ? base : in0,
-                                              table == 0 ? out0 : base, &b, 0.0f, NULL, &lp),
-                       FASTLOSS_OK);
-      base[j] = saved - step;
-      ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, table == 0 ? base : in0,
-                                              table == 0 ? out0 : base, &b, 0.0f, NULL, &lm),
-                       FASTLOSS_OK);
-      base[j] = saved;
-      const double fd = (lp - lm) / (2.0 * step);
-      FL_CHECK(fl_close(grad, fd, 2e-3, 2e-2), "%s[%zu]: step gives %.6g, fd %.6g",
-               table == 0 ? "in" : "out", j, grad, fd);
-    }
+  fl_ns_check_gradient(fl_cbow_step, &b, vocab, dim, c.in, c.out, (double)c.n_contexts, "cbow");
   c.contexts = NULL;
-  free(in0);
-  free(out0);
   fl_cbow_case_free(&c);
 }
 END_TEST
@@ -275,71 +233,19 @@ START_TEST(cbow_threads) {
   }
   const fastloss_cbow_batch b = fl_cbow_case_batch(&c);
   const size_t size = vocab * dim;
-  float *in = malloc(sizeof(float) * size), *out = malloc(sizeof(float) * size);
-  memcpy(in, c.in, sizeof(float) * size);
-  memcpy(out, c.out, sizeof(float) * size);
+  float *in = fl_ns_copy(c.in, size), *out = fl_ns_copy(c.out, size);
   fastloss_sgns_params det = {.deterministic = 1};
   double serial_loss;
-  ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, in, out, &b, 0.05f, &det, &serial_loss),
-                   FASTLOSS_OK);
-  const int saved = fastloss_get_num_threads();
-  for (int threads = 1; threads <= 4; threads++) {
-    fastloss_set_num_threads(threads);
-    float *in2 = malloc(sizeof(float) * size), *out2 = malloc(sizeof(float) * size);
-    memcpy(in2, c.in, sizeof(float) * size);
-    memcpy(out2, c.out, sizeof(float) * size);
-    double loss;
-    ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, in2, out2, &b, 0.05f, NULL, &loss),
-                     FASTLOSS_OK);
-    ck_assert_msg(memcmp(in, in2, sizeof(float) * size) == 0, "%d threads: in differs", threads);
-    ck_assert_msg(memcmp(out, out2, sizeof(float) * size) == 0, "%d threads: out differs", threads);
-    FL_CHECK(fl_close(loss, serial_loss, 0.0, 1e-12), "%d threads: loss %.17g vs %.17g", threads,
-             loss, serial_loss);
-    free(in2);
-    free(out2);
-  }
+  ck_assert_int_eq(fl_cbow_step(&b, vocab, dim, in, out, 0.05f, &det, &serial_loss), FASTLOSS_OK);
+  fl_ns_check_thread_counts(fl_cbow_step, &b, vocab, dim, c.in, c.out, NULL, 1, 4, in, out,
+                            serial_loss, "disjoint rows, Hogwild");
   /* shared rows (a 40-word vocabulary), deterministic mode, given and drawn
    * negatives */
   fl_cbow_case s = fl_cbow_case_new(&rng, 40, dim, n, 5, 10, 1.0);
   const fastloss_cbow_batch sb = fl_cbow_case_batch(&s);
-  fastloss_cbow_batch drawn_batch = sb;
-  drawn_batch.negatives = NULL;
-  uint64_t counts[40];
-  for (size_t i = 0; i < 40; i++) counts[i] = 1000 / (i + 1);
-  fastloss_sampler *noise = NULL;
-  ck_assert_int_eq(fastloss_sampler_create_unigram(&noise, counts, 40, 0.75, 3), FASTLOSS_OK);
-  fastloss_sgns_params det_drawn = {.deterministic = 1, .noise = noise, .seed = 5, .stream = 17};
-  for (int drawn = 0; drawn <= 1; drawn++) {
-    float *ref_in = NULL, *ref_out = NULL;
-    double ref_loss = 0.0;
-    for (int threads = 1; threads <= 3; threads++) {
-      fastloss_set_num_threads(threads);
-      float *in2 = malloc(sizeof(float) * 40 * dim), *out2 = malloc(sizeof(float) * 40 * dim);
-      memcpy(in2, s.in, sizeof(float) * 40 * dim);
-      memcpy(out2, s.out, sizeof(float) * 40 * dim);
-      double loss;
-      ck_assert_int_eq(fastloss_cbow_step_f32(40, dim, in2, out2, drawn ? &drawn_batch : &sb, 0.05f,
-                                              drawn ? &det_drawn : &det, &loss),
-                       FASTLOSS_OK);
-      if (ref_in == NULL) {
-        ref_in = in2;
-        ref_out = out2;
-        ref_loss = loss;
-        continue;
-      }
-      ck_assert_msg(memcmp(ref_in, in2, sizeof(float) * 40 * dim) == 0,
-                    "drawn %d: %d threads: in differs", drawn, threads);
-      ck_assert_msg(memcmp(ref_out, out2, sizeof(float) * 40 * dim) == 0,
-                    "drawn %d: %d threads: out differs", drawn, threads);
-      ck_assert_msg(loss == ref_loss, "drawn %d: %d threads: loss differs", drawn, threads);
-      free(in2);
-      free(out2);
-    }
-    free(ref_in);
-    free(ref_out);
-  }
-  fastloss_set_num_threads(saved);
-  fastloss_sampler_destroy(noise);
+  fastloss_cbow_batch drawing = sb;
+  drawing.negatives = NULL;
+  fl_ns_check_deterministic(fl_cbow_step, &sb, &drawing, 40, dim, s.in, s.out);
   free(in);
   free(out);
   fl_cbow_case_free(&c);
@@ -347,54 +253,40 @@ START_TEST(cbow_threads) {
 }
 END_TEST
 
-/* Negatives drawn by the step equal the documented draws made by hand:
- * example e from stream (seed, stream + e), a draw equal to its target
- * drawn again; examples with an empty context draw nothing. */
+/* Negatives drawn by the step equal the documented draws made by hand
+ * with the public stream and sampler calls: example e from stream (seed,
+ * stream + e), a draw equal to its target drawn again; examples with an
+ * empty context draw nothing.  k = 11 takes more uniforms than the step
+ * computes at once; the sampler without replacement takes its other path. */
 START_TEST(cbow_drawn_negatives) {
-  const size_t vocab = 40, dim = 24, k = 5;
+  const size_t vocab = 40, dim = 24;
   fl_rng rng;
   fl_rng_seed(&rng, 12);
   double weights[40];
   for (size_t i = 0; i < vocab; i++) weights[i] = 1.0 / (double)(i + 1);
   weights[3] = 0.0;
-  fastloss_sampler *noise = NULL;
-  ck_assert_int_eq(fastloss_sampler_create(&noise, weights, vocab, 0, 1, 5), FASTLOSS_OK);
-  fl_cbow_case c = fl_cbow_case_new(&rng, vocab, dim, 50, k, 6, 1.0);
-  c.targets[0] = 0; /* the most frequent noise class: redraws happen */
-  c.targets[1] = 0;
-  int redrawn = 0;
-  for (size_t e = 0; e < c.n; e++) {
-    fastloss_rng stream;
-    fastloss_rng_init(&stream, 77, 1000 + e);
-    int32_t *neg = c.negatives + e * k;
-    ck_assert_int_eq(fastloss_sampler_sample_rng(noise, &stream, k, neg), FASTLOSS_OK);
-    for (size_t j = 0; j < k; j++)
-      for (int tries = 0; neg[j] == c.targets[e] && tries < 16; tries++) {
-        ck_assert_int_eq(fastloss_sampler_sample_rng(noise, &stream, 1, &neg[j]), FASTLOSS_OK);
-        redrawn++;
-      }
-  }
-  ck_assert_msg(redrawn > 0, "no redraw exercised");
-  const size_t size = vocab * dim;
-  float *in = malloc(sizeof(float) * size), *out = malloc(sizeof(float) * size);
-  memcpy(in, c.in, sizeof(float) * size);
-  memcpy(out, c.out, sizeof(float) * size);
-  fastloss_cbow_batch b = fl_cbow_case_batch(&c);
-  double want, got;
-  fastloss_sgns_params given = {.deterministic = 1};
-  ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, c.in, c.out, &b, 0.05f, &given, &want),
-                   FASTLOSS_OK);
-  b.negatives = NULL;
-  fastloss_sgns_params drawn = {.deterministic = 1, .noise = noise, .seed = 77, .stream = 1000};
-  ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, in, out, &b, 0.05f, &drawn, &got),
-                   FASTLOSS_OK);
-  ck_assert_msg(memcmp(in, c.in, sizeof(float) * size) == 0, "in differs");
-  ck_assert_msg(memcmp(out, c.out, sizeof(float) * size) == 0, "out differs");
-  ck_assert_msg(got == want, "loss %.17g vs %.17g", got, want);
-  free(in);
-  free(out);
-  fl_cbow_case_free(&c);
-  fastloss_sampler_destroy(noise);
+  for (int replace = 1; replace >= 0; replace--)
+    for (size_t k = 5; k <= 11; k += 6) {
+      fastloss_sampler *noise = NULL;
+      ck_assert_int_eq(fastloss_sampler_create(&noise, weights, vocab, 0, replace, 5),
+                       FASTLOSS_OK);
+      fl_cbow_case c = fl_cbow_case_new(&rng, vocab, dim, 50, k, 6, 1.0);
+      c.targets[0] = 0; /* the most frequent noise class: redraws happen */
+      c.targets[1] = 0;
+      int redrawn = 0;
+      for (size_t e = 0; e < c.n; e++)
+        redrawn += fl_ns_hand_draw(noise, 77, 1000, e, k, c.targets[e], c.negatives + e * k);
+      ck_assert_msg(redrawn > 0, "no redraw exercised");
+      const fastloss_cbow_batch b = fl_cbow_case_batch(&c);
+      fastloss_cbow_batch drawing = b;
+      drawing.negatives = NULL;
+      char what[64];
+      snprintf(what, sizeof what, "replace %d k %zu", replace, k);
+      fl_ns_check_drawn_equals_given(fl_cbow_step, &b, &drawing, noise, vocab, dim, c.in, c.out,
+                                     what);
+      fl_cbow_case_free(&c);
+      fastloss_sampler_destroy(noise);
+    }
 }
 END_TEST
 
@@ -408,13 +300,7 @@ static void fl_cbow_expect(fastloss_status want, const char *part, size_t vocab,
   if (out) memcpy(out_copy, out, sizeof out_copy);
   double loss = 12345.0;
   const fastloss_status got = fastloss_cbow_step_f32(vocab, dim, in, out, b, lr, params, &loss);
-  ck_assert_msg(got == want, "got %s (%s), want %s", fastloss_status_str(got),
-                fastloss_last_error(), fastloss_status_str(want));
-  ck_assert_msg(strstr(fastloss_last_error(), part) != NULL, "message '%s' lacks '%s'",
-                fastloss_last_error(), part);
-  ck_assert(loss == 12345.0);
-  if (in) ck_assert_msg(memcmp(in, in_copy, sizeof in_copy) == 0, "in_emb written on error");
-  if (out) ck_assert_msg(memcmp(out, out_copy, sizeof out_copy) == 0, "out_emb written on error");
+  fl_ns_check_error(got, want, part, loss, in, in_copy, out, out_copy);
 }
 
 START_TEST(cbow_errors) {

@@ -111,6 +111,20 @@ START_TEST(error_invalid_argument) {
   fastloss_xent_params r = {.weight_f64 = w64};
   fl_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "weight_f64 is set on an f32 call", N, M, fl_logits, LD,
             fl_labels, &r, LD);
+  float w32[M] = {1, 1, 1, -0.5f, 1, 1};
+  fastloss_xent_params pw = {.weight_f32 = w32};
+  fl_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "params->weight_f32[3] = -0.5: class weights must be finite",
+            N, M, fl_logits, LD, fl_labels, &pw, LD);
+  w32[3] = 1;
+  w32[5] = NAN;
+  fl_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "params->weight_f32[5] = nan", N, M, fl_logits, LD, fl_labels,
+            &pw, LD);
+  w32[5] = INFINITY;
+  fl_expect(FASTLOSS_ERR_INVALID_ARGUMENT, "params->weight_f32[5] = inf", N, M, fl_logits, LD, fl_labels,
+            &pw, LD);
+  w32[5] = 0; /* zero weights are fine */
+  ck_assert_int_eq(fastloss_xent_f32(N, M, fl_logits, LD, fl_labels, &pw, NULL, NULL, NULL, LD),
+                   FASTLOSS_OK);
   ck_assert_int_eq(fastloss_set_num_threads(-1), FASTLOSS_ERR_INVALID_ARGUMENT);
 }
 END_TEST

@@ -1,8 +1,9 @@
 /* Large and degenerate sizes: row strides so long that row offsets pass
  * 2^32 elements (on sparse, never-touched address space, so they cost no
  * memory), a million classes in xent and NCELoss, and, with
- * FASTLOSS_TEST_LARGE=1 only (8 GiB and several seconds), a dense xent call
- * over more than 2^31 logits. */
+ * FASTLOSS_TEST_LARGE=1 only (8 GiB each and several seconds), dense calls
+ * over more than 2^31 elements: xent, an activation and its derivative, and
+ * the WGAN-GP critic. */
 #define _GNU_SOURCE
 #include <float.h>
 #include <math.h>
@@ -227,6 +228,84 @@ START_TEST(large_dense_xent) {
 }
 END_TEST
 
+static int fl_large_enabled(const char *name, const char *size) {
+  const char *v = getenv("FASTLOSS_TEST_LARGE");
+  if (v != NULL && strcmp(v, "1") == 0) return 1;
+  printf("%s: set FASTLOSS_TEST_LARGE=1 to run (%s)\n", name, size);
+  return 0;
+}
+
+/* Elementwise calls over 2^31 + 9 floats, in place (8 GiB): the sigmoid
+ * and its derivative of zeros, with distinct values planted past index
+ * 2^31, where a 32-bit element index would wrap. */
+START_TEST(large_dense_activation) {
+  if (!fl_large_enabled("large_dense_activation", "8 GiB")) return;
+  const size_t count = ((size_t)1 << 31) + 9;
+  const size_t planted[3] = {5, ((size_t)1 << 31) + 3, count - 1};
+  const float values[3] = {-1.0f, 2.0f, -3.5f};
+  float *z = calloc(count, sizeof *z);
+  if (z == NULL) {
+    printf("large_dense_activation: could not allocate 8 GiB, not run\n");
+    return;
+  }
+  const fastloss_activation act = {.kind = FASTLOSS_ACT_SIGMOID};
+  for (int grad = 0; grad < 2; grad++) {
+    if (grad) memset(z, 0, count * sizeof *z);
+    for (int p = 0; p < 3; p++) z[planted[p]] = values[p];
+    const fastloss_status st = grad ? fastloss_activation_grad_f32(&act, count, z, z)
+                                    : fastloss_activation_fn_f32(&act, count, z, z);
+    ck_assert_int_eq(st, FASTLOSS_OK);
+    for (int p = 0; p < 3; p++) {
+      const double s = 1.0 / (1.0 + exp(-(double)values[p]));
+      const double want = grad ? s * (1.0 - s) : s;
+      FL_CHECK(fl_close(z[planted[p]], want, 0.0, 1e-6), "%s[%zu] = %.9g, want %.9g",
+               grad ? "grad" : "fn", planted[p], (double)z[planted[p]], want);
+    }
+    /* the zeros: 0.5 (fn) or 0.25 (grad), checked on a stride through all of it */
+    const float zero_value = grad ? 0.25f : 0.5f;
+    for (size_t k = 0; k < count; k += 4099)
+      if (k != planted[0] && k != planted[1] && k != planted[2])
+        FL_CHECK(z[k] == zero_value, "%s[%zu] = %.9g", grad ? "grad" : "fn", k, (double)z[k]);
+    FL_CHECK(z[count - 2] == zero_value, "%s[count - 2] = %.9g", grad ? "grad" : "fn",
+             (double)z[count - 2]);
+  }
+  free(z);
+}
+END_TEST
+
+/* The WGAN-GP critic over gradInterp of 2 x (2^30 + 5) floats (8 GiB),
+ * dGradInterp in place: row 1 lies past element 2^31. */
+START_TEST(large_dense_wgangp) {
+  if (!fl_large_enabled("large_dense_wgangp", "8 GiB")) return;
+  const size_t n = 2, nf = ((size_t)1 << 30) + 5;
+  float *g = calloc(n * nf, sizeof *g);
+  if (g == NULL) {
+    printf("large_dense_wgangp: could not allocate 8 GiB, not run\n");
+    return;
+  }
+  /* row 0: (0, ..., 3, ..., 4) with norm 5; row 1: 0.5 at its last element, norm 0.5 */
+  g[7] = 3.0f;
+  g[nf - 1] = 4.0f;
+  g[2 * nf - 1] = 0.5f;
+  const float yf[2] = {1.0f, 2.0f}, yr[2] = {0.5f, -0.5f};
+  const fastloss_wgangp_params params = {.lambda = 10.0, .use_lambda = 1};
+  double loss;
+  ck_assert_int_eq(fastloss_wgangp_f32(FASTLOSS_WGANGP_CRITIC, n, yf, n, yr, n, nf, g, nf, &params,
+                                       &loss, NULL, NULL, g),
+                   FASTLOSS_OK);
+  /* mean(Y_fake) - mean(Y_real) + 10 mean((5 - 1)^2, (0.5 - 1)^2) */
+  const double want_loss = 1.5 - 0.0 + 10.0 * (16.0 + 0.25) / 2.0;
+  FL_CHECK(fl_close(loss, want_loss, 0.0, 1e-12), "loss %.17g, want %.17g", loss, want_loss);
+  /* dG_i = (2 lambda / n) (||g_i|| - 1) g_i / ||g_i|| */
+  FL_CHECK1(fl_close(g[7], 10.0 * 4.0 * 3.0 / 5.0, 0.0, 1e-6));
+  FL_CHECK1(fl_close(g[nf - 1], 10.0 * 4.0 * 4.0 / 5.0, 0.0, 1e-6));
+  FL_CHECK1(fl_close(g[2 * nf - 1], 10.0 * -0.5 * 1.0, 0.0, 1e-6));
+  for (size_t k = 0; k < n * nf - 1; k += 4099)
+    if (k != 7 && k != nf - 1) FL_CHECK(g[k] == 0.0f, "dGradInterp[%zu] = %g", k, (double)g[k]);
+  free(g);
+}
+END_TEST
+
 Suite *fl_suite_large(void) {
   Suite *s = suite_create("large");
   TCase *tc = tcase_create("sizes");
@@ -235,6 +314,8 @@ Suite *fl_suite_large(void) {
   tcase_add_test(tc, large_vocab_xent);
   tcase_add_test(tc, large_vocab_nce);
   tcase_add_test(tc, large_dense_xent);
+  tcase_add_test(tc, large_dense_activation);
+  tcase_add_test(tc, large_dense_wgangp);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -2,23 +2,11 @@
  * group update, its gradient against finite differences of the loss it
  * reports, the Hogwild path against the serial one, extremes, and every
  * error status. */
-#include <float.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stdio.h>
 
-#include "testing.h"
+#include "ns-fixture.h"
 
 /* ------------------------------------------------ float64 reference */
-
-static double ref_sigmoid(double z) {
-  return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-}
-
-static double ref_clip(double p) {
-  const double eps = FLT_EPSILON;
-  return p < eps ? eps : p > 1.0 - eps ? 1.0 - eps : p;
-}
 
 static double ref_dot(size_t dim, const double *a, const double *b) {
   double s = 0.0;
@@ -96,17 +84,12 @@ static fl_sgns_case fl_case_new(fl_rng *rng, size_t vocab, size_t dim, size_t n_
     }
     c.n_groups = g;
   } else {
-    for (size_t i = 0; i < n_pairs; i++) c.targets[i] = (int32_t)(fl_rng_u32(rng) % vocab);
+    fl_ns_random_ids(rng, c.targets, n_pairs, vocab);
   }
-  for (size_t i = 0; i < n_pairs; i++) c.inputs[i] = (int32_t)(fl_rng_u32(rng) % vocab);
+  fl_ns_random_ids(rng, c.inputs, n_pairs, vocab);
   c.negatives = malloc(sizeof(int32_t) * (c.n_groups * k + 1));
-  for (size_t j = 0; j < c.n_groups * k; j++) c.negatives[j] = (int32_t)(fl_rng_u32(rng) % vocab);
-  c.in = malloc(sizeof(float) * vocab * dim);
-  c.out = malloc(sizeof(float) * vocab * dim);
-  for (size_t j = 0; j < vocab * dim; j++) {
-    c.in[j] = (float)(scale * (fl_rng_uniform(rng) - 0.5));
-    c.out[j] = (float)(scale * (fl_rng_uniform(rng) - 0.5));
-  }
+  fl_ns_random_ids(rng, c.negatives, c.n_groups * k, vocab);
+  fl_ns_tables_new(rng, vocab, dim, scale, &c.in, &c.out);
   return c;
 }
 
@@ -123,6 +106,12 @@ static fastloss_sgns_batch fl_case_batch(const fl_sgns_case *c) {
   fastloss_sgns_batch b = {c->n_pairs, c->inputs, c->targets, c->k, c->negatives,
                            c->n_groups, c->offsets};
   return b;
+}
+
+static fastloss_status fl_sgns_step(const void *batch, size_t vocab, size_t dim, float *in,
+                                    float *out, float lr, const fastloss_sgns_params *params,
+                                    double *loss) {
+  return fastloss_sgns_step_f32(vocab, dim, in, out, batch, lr, params, loss);
 }
 
 /* Runs the reference over the whole batch on double copies of the tables. */
@@ -196,37 +185,9 @@ START_TEST(sgns_gradient_finite_differences) {
     c.negatives[0] = c.targets[0]; /* an accidental hit */
     c.negatives[2] = c.negatives[1]; /* a repeated negative */
     const fastloss_sgns_batch b = fl_case_batch(&c);
-    const size_t size = c.vocab * dim;
-    float *in0 = malloc(sizeof(float) * size), *out0 = malloc(sizeof(float) * size);
-    memcpy(in0, c.in, sizeof(float) * size);
-    memcpy(out0, c.out, sizeof(float) * size);
-    const float lr = 1.0f / 1024;
-    double loss;
-    ck_assert_int_eq(fastloss_sgns_step_f32(c.vocab, dim, c.in, c.out, &b, lr, NULL, &loss),
-                     FASTLOSS_OK);
-    for (int table = 0; table < 2; table++)
-      for (size_t j = 0; j < size; j++) {
-        float *base = table == 0 ? in0 : out0;
-        const float *after = table == 0 ? c.in : c.out;
-        const double grad = ((double)after[j] - base[j]) / -lr;
-        const float saved = base[j];
-        const float step = 1.0f / 64;
-        double lp, lm;
-        base[j] = saved + step;
-        ck_assert_int_eq(fastloss_sgns_step_f32(c.vocab, dim, table == 0 ? base : in0,
-                                                table == 0 ? out0 : base, &b, 0.0f, NULL, &lp),
-                         FASTLOSS_OK);
-        base[j] = saved - step;
-        ck_assert_int_eq(fastloss_sgns_step_f32(c.vocab, dim, table == 0 ? base : in0,
-                                                table == 0 ? out0 : base, &b, 0.0f, NULL, &lm),
-                         FASTLOSS_OK);
-        base[j] = saved;
-        const double fd = (lp - lm) / (2.0 * step);
-        FL_CHECK(fl_close(grad, fd, 2e-3, 2e-2), "group %zu %s[%zu]: step gives %.6g, fd %.6g",
-                 group, table == 0 ? "in" : "out", j, grad, fd);
-      }
-    free(in0);
-    free(out0);
+    char what[32];
+    snprintf(what, sizeof what, "group %zu", group);
+    fl_ns_check_gradient(fl_sgns_step, &b, c.vocab, dim, c.in, c.out, 1.0, what);
     fl_case_free(&c);
   }
 }
@@ -248,55 +209,18 @@ START_TEST(sgns_threads) {
   }
   const fastloss_sgns_batch b = fl_case_batch(&c);
   const size_t size = vocab * dim;
-  float *in = malloc(sizeof(float) * size), *out = malloc(sizeof(float) * size);
+  float *in = fl_ns_copy(c.in, size), *out = fl_ns_copy(c.out, size);
   double serial_loss;
-  memcpy(in, c.in, sizeof(float) * size);
-  memcpy(out, c.out, sizeof(float) * size);
   fastloss_sgns_params det = {.deterministic = 1};
-  ck_assert_int_eq(fastloss_sgns_step_f32(vocab, dim, in, out, &b, 0.025f, &det, &serial_loss),
-                   FASTLOSS_OK);
-  const int saved = fastloss_get_num_threads();
-  for (int threads = 1; threads <= 4; threads++) {
-    fastloss_set_num_threads(threads);
-    float *in2 = malloc(sizeof(float) * size), *out2 = malloc(sizeof(float) * size);
-    memcpy(in2, c.in, sizeof(float) * size);
-    memcpy(out2, c.out, sizeof(float) * size);
-    double loss;
-    ck_assert_int_eq(fastloss_sgns_step_f32(vocab, dim, in2, out2, &b, 0.025f, NULL, &loss),
-                     FASTLOSS_OK);
-    ck_assert_msg(memcmp(in, in2, sizeof(float) * size) == 0, "%d threads: in differs", threads);
-    ck_assert_msg(memcmp(out, out2, sizeof(float) * size) == 0, "%d threads: out differs",
-                  threads);
-    FL_CHECK(fl_close(loss, serial_loss, 0.0, 1e-12), "%d threads: loss %.17g vs %.17g", threads,
-             loss, serial_loss);
-    free(in2);
-    free(out2);
-  }
-  /* shared rows, deterministic mode */
+  ck_assert_int_eq(fl_sgns_step(&b, vocab, dim, in, out, 0.05f, &det, &serial_loss), FASTLOSS_OK);
+  fl_ns_check_thread_counts(fl_sgns_step, &b, vocab, dim, c.in, c.out, NULL, 1, 4, in, out,
+                            serial_loss, "disjoint rows, Hogwild");
+  /* shared rows, deterministic mode, given and drawn negatives */
   fl_sgns_case s = fl_case_new(&rng, 50, dim, n_pairs, 5, 6, 1.0);
   const fastloss_sgns_batch sb = fl_case_batch(&s);
-  float *ref_in = NULL, *ref_out = NULL;
-  for (int threads = 1; threads <= 3; threads++) {
-    fastloss_set_num_threads(threads);
-    float *in2 = malloc(sizeof(float) * 50 * dim), *out2 = malloc(sizeof(float) * 50 * dim);
-    memcpy(in2, s.in, sizeof(float) * 50 * dim);
-    memcpy(out2, s.out, sizeof(float) * 50 * dim);
-    ck_assert_int_eq(fastloss_sgns_step_f32(50, dim, in2, out2, &sb, 0.025f, &det, NULL),
-                     FASTLOSS_OK);
-    if (ref_in == NULL) {
-      ref_in = in2;
-      ref_out = out2;
-      continue;
-    }
-    ck_assert_msg(memcmp(ref_in, in2, sizeof(float) * 50 * dim) == 0, "%d threads differ", threads);
-    ck_assert_msg(memcmp(ref_out, out2, sizeof(float) * 50 * dim) == 0, "%d threads differ",
-                  threads);
-    free(in2);
-    free(out2);
-  }
-  fastloss_set_num_threads(saved);
-  free(ref_in);
-  free(ref_out);
+  fastloss_sgns_batch drawing = sb;
+  drawing.negatives = NULL;
+  fl_ns_check_deterministic(fl_sgns_step, &sb, &drawing, 50, dim, s.in, s.out);
   free(in);
   free(out);
   fl_case_free(&c);
@@ -345,13 +269,7 @@ static void fl_sgns_expect(fastloss_status want, const char *part, size_t vocab,
   if (out) memcpy(out_copy, out, sizeof out_copy);
   double loss = 12345.0;
   const fastloss_status got = fastloss_sgns_step_f32(vocab, dim, in, out, b, lr, NULL, &loss);
-  ck_assert_msg(got == want, "got %s (%s), want %s", fastloss_status_str(got),
-                fastloss_last_error(), fastloss_status_str(want));
-  ck_assert_msg(strstr(fastloss_last_error(), part) != NULL, "message '%s' lacks '%s'",
-                fastloss_last_error(), part);
-  ck_assert(loss == 12345.0);
-  if (in) ck_assert_msg(memcmp(in, in_copy, sizeof in_copy) == 0, "in_emb written on error");
-  if (out) ck_assert_msg(memcmp(out, out_copy, sizeof out_copy) == 0, "out_emb written on error");
+  fl_ns_check_error(got, want, part, loss, in, in_copy, out, out_copy);
 }
 
 START_TEST(sgns_errors) {
@@ -406,52 +324,42 @@ START_TEST(sgns_errors) {
 }
 END_TEST
 
-/* Negatives drawn by the step equal the documented draws made by hand:
- * group g from stream (seed, stream + g), a draw equal to the group's
- * target drawn again. */
+/* Negatives drawn by the step equal the documented draws made by hand
+ * with the public stream and sampler calls: group g from stream (seed,
+ * stream + g), a draw equal to the group's target drawn again.  k = 11
+ * takes more uniforms than the step computes at once; the sampler without
+ * replacement takes the step's other path. */
 START_TEST(sgns_drawn_negatives) {
-  const size_t vocab = 40, dim = 24, k = 5;
+  const size_t vocab = 40, dim = 24;
   fl_rng rng;
   fl_rng_seed(&rng, 11);
   double weights[40];
   for (size_t i = 0; i < vocab; i++) weights[i] = 1.0 / (double)(i + 1);
   weights[3] = 0.0;
   fastloss_sampler *noise = NULL;
-  ck_assert_int_eq(fastloss_sampler_create(&noise, weights, vocab, 0, 1, 5), FASTLOSS_OK);
-  for (size_t group = 0; group <= 6; group += 6) {
-    fl_sgns_case c = fl_case_new(&rng, vocab, dim, 50, k, group, 1.0);
-    c.targets[0] = 0; /* the most frequent noise class: redraws happen */
-    for (size_t g = 0; g < c.n_groups; g++) {
-      const size_t first = c.offsets ? c.offsets[g] : g;
-      fastloss_rng stream;
-      fastloss_rng_init(&stream, 77, 1000 + g);
-      ck_assert_int_eq(fastloss_sampler_sample_rng(noise, &stream, k, c.negatives + g * k),
-                       FASTLOSS_OK);
-      for (size_t j = 0; j < k; j++)
-        for (int tries = 0; c.negatives[g * k + j] == c.targets[first] && tries < 16; tries++)
-          ck_assert_int_eq(fastloss_sampler_sample_rng(noise, &stream, 1, &c.negatives[g * k + j]),
-                           FASTLOSS_OK);
-    }
-    const size_t size = vocab * dim;
-    float *in = malloc(sizeof(float) * size), *out = malloc(sizeof(float) * size);
-    memcpy(in, c.in, sizeof(float) * size);
-    memcpy(out, c.out, sizeof(float) * size);
-    fastloss_sgns_batch b = fl_case_batch(&c);
-    double want, got;
-    fastloss_sgns_params given = {.deterministic = 1};
-    ck_assert_int_eq(fastloss_sgns_step_f32(vocab, dim, c.in, c.out, &b, 0.05f, &given, &want),
-                     FASTLOSS_OK);
-    b.negatives = NULL;
-    fastloss_sgns_params drawn = {.deterministic = 1, .noise = noise, .seed = 77, .stream = 1000};
-    ck_assert_int_eq(fastloss_sgns_step_f32(vocab, dim, in, out, &b, 0.05f, &drawn, &got),
-                     FASTLOSS_OK);
-    ck_assert_msg(memcmp(in, c.in, sizeof(float) * size) == 0, "group %zu: in differs", group);
-    ck_assert_msg(memcmp(out, c.out, sizeof(float) * size) == 0, "group %zu: out differs", group);
-    ck_assert_msg(got == want, "group %zu: loss %.17g vs %.17g", group, got, want);
-    free(in);
-    free(out);
-    fl_case_free(&c);
+  for (int replace = 1; replace >= 0; replace--) {
+    ck_assert_int_eq(fastloss_sampler_create(&noise, weights, vocab, 0, replace, 5), FASTLOSS_OK);
+    for (size_t k = 5; k <= 11; k += 6)
+      for (size_t group = 0; group <= 6; group += 6) {
+        fl_sgns_case c = fl_case_new(&rng, vocab, dim, 50, k, group, 1.0);
+        c.targets[0] = 0; /* the most frequent noise class: redraws happen */
+        int redrawn = 0;
+        for (size_t g = 0; g < c.n_groups; g++)
+          redrawn += fl_ns_hand_draw(noise, 77, 1000, g, k, c.targets[c.offsets ? c.offsets[g] : g],
+                                     c.negatives + g * k);
+        ck_assert_msg(redrawn > 0, "no redraw exercised");
+        const fastloss_sgns_batch b = fl_case_batch(&c);
+        fastloss_sgns_batch drawing = b;
+        drawing.negatives = NULL;
+        char what[64];
+        snprintf(what, sizeof what, "replace %d k %zu group %zu", replace, k, group);
+        fl_ns_check_drawn_equals_given(fl_sgns_step, &b, &drawing, noise, vocab, dim, c.in, c.out,
+                                       what);
+        fl_case_free(&c);
+      }
+    fastloss_sampler_destroy(noise);
   }
+  ck_assert_int_eq(fastloss_sampler_create(&noise, weights, vocab, 0, 1, 5), FASTLOSS_OK);
   /* a noise distribution wider than the vocabulary, and one that cannot
    * give k distinct classes: errors, nothing written */
   float table[64];

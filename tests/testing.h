@@ -71,6 +71,7 @@ Suite *fl_suite_sampler(void);
 Suite *fl_suite_nce_kernels(void);
 Suite *fl_suite_nce(void);
 Suite *fl_suite_sgns(void);
+Suite *fl_suite_nsloss(void);
 Suite *fl_suite_cbow(void);
 Suite *fl_suite_vae(void);
 Suite *fl_suite_sqerr(void);

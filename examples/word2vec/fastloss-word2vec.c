@@ -29,7 +29,17 @@
  *   divides by clock(), the CPU time of all its threads.
  * - Random numbers come from fastloss's counter-based streams, so a run is
  *   reproducible from -seed; with -deterministic 1 the output does not depend
- *   on -threads. */
+ *   on -threads.
+ *
+ * Built with -DFL_W2V_MPI (meson finds MPI), `mpirun -np N` trains
+ * data-parallel, as pWord2Vec (Ji et al.): rank r reads bytes
+ * [r S / N, (r + 1) S / N) of the corpus (a word belongs to the rank holding
+ * its first byte), the ranks merge their (word, count) lists so that every
+ * rank builds the single-process vocabulary and noise table, each rank trains
+ * its shard with its own threads, and every -sync-words global words the
+ * input and output tables are averaged with MPI_Allreduce (only the rows some
+ * rank changed since the last sync, when that is fewer than half).  With one
+ * rank, or without MPI, nothing changes. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <fastloss.h>
@@ -44,6 +54,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#ifdef FL_W2V_MPI
+#include <mpi.h>
+#endif
 
 /* word2vec.c's MAX_STRING is 100 bytes with the terminator; longer words are
  * cut (word2vec.c keeps overwriting its last byte, we keep the first 99). */
@@ -61,6 +75,13 @@
 
 static const char *program = "fastloss-word2vec";
 
+/* This process's place among the ranks: MPI's, or (-shard-index/-shard-count,
+ * a test flag) one shard trained alone.  mpi_ranks > 1 only under mpirun. */
+static int world_rank = 0, world_size = 1, mpi_ranks = 1;
+#ifdef FL_W2V_MPI
+static int mpi_started = 0; /* MPI_Init was called */
+#endif
+
 /* ------------------------------------------------------------ options */
 
 typedef struct options {
@@ -69,6 +90,8 @@ typedef struct options {
   double sample, alpha;
   int binary, shared_negatives, deterministic, cbow;
   uint64_t seed;
+  long long sync_words, shard_index, shard_count, test_fail_rank;
+  int sync_touched;
 } options;
 
 static void usage(FILE *out) {
@@ -109,6 +132,11 @@ static void usage(FILE *out) {
           "  -seed N              seed of every random stream (1)\n"
           "  -loss-every N        print the average loss per pair (CBOW: per centre word)\n"
           "                       every N words, 0 = off (0)\n"
+          "MPI (mpirun -np N; no effect with one rank or a build without MPI):\n"
+          "  -sync-words K        average the tables across ranks about every K words\n"
+          "                       of the whole corpus (all ranks together) (1000000)\n"
+          "  -sync-touched 0|1    1: send only the rows some rank changed since the\n"
+          "                       last sync when they are under half; 0: whole tables (1)\n"
           "\n"
           "Stderr ends with one summary line: words/sec, words/sec/thread, the average\n"
           "loss per pair or centre word (all training and the last 10%% of words) and the\n"
@@ -116,25 +144,42 @@ static void usage(FILE *out) {
           program);
 }
 
+/* Ends the program; under MPI every rank must pass here (MPI_Finalize). */
+static void finish(int status) __attribute__((noreturn));
+static void finish(int status) {
+#ifdef FL_W2V_MPI
+  if (mpi_started) MPI_Finalize();
+#endif
+  exit(status);
+}
+
+/* A message, then exit 1.  With more than one rank, MPI_Abort: the other ranks
+ * may be waiting in a collective call and would otherwise hang. */
+static void fail(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void fail(const char *format, ...) {
+  /* One write, so that the ranks' messages do not interleave. */
+  char message[1024];
+  int used = mpi_ranks > 1 ? snprintf(message, sizeof message, "%s: rank %d of %d: ", program,
+                                      world_rank, mpi_ranks)
+                           : snprintf(message, sizeof message, "%s: ", program);
   va_list args;
   va_start(args, format);
-  fprintf(stderr, "%s: ", program);
-  vfprintf(stderr, format, args);
-  fputc('\n', stderr);
+  vsnprintf(message + used, sizeof message - (size_t)used, format, args);
   va_end(args);
-  exit(1);
+  fprintf(stderr, "%s\n", message);
+  fflush(stderr);
+#ifdef FL_W2V_MPI
+  if (mpi_ranks > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
+  finish(1);
 }
 
 static long long parse_integer(const char *flag, const char *text, long long min, long long max) {
   char *end;
   errno = 0;
   long long value = strtoll(text, &end, 10);
-  if (end == text || *end != '\0' || errno == ERANGE || value < min || value > max) {
-    fprintf(stderr, "%s: %s needs an integer in [%lld, %lld], got '%s'\n", program, flag, min, max,
-            text);
-    exit(1);
-  }
+  if (end == text || *end != '\0' || errno == ERANGE || value < min || value > max)
+    fail("%s needs an integer in [%lld, %lld], got '%s'", flag, min, max, text);
   return value;
 }
 
@@ -142,10 +187,8 @@ static double parse_real(const char *flag, const char *text, double min) {
   char *end;
   errno = 0;
   double value = strtod(text, &end);
-  if (end == text || *end != '\0' || errno == ERANGE || !isfinite(value) || value < min) {
-    fprintf(stderr, "%s: %s needs a finite number >= %g, got '%s'\n", program, flag, min, text);
-    exit(1);
-  }
+  if (end == text || *end != '\0' || errno == ERANGE || !isfinite(value) || value < min)
+    fail("%s needs a finite number >= %g, got '%s'", flag, min, text);
   return value;
 }
 
@@ -168,8 +211,11 @@ static void parse_options(int argc, char **argv, options *o) {
                  .debug = 2,
                  .sample = 1e-3,
                  .alpha = 0.025,
-                 .seed = 1};
-  long long binary = 0, cbow = 0, hs = 0, shared = 0, deterministic = 0, seed = 1;
+                 .seed = 1,
+                 .sync_words = 1000000,
+                 .shard_count = 0,
+                 .test_fail_rank = -1};
+  long long binary = 0, cbow = 0, hs = 0, shared = 0, deterministic = 0, seed = 1, touched = 1;
   int alpha_given = 0;
   const flag_spec flags[] = {
       {"-train", FLAG_PATH, &o->train, 0, 0},
@@ -191,12 +237,21 @@ static void parse_options(int argc, char **argv, options *o) {
       {"-shared-negatives", FLAG_INTEGER, &shared, 0, 1},
       {"-deterministic", FLAG_INTEGER, &deterministic, 0, 1},
       {"-seed", FLAG_INTEGER, &seed, 0, LLONG_MAX},
+      {"-sync-words", FLAG_INTEGER, &o->sync_words, 1, LLONG_MAX},
+      {"-sync-touched", FLAG_INTEGER, &touched, 0, 1},
+      /* Test flags, not in usage(): -shard-index R -shard-count N trains, in
+       * one process, what rank R of N trains until its first sync (the
+       * vocabulary of all shards, shard R only); -test-fail-rank R makes
+       * rank R fail (as if out of memory) at its first sync. */
+      {"-shard-index", FLAG_INTEGER, &o->shard_index, 0, INT_MAX - 1},
+      {"-shard-count", FLAG_INTEGER, &o->shard_count, 1, INT_MAX},
+      {"-test-fail-rank", FLAG_INTEGER, &o->test_fail_rank, 0, INT_MAX},
   };
   for (int i = 1; i < argc; i += 2) {
     const char *name = argv[i];
     if (!strcmp(name, "-h") || !strcmp(name, "-help") || !strcmp(name, "--help")) {
-      usage(stdout);
-      exit(0);
+      if (world_rank == 0) usage(stdout);
+      finish(0);
     }
     const flag_spec *flag = NULL;
     for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++)
@@ -227,6 +282,11 @@ static void parse_options(int argc, char **argv, options *o) {
   o->deterministic = (int)deterministic;
   o->cbow = (int)cbow;
   o->seed = (uint64_t)seed;
+  o->sync_touched = (int)touched;
+  if (o->shard_count && mpi_ranks > 1) fail("-shard-count is for a single process (no mpirun)");
+  if (o->shard_count && o->shard_index >= o->shard_count)
+    fail("-shard-index %lld is outside [0, %lld)", o->shard_index, o->shard_count);
+  if (!o->shard_count && o->shard_index) fail("-shard-index needs -shard-count");
 }
 
 /* --------------------------------------------------------- vocabulary */
@@ -321,19 +381,66 @@ static void add_token(vocabulary *v, corpus *c, const char *word, size_t length)
   corpus_push(c, (int32_t)index);
 }
 
+static int is_separator(char ch) { return ch == ' ' || ch == '\t' || ch == '\n'; }
+
 /* word2vec.c's tokeniser: words end at ' ', '\t' and '\n'; '\r' is ignored;
- * every '\n' is also the word "</s>". */
-static void read_corpus(FILE *f, const char *path, vocabulary *v, corpus *c) {
+ * every '\n' is also the word "</s>".
+ * Shard `shard` of `n_shards` of the corpus (n_shards = 1: all of it, read
+ * as a stream): the words
+ * whose first byte lies in [begin, end), begin = size * shard / n_shards, and
+ * the newlines ("</s>") in that range.  A word that crosses `end` is read to
+ * its end here and skipped by the next shard, so every word belongs to exactly
+ * one shard and the shards, in order, are the whole corpus.  '\r' separates
+ * nothing and belongs to no word: a shard looks back past any '\r' to see
+ * whether it begins inside a word. */
+static void read_shard(FILE *f, const char *path, int shard, int n_shards, vocabulary *v,
+                       corpus *c) {
+  uint64_t begin = 0, end = UINT64_MAX; /* one shard: the whole stream, no seeks */
+  if (n_shards > 1) {
+    if (fseeko(f, 0, SEEK_END)) fail("cannot seek in -train %s: %s", path, strerror(errno));
+    off_t file_size = ftello(f);
+    if (file_size < 0) fail("cannot seek in -train %s: %s", path, strerror(errno));
+    uint64_t size = (uint64_t)file_size, n = (uint64_t)n_shards;
+    begin = size / n * (uint64_t)shard + size % n * (uint64_t)shard / n;
+    end = size / n * (uint64_t)(shard + 1) + size % n * (uint64_t)(shard + 1) / n;
+  }
+  int skipping = 0; /* inside a word of the previous shard */
+  if (begin > 0) {
+    uint64_t p = begin;
+    int ch = '\r';
+    while (p > 0 && ch == '\r') {
+      p--;
+      if (fseeko(f, (off_t)p, SEEK_SET) || (ch = fgetc(f)) == EOF)
+        fail("cannot read -train %s at byte %" PRIu64 ": %s", path, p, strerror(errno));
+    }
+    skipping = ch != '\r' && !is_separator((char)ch);
+  }
+  if (n_shards > 1 && fseeko(f, (off_t)begin, SEEK_SET))
+    fail("cannot seek in -train %s: %s", path, strerror(errno));
   static char buffer[1 << 20];
   char word[MAX_WORD_BYTES];
   size_t length = 0, got;
-  while ((got = fread(buffer, 1, sizeof buffer, f)) > 0) {
-    for (size_t i = 0; i < got; i++) {
+  uint64_t position = begin;
+  int done = 0;
+  while (!done && (got = fread(buffer, 1, sizeof buffer, f)) > 0) {
+    for (size_t i = 0; i < got; i++, position++) {
       char ch = buffer[i];
+      if (position >= end && length == 0) {
+        done = 1;
+        break;
+      }
+      if (skipping) {
+        if (!is_separator(ch)) continue;
+        skipping = 0;
+      }
       if (ch == '\r') continue;
-      if (ch == ' ' || ch == '\t' || ch == '\n') {
+      if (is_separator(ch)) {
         if (length) add_token(v, c, word, length);
         length = 0;
+        if (position >= end) { /* the word that crossed `end` is done */
+          done = 1;
+          break;
+        }
         if (ch == '\n') {
           v->words[END_OF_SENTENCE].count++;
           corpus_push(c, END_OF_SENTENCE);
@@ -346,6 +453,109 @@ static void read_corpus(FILE *f, const char *path, vocabulary *v, corpus *c) {
   if (ferror(f)) fail("error reading -train %s: %s", path, strerror(errno));
   if (length) add_token(v, c, word, length);
   fclose(f);
+}
+
+/* v's words in v's order, each as 8 bytes of count (native byte order: every
+ * rank runs this program on the same kind of machine), the word and a NUL. */
+static char *serialize_vocabulary(const vocabulary *v, size_t *bytes) {
+  *bytes = 8 * v->n_words + v->arena_used;
+  char *data = xrealloc(NULL, *bytes, 1), *p = data;
+  for (size_t w = 0; w < v->n_words; w++) {
+    const char *text = v->arena + v->words[w].text;
+    size_t length = strlen(text) + 1;
+    memcpy(p, &v->words[w].count, 8);
+    memcpy(p + 8, text, length);
+    p += 8 + length;
+  }
+  return data;
+}
+
+/* Adds a serialized list's counts to `merged`; a word new to it goes last,
+ * so merging the shards' lists in shard order lists the words in order of
+ * first appearance in the whole corpus, as one shard of the whole does. */
+static void merge_vocabulary(vocabulary *merged, const char *data, size_t bytes) {
+  size_t p = 0;
+  while (p < bytes) {
+    const char *text = data + p + 8;
+    const char *nul = p + 8 < bytes ? memchr(text, '\0', bytes - p - 8) : NULL;
+    if (!nul) fail("a rank sent a damaged vocabulary (%zu bytes)", bytes);
+    uint64_t count;
+    memcpy(&count, data + p, 8);
+    size_t index = vocabulary_find_or_add(merged, text, (size_t)(nul - text)); /* may move words */
+    merged->words[index].count += count;
+    p += 8 + (size_t)(nul - text) + 1;
+  }
+}
+
+/* More than one rank (or -shard-count): reads shard world_rank of the corpus
+ * into c and builds in v (which holds "</s>" only) the vocabulary of the whole
+ * corpus: every shard's (word, count) list, merged in shard order, so that
+ * sort_and_prune gives every rank the single-process vocabulary.  c's ids
+ * then index v.  Without MPI the other shards are read here, one by one. */
+static void read_shared_vocabulary(FILE *f, const options *o, vocabulary *v, corpus *c) {
+  vocabulary local = {0};
+  vocabulary_rehash(&local, 1 << 16);
+  vocabulary_find_or_add(&local, "</s>", 4);
+  read_shard(f, o->train, world_rank, world_size, &local, c);
+  size_t bytes;
+  char *mine = serialize_vocabulary(&local, &bytes);
+#ifdef FL_W2V_MPI
+  if (mpi_ranks > 1) {
+    if (bytes > INT_MAX)
+      fail("the word list of this shard takes %zu bytes, more than MPI's INT_MAX", bytes);
+    int my_bytes = (int)bytes;
+    int *sizes = xrealloc(NULL, (size_t)world_size, sizeof *sizes);
+    int *offsets = xrealloc(NULL, (size_t)world_size, sizeof *offsets);
+    MPI_Allgather(&my_bytes, 1, MPI_INT, sizes, 1, MPI_INT, MPI_COMM_WORLD);
+    long long total = 0;
+    for (int r = 0; r < world_size; r++) {
+      if (total + sizes[r] > INT_MAX)
+        fail("the word lists of all shards take more than MPI's INT_MAX bytes");
+      offsets[r] = (int)total;
+      total += sizes[r];
+    }
+    char *all = xrealloc(NULL, (size_t)total, 1);
+    MPI_Allgatherv(mine, my_bytes, MPI_BYTE, all, sizes, offsets, MPI_BYTE, MPI_COMM_WORLD);
+    for (int r = 0; r < world_size; r++) merge_vocabulary(v, all + offsets[r], (size_t)sizes[r]);
+    free(all);
+    free(sizes);
+    free(offsets);
+  }
+#endif
+  if (mpi_ranks == 1) {
+    for (int r = 0; r < world_size; r++) {
+      if (r == world_rank) {
+        merge_vocabulary(v, mine, bytes);
+        continue;
+      }
+      FILE *other_file = fopen(o->train, "rb");
+      if (!other_file) fail("cannot read -train %s: %s", o->train, strerror(errno));
+      vocabulary other = {0};
+      vocabulary_rehash(&other, 1 << 16);
+      vocabulary_find_or_add(&other, "</s>", 4);
+      corpus scratch = {0};
+      read_shard(other_file, o->train, r, world_size, &other, &scratch);
+      size_t other_bytes;
+      char *data = serialize_vocabulary(&other, &other_bytes);
+      merge_vocabulary(v, data, other_bytes);
+      free(data);
+      free(scratch.ids);
+      free(other.words);
+      free(other.arena);
+      free(other.slots);
+    }
+  }
+  free(mine);
+  int32_t *to_merged = xrealloc(NULL, local.n_words, sizeof *to_merged);
+  for (size_t w = 0; w < local.n_words; w++) {
+    const char *text = local.arena + local.words[w].text;
+    to_merged[w] = (int32_t)vocabulary_find_or_add(v, text, strlen(text));
+  }
+  for (size_t i = 0; i < c->n_ids; i++) c->ids[i] = to_merged[c->ids[i]];
+  free(to_merged);
+  free(local.words);
+  free(local.arena);
+  free(local.slots);
 }
 
 static const vocabulary *sort_vocabulary;
@@ -396,12 +606,12 @@ static double now_seconds(void) {
 }
 
 static void check(fastloss_status status, const char *call) {
-  if (status != FASTLOSS_OK) {
-    fprintf(stderr, "%s: %s failed: %s: %s\n", program, call, fastloss_status_str(status),
-            fastloss_last_error());
-    exit(1);
-  }
+  if (status != FASTLOSS_OK)
+    fail("%s failed: %s: %s", call, fastloss_status_str(status), fastloss_last_error());
 }
+
+/* Whether this process prints progress: rank 0 of an MPI run, or a lone one. */
+static int speaks(void) { return mpi_ranks == 1 || world_rank == 0; }
 
 /* A uniform integer in [0, n) from one 32-bit draw (multiply-shift: no
  * division on the per-word path; the bias is below n / 2^32). */
@@ -446,7 +656,26 @@ typedef struct trainer {
   batch_buffers b;
   statistics s;
   double start;
+  /* Ranks (world_size; 1 alone).  A rank trains local_total words (-iter
+   * times its shard) and averages the tables at n_syncs points, the s-th
+   * once it has trained s / n_syncs of them, so every rank makes the same
+   * number of MPI calls whatever its shard's length.  Between syncs the
+   * global word count (for alpha) is the last sync's exact sum plus this
+   * rank's words since then times the ranks. */
+  int ranks;
+  long long local_total, n_syncs, syncs_done, next_sync;
+  long long sync_local_words, sync_global_words;
+  float *in_snapshot, *out_snapshot; /* the tables after the last sync */
+  float *pack;
+  uint64_t *touched;
+  long long sparse_tables, rows_sent; /* tables synced sparse; rows summed */
+  double sync_seconds, mpi_seconds, wait_seconds;
 } trainer;
+
+/* The global word count that `local` words of this rank stand for. */
+static long long global_words(const trainer *t, long long local) {
+  return t->sync_global_words + (local - t->sync_local_words) * t->ranks;
+}
 
 /* Appends the pairs of one sentence: for each centre word, a window
  * shrunk by a random b in [0, window) as in word2vec.c, every context word as
@@ -483,6 +712,15 @@ static double current_alpha(const trainer *t) {
 static void progress(const trainer *t, double alpha) {
   double seconds = now_seconds() - t->start;
   double total = (double)t->o->iter * (double)t->train_words + 1.0;
+  if (t->ranks > 1) {
+    double rate = (double)t->s.words_done / (seconds > 0 ? seconds : 1e-9);
+    fprintf(stderr,
+            "\rAlpha: %f  Progress: %.2f%%  Words/sec: %.2fk (%.2fk/rank, %d ranks)  Loss: %f  ",
+            alpha, 100.0 * (double)t->s.words_done / total, rate / 1e3,
+            rate / (double)t->ranks / 1e3, t->ranks,
+            t->s.pairs ? t->s.loss_sum / (double)t->s.pairs : 0.0);
+    return;
+  }
   fprintf(stderr, "\rAlpha: %f  Progress: %.2f%%  Words/thread/sec: %.2fk  Loss: %f  ", alpha,
           100.0 * (double)t->s.words_done / total,
           (double)t->s.words_done / (seconds > 0 ? seconds : 1e-9) / (double)t->o->threads / 1e3,
@@ -517,7 +755,7 @@ static void run_batch(trainer *t, long long batch_start_words) {
                                  .stream = t->negative_stream};
   /* alpha as word2vec.c has it when the batch begins: it updates every 10000
    * words too. */
-  t->s.words_done = batch_start_words;
+  t->s.words_done = global_words(t, batch_start_words);
   double alpha = current_alpha(t);
   double loss = 0.0, step_start = now_seconds();
   if (cbow)
@@ -536,11 +774,12 @@ static void run_batch(trainer *t, long long batch_start_words) {
   t->s.pairs += pairs;
   t->s.interval_loss_sum += loss;
   t->s.interval_pairs += pairs;
-  if ((double)batch_start_words >= 0.9 * (double)t->o->iter * (double)t->train_words) {
+  if ((double)global_words(t, batch_start_words) >=
+      0.9 * (double)t->o->iter * (double)t->train_words) {
     t->s.late_loss_sum += loss;
     t->s.late_pairs += pairs;
   }
-  if (t->o->debug > 1) progress(t, alpha);
+  if (t->o->debug > 1 && speaks()) progress(t, alpha);
   b->n_pairs = b->n_groups = 0;
 }
 
@@ -548,6 +787,109 @@ static void run_batch(trainer *t, long long batch_start_words) {
 static size_t max_pairs(size_t length, size_t window) {
   size_t per_word = 2 * window < length ? 2 * window : length - 1;
   return length ? length * per_word : 0;
+}
+
+static long long sync_point(const trainer *t, long long s) {
+  if (s >= t->n_syncs) return t->local_total;
+  return (long long)ceil((double)t->local_total * (double)s / (double)t->n_syncs);
+}
+
+#ifdef FL_W2V_MPI
+/* MPI_Allreduce in place over any count (MPI's counts are ints). */
+static void allreduce(void *data, size_t count, MPI_Datatype type, size_t type_bytes, MPI_Op op,
+                      double *seconds) {
+  const size_t chunk = (size_t)1 << 28;
+  double start = now_seconds();
+  if (count == 0) MPI_Barrier(MPI_COMM_WORLD);
+  for (size_t done = 0; done < count; done += chunk) {
+    size_t n = count - done < chunk ? count - done : chunk;
+    MPI_Allreduce(MPI_IN_PLACE, (char *)data + done * type_bytes, (int)n, type, op, MPI_COMM_WORLD);
+  }
+  *seconds += now_seconds() - start;
+}
+#endif
+
+/* The s-th sync: the exact global word count, and both tables replaced by
+ * their average over the ranks.  -sync-touched 1: a bitmap per table of the
+ * rows that differ from the last sync's tables on this rank, OR-ed over the
+ * ranks; a table whose union is under half its rows sends only those rows
+ * (packed, with the other table's if it is sparse too, in one buffer), as
+ * every other row is still the same on every rank.  The negatives touch most
+ * of the output table between syncs unless K is small, so the input table is
+ * the one that usually goes sparse. */
+static void synchronise(trainer *t, long long local_words) {
+  t->syncs_done++;
+  t->next_sync = sync_point(t, t->syncs_done + 1);
+  if (t->o->test_fail_rank == world_rank && t->syncs_done == 1)
+    fail("out of memory (simulated by -test-fail-rank %lld at the first sync)",
+         t->o->test_fail_rank);
+#ifdef FL_W2V_MPI
+  if (mpi_ranks == 1) return;
+  double start = now_seconds();
+  /* Timed apart: the wait for the slowest rank (load imbalance, or a core
+   * shared with other work), so the rest is the cost of the sync itself. */
+  double waited = 0;
+  allreduce(NULL, 0, MPI_BYTE, 1, MPI_OP_NULL, &waited); /* a barrier, see allreduce */
+  t->wait_seconds += waited;
+  t->mpi_seconds += waited;
+  long long global = local_words;
+  allreduce(&global, 1, MPI_LONG_LONG, sizeof global, MPI_SUM, &t->mpi_seconds);
+  t->sync_local_words = local_words;
+  t->sync_global_words = global;
+  size_t rows = t->vocab, dim = t->dim, cells = rows * dim, words = (rows + 63) / 64;
+  float *tables[2] = {t->in_emb, t->out_emb}, *snapshots[2] = {t->in_snapshot, t->out_snapshot};
+  const float scale = (float)t->ranks;
+  int sparse[2] = {0, 0};
+  if (t->o->sync_touched) {
+    memset(t->touched, 0, 2 * words * sizeof *t->touched);
+    for (int k = 0; k < 2; k++)
+      for (size_t r = 0; r < rows; r++)
+        if (memcmp(tables[k] + r * dim, snapshots[k] + r * dim, dim * sizeof(float)))
+          t->touched[k * words + r / 64] |= (uint64_t)1 << (r % 64);
+    allreduce(t->touched, 2 * words, MPI_UINT64_T, sizeof *t->touched, MPI_BOR, &t->mpi_seconds);
+    size_t packed = 0;
+    for (int k = 0; k < 2; k++) {
+      size_t union_rows = 0;
+      for (size_t i = 0; i < words; i++)
+        union_rows += (size_t)__builtin_popcountll(t->touched[k * words + i]);
+      sparse[k] = 2 * union_rows < rows;
+      if (sparse[k]) packed += union_rows;
+    }
+    if (packed) { /* at most rows: each sparse table sends under half */
+      float *p = t->pack;
+      for (int k = 0; k < 2; k++)
+        for (size_t r = 0; sparse[k] && r < rows; r++)
+          if (t->touched[k * words + r / 64] >> (r % 64) & 1) {
+            memcpy(p, tables[k] + r * dim, dim * sizeof(float));
+            p += dim;
+          }
+      allreduce(t->pack, packed * dim, MPI_FLOAT, sizeof(float), MPI_SUM, &t->mpi_seconds);
+      p = t->pack;
+      for (int k = 0; k < 2; k++)
+        for (size_t r = 0; sparse[k] && r < rows; r++)
+          if (t->touched[k * words + r / 64] >> (r % 64) & 1) {
+            for (size_t d = 0; d < dim; d++) p[d] /= scale;
+            memcpy(tables[k] + r * dim, p, dim * sizeof(float));
+            memcpy(snapshots[k] + r * dim, p, dim * sizeof(float));
+            p += dim;
+          }
+      t->rows_sent += (long long)packed;
+    }
+  }
+  for (int k = 0; k < 2; k++) {
+    if (sparse[k]) {
+      t->sparse_tables++;
+      continue;
+    }
+    allreduce(tables[k], cells, MPI_FLOAT, sizeof(float), MPI_SUM, &t->mpi_seconds);
+    for (size_t i = 0; i < cells; i++) tables[k][i] /= scale;
+    if (t->o->sync_touched) memcpy(snapshots[k], tables[k], cells * sizeof(float));
+    t->rows_sent += (long long)rows;
+  }
+  t->sync_seconds += now_seconds() - start;
+#else
+  (void)local_words;
+#endif
 }
 
 static void train(trainer *t, const corpus *c) {
@@ -586,10 +928,11 @@ static void train(trainer *t, const corpus *c) {
         batch_start = sentence_start;
       }
       add_sentence(t, sentence, length);
-      if (words - batch_start >= BATCH_WORDS || position == c->n_ids) {
+      if (words - batch_start >= BATCH_WORDS || position == c->n_ids || words >= t->next_sync) {
         run_batch(t, batch_start);
         batch_start = words;
-        if (o->loss_every > 0 && words >= next_loss_line) {
+        while (t->syncs_done < t->n_syncs && words >= t->next_sync) synchronise(t, words);
+        if (o->loss_every > 0 && words >= next_loss_line && speaks()) {
           fprintf(stderr, "\rloss-every: words %lld  %s %lld  average loss %f%30s\n", words,
                   o->cbow ? "centre-words" : "pairs", t->s.interval_pairs,
                   t->s.interval_pairs ? t->s.interval_loss_sum / (double)t->s.interval_pairs : 0.0,
@@ -601,6 +944,7 @@ static void train(trainer *t, const corpus *c) {
       }
     }
   }
+  while (t->syncs_done < t->n_syncs) synchronise(t, words); /* an empty shard */
   t->s.words_done = words;
   free(b->inputs);
   free(b->targets);
@@ -635,39 +979,66 @@ static float *alloc_floats(size_t count) {
 }
 
 int main(int argc, char **argv) {
+#ifdef FL_W2V_MPI
+  /* MPI only under a launcher (Open MPI's mpirun sets OMPI_COMM_WORLD_SIZE
+   * and PMIX_RANK, MPICH's PMI_RANK): run directly, the program stays the
+   * plain trainer, without MPI_Init's singleton start (a third of a second
+   * here, and a failure where the MPI runtime cannot start). */
+  if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK")) {
+    MPI_Init(&argc, &argv);
+    mpi_started = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &mpi_ranks);
+    world_size = mpi_ranks;
+  }
+#endif
   if (argc == 1) {
-    usage(stdout);
-    return 0;
+    if (world_rank == 0) usage(stdout);
+    finish(0);
   }
   double program_start = now_seconds();
   options o;
   parse_options(argc, argv, &o);
+  if (o.shard_count) {
+    world_rank = (int)o.shard_index;
+    world_size = (int)o.shard_count;
+  }
 
   FILE *train_file = fopen(o.train, "rb");
   if (!train_file) fail("cannot read -train %s: %s", o.train, strerror(errno));
-  /* A bad -output path fails now, not after minutes of training; appending
-   * tests it without truncating a file that a failed run should leave alone. */
-  FILE *probe = fopen(o.output, "rb");
-  int existed = probe != NULL;
-  if (probe) fclose(probe);
-  probe = fopen(o.output, "ab");
-  if (!probe) fail("cannot write -output %s: %s", o.output, strerror(errno));
-  fclose(probe);
-  if (!existed) remove(o.output);
+  /* Only rank 0 writes (the output and -save-vocab). */
+  if (mpi_ranks == 1 || world_rank == 0) {
+    /* A bad -output path fails now, not after minutes of training; appending
+     * tests it without truncating a file that a failed run should leave alone. */
+    FILE *probe = fopen(o.output, "rb");
+    int existed = probe != NULL;
+    if (probe) fclose(probe);
+    probe = fopen(o.output, "ab");
+    if (!probe) fail("cannot write -output %s: %s", o.output, strerror(errno));
+    fclose(probe);
+    if (!existed) remove(o.output);
+  }
 
   vocabulary v = {0};
   vocabulary_rehash(&v, 1 << 16);
   vocabulary_find_or_add(&v, "</s>", 4);
   corpus c = {0};
-  read_corpus(train_file, o.train, &v, &c);
+  if (world_size > 1)
+    read_shared_vocabulary(train_file, &o, &v, &c);
+  else
+    read_shard(train_file, o.train, 0, 1, &v, &c);
   size_t n_words;
   size_t *order = sort_and_prune(&v, &c, (uint64_t)o.min_count, &n_words);
   long long train_words = (long long)c.n_ids;
+  if (world_size > 1) { /* the whole corpus: the kept words' counts */
+    train_words = 0;
+    for (size_t w = 0; w < n_words; w++) train_words += (long long)v.words[order[w]].count;
+  }
   if (n_words < 2) fail("no word of %s occurs -min-count times", o.train);
-  if (o.debug > 0)
+  if (o.debug > 0 && speaks())
     fprintf(stderr, "Vocab size: %zu\nWords in train file: %lld\n", n_words, train_words);
 
-  if (o.save_vocab) {
+  if (o.save_vocab && speaks()) {
     FILE *f = fopen(o.save_vocab, "wb");
     if (!f) fail("cannot write -save-vocab %s: %s", o.save_vocab, strerror(errno));
     for (size_t w = 0; w < n_words; w++)
@@ -675,7 +1046,19 @@ int main(int argc, char **argv) {
     if (fclose(f)) fail("error writing -save-vocab %s: %s", o.save_vocab, strerror(errno));
   }
 
-  trainer t = {.o = &o, .vocab = n_words, .dim = (size_t)o.size, .train_words = train_words};
+  trainer t = {.o = &o,
+               .vocab = n_words,
+               .dim = (size_t)o.size,
+               .train_words = train_words,
+               .ranks = world_size,
+               .local_total = o.iter * (long long)c.n_ids,
+               .next_sync = LLONG_MAX};
+  if (world_size > 1) {
+    /* ceil(all ranks' words / K) syncs, the last at the end of training */
+    double syncs = ceil((double)o.iter * (double)train_words / (double)o.sync_words);
+    t.n_syncs = syncs < 1 ? 1 : syncs > 1e12 ? (long long)1e12 : (long long)syncs;
+    t.next_sync = sync_point(&t, 1);
+  }
   uint64_t *counts = xrealloc(NULL, n_words, sizeof *counts);
   t.keep_below = xrealloc(NULL, n_words, sizeof *t.keep_below);
   t.always_keep = xrealloc(NULL, n_words, 1);
@@ -708,16 +1091,44 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < cells; i++)
     t.in_emb[i] = (float)((fastloss_rng_uniform(&init_rng) - 0.5) / (double)t.dim);
   memset(t.out_emb, 0, cells * sizeof(float));
-  fastloss_rng_init(&t.window_rng, o.seed, 1);
-  fastloss_rng_init(&t.sample_rng, o.seed, 2);
+  if (mpi_ranks > 1 && o.sync_touched) {
+    t.in_snapshot = alloc_floats(cells);
+    t.out_snapshot = alloc_floats(cells);
+    t.pack = alloc_floats(cells); /* under half of the two tables */
+    t.touched = xrealloc(NULL, 2 * ((n_words + 63) / 64), sizeof *t.touched);
+    memcpy(t.in_snapshot, t.in_emb, cells * sizeof(float));
+    memcpy(t.out_snapshot, t.out_emb, cells * sizeof(float));
+  }
+  /* Every rank the same initial tables, its own windows, subsampling and
+   * negatives (rank 0's are the single-process streams). */
+  uint64_t rank_streams = (uint64_t)world_rank << 32;
+  fastloss_rng_init(&t.window_rng, o.seed, rank_streams + 1);
+  fastloss_rng_init(&t.sample_rng, o.seed, rank_streams + 2);
   /* A key of its own, so the per-group streams never meet streams 0-2. */
   t.negative_seed = o.seed ^ 0x9E3779B97F4A7C15u;
-  t.negative_stream = 0;
+  t.negative_stream = (uint64_t)world_rank << 48;
   check(fastloss_set_num_threads((int)o.threads), "fastloss_set_num_threads");
 
   train(&t, &c);
   double train_seconds = now_seconds() - t.start;
   free(c.ids);
+#ifdef FL_W2V_MPI
+  double sync_seconds_max = t.sync_seconds;
+  if (mpi_ranks > 1) { /* totals over the ranks for the summary */
+    long long totals[3] = {t.s.words_done, t.s.pairs, t.s.late_pairs};
+    double sums[3] = {t.s.loss_sum, t.s.late_loss_sum, t.s.step_seconds};
+    MPI_Allreduce(MPI_IN_PLACE, totals, 3, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, &sync_seconds_max, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    t.s.words_done = totals[0];
+    t.s.pairs = totals[1];
+    t.s.late_pairs = totals[2];
+    t.s.loss_sum = sums[0];
+    t.s.late_loss_sum = sums[1];
+    t.s.step_seconds = sums[2] / (double)mpi_ranks;
+  }
+#endif
+  if (!speaks()) goto done;
 
   FILE *out = fopen(o.output, "wb");
   if (!out) fail("cannot write -output %s: %s", o.output, strerror(errno));
@@ -731,7 +1142,8 @@ int main(int argc, char **argv) {
           "wall %.3f s; library step (negative draws included) %.3f s, serial %s generation "
           "%.3f s\n",
           o.debug > 1 ? "\n" : "", program, t.s.words_done, train_seconds, words_per_second,
-          words_per_second / (double)o.threads, o.threads, fastloss_isa_name(fastloss_get_isa()),
+          words_per_second / (double)o.threads / (double)mpi_ranks, o.threads,
+          fastloss_isa_name(fastloss_get_isa()),
           o.cbow ? "cbow" : "skip-gram",
           o.cbow ? "per-centre-word" : o.shared_negatives ? "shared" : "per-pair",
           o.cbow ? "centre word" : "pair",
@@ -739,7 +1151,24 @@ int main(int argc, char **argv) {
           t.s.late_pairs ? t.s.late_loss_sum / (double)t.s.late_pairs : 0.0,
           now_seconds() - program_start, t.s.step_seconds, o.cbow ? "example" : "pair",
           train_seconds - t.s.step_seconds);
+#ifdef FL_W2V_MPI
+  if (mpi_ranks > 1)
+    fprintf(stderr,
+            "%s: %d ranks x %lld threads: %.1f words/sec/rank; %lld syncs (every %lld words; "
+            "%lld of %lld table syncs sparse), %.4g rows summed per sync (of %zu); sync %.3f s = "
+            "%.1f%% of training "
+            "on rank 0 (in MPI calls %.3f s = %.1f%%, of which waiting for the slowest rank "
+            "%.3f s = %.1f%%), at most %.3f s on a rank\n",
+            program, mpi_ranks, o.threads, words_per_second / (double)mpi_ranks, t.n_syncs,
+            o.sync_words, t.sparse_tables, 2 * t.n_syncs,
+            (double)t.rows_sent / (double)(t.n_syncs ? t.n_syncs : 1), 2 * n_words,
+            t.sync_seconds, 100.0 * t.sync_seconds / (train_seconds > 0 ? train_seconds : 1e-9),
+            t.mpi_seconds, 100.0 * t.mpi_seconds / (train_seconds > 0 ? train_seconds : 1e-9),
+            t.wait_seconds, 100.0 * t.wait_seconds / (train_seconds > 0 ? train_seconds : 1e-9),
+            sync_seconds_max);
+#endif
 
+done:
   fastloss_sampler_destroy(sampler);
   free(t.in_emb);
   free(t.out_emb);
@@ -749,5 +1178,9 @@ int main(int argc, char **argv) {
   free(v.words);
   free(v.arena);
   free(v.slots);
-  return 0;
+  free(t.in_snapshot);
+  free(t.out_snapshot);
+  free(t.pack);
+  free(t.touched);
+  finish(0);
 }

@@ -189,7 +189,7 @@ static float fl_f32_xent_rdot_ukernel__avx2(size_t m, const float *a, float shif
  * gradient's masked stores. */
 static void fl_f32_xent_smallrows_ukernel__avx2(size_t rows, size_t m, const float *z, size_t ld_z,
                                                 const float *alpha, const float *beta, float *grad,
-                                                size_t ld_grad, float *row_max, float *row_sum,
+                                                size_t ld_grad, float *row_max, float *row_logsum,
                                                 float *row_zsum) {
   __m256 tile[FL_XENT_SMALL_M];
   for (size_t first = 0; first < rows; first += W) {
@@ -211,7 +211,7 @@ static void fl_f32_xent_smallrows_ukernel__avx2(size_t rows, size_t m, const flo
       sum = _mm256_add_ps(sum, tile[j]);
     }
     fl_avx2_store_tail(row_max + first, count, max);
-    fl_avx2_store_tail(row_sum + first, count, sum);
+    fl_avx2_store_tail(row_logsum + first, count, fl_avx2_log(sum));
     if (row_zsum != NULL) fl_avx2_store_tail(row_zsum + first, count, zsum);
     if (grad == NULL) continue;
     const __m256 scale = _mm256_div_ps(_mm256_maskload_ps(alpha + first, mask), sum);

@@ -196,7 +196,7 @@ static float fl_f32_xent_rdot_ukernel__avx512(size_t m, const float *a, float sh
 static void fl_f32_xent_smallrows_ukernel__avx512(size_t rows, size_t m, const float *z,
                                                   size_t ld_z, const float *alpha,
                                                   const float *beta, float *grad, size_t ld_grad,
-                                                  float *row_max, float *row_sum, float *row_zsum) {
+                                                  float *row_max, float *row_logsum, float *row_zsum) {
   __m512 tile[FL_XENT_SMALL_M];
   for (size_t first = 0; first < rows; first += W) {
     const size_t count = rows - first < W ? rows - first : W;
@@ -217,7 +217,7 @@ static void fl_f32_xent_smallrows_ukernel__avx512(size_t rows, size_t m, const f
       sum = _mm512_add_ps(sum, tile[j]);
     }
     fl_avx512_store_tail(row_max + first, count, max);
-    fl_avx512_store_tail(row_sum + first, count, sum);
+    fl_avx512_store_tail(row_logsum + first, count, fl_avx512_log(sum));
     if (row_zsum != NULL) fl_avx512_store_tail(row_zsum + first, count, zsum);
     if (grad == NULL) continue;
     const __m512 scale = _mm512_div_ps(_mm512_maskz_loadu_ps(mask, alpha + first), sum);

@@ -187,7 +187,7 @@ static float fl_f32_xent_rdot_ukernel__neon(size_t m, const float *a, float shif
  * gradient's tail stores. */
 static void fl_f32_xent_smallrows_ukernel__neon(size_t rows, size_t m, const float *z, size_t ld_z,
                                                 const float *alpha, const float *beta, float *grad,
-                                                size_t ld_grad, float *row_max, float *row_sum,
+                                                size_t ld_grad, float *row_max, float *row_logsum,
                                                 float *row_zsum) {
   float32x4_t tile[FL_XENT_SMALL_M];
   for (size_t first = 0; first < rows; first += W) {
@@ -208,7 +208,7 @@ static void fl_f32_xent_smallrows_ukernel__neon(size_t rows, size_t m, const flo
       sum = vaddq_f32(sum, tile[j]);
     }
     fl_neon_store_tail(row_max + first, count, max);
-    fl_neon_store_tail(row_sum + first, count, sum);
+    fl_neon_store_tail(row_logsum + first, count, fl_neon_log(sum));
     if (row_zsum != NULL) fl_neon_store_tail(row_zsum + first, count, zsum);
     if (grad == NULL) continue;
     const float32x4_t scale = vdivq_f32(fl_neon_load_tail(alpha + first, count, 0.0f), sum);

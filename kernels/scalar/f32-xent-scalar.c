@@ -77,7 +77,7 @@ static void fl_f32_xent_smallrows_ukernel__scalar(size_t rows, size_t m, const f
                                                   size_t ld_z, const float *alpha,
                                                   const float *beta, float *grad,
                                                   size_t ld_grad, float *row_max,
-                                                  float *row_sum, float *row_zsum) {
+                                                  float *row_logsum, float *row_zsum) {
   for (size_t i = 0; i < rows; i++) {
     const float *zi = z + i * ld_z;
     float max = -INFINITY;
@@ -97,7 +97,7 @@ static void fl_f32_xent_smallrows_ukernel__scalar(size_t rows, size_t m, const f
       for (size_t j = 0; j < m; j++) sum += (double)fl_scalar_exp_nonpos(zi[j] - max);
     }
     row_max[i] = max;
-    row_sum[i] = (float)sum;
+    row_logsum[i] = fl_scalar_log((float)sum);
     if (row_zsum != NULL) row_zsum[i] = (float)zsum;
   }
 }

@@ -14,6 +14,8 @@
 #define FL_GELU_C3 0.07135481627260024878
 #define FL_GELU_CLAMP 40.0
 #define FL_SQRT_HALF_64 0.70710678118654752440
+#define FL_SQRT_HALF_64_LO (-4.8336466567264567e-17) /* sqrt(1/2) - FL_SQRT_HALF_64 */
+#define FL_TWO_OVER_SQRT_PI_64 1.1283791670955125739
 #define FL_INV_SQRT_2PI_64 0.39894228040143267794
 
 static double fl_f64_sqerr_sum_ukernel__scalar(size_t m, const double *y, const double *p) {
@@ -84,10 +86,23 @@ static inline void fl_f64_act_eval(fl_act_kind kind, const fl_act_args *a, doubl
       return;
     }
     case FL_ACT_GELU_ERF: {
-      const double cdf = 0.5 * erfc(-z * FL_SQRT_HALF_64);
+      /* Phi(z) = erfc(x) / 2 with x = -z / sqrt 2.  Rounding x costs a
+       * relative error of 2 x^2 eps in erfc's far tail (hundreds of ULP
+       * near z = -19), so the rounding error x_lo of x (the product's, by
+       * FMA, and that of the constant) is put back to first order:
+       * erfc(x + x_lo) = erfc(x) - (2 / sqrt pi) e^{-x^2} x_lo.  Likewise
+       * the density takes z^2 as zz + zz_lo. */
+      const double x = -z * FL_SQRT_HALF_64;
+      /* Past |z| = 40 erfc is 0 or 2 whatever x_lo is; there (and for inf,
+       * where the FMA would give inf - inf) no correction. */
+      const double x_lo =
+          fabs(z) < 40.0 ? fma(-z, FL_SQRT_HALF_64, -x) + (-z) * FL_SQRT_HALF_64_LO : 0.0;
+      const double cdf = 0.5 * (erfc(x) - FL_TWO_OVER_SQRT_PI_64 * exp(-x * x) * x_lo);
       const double zc = z < -40.0 ? -40.0 : (z > 40.0 ? 40.0 : z);
+      const double zz = zc * zc, zz_lo = fma(zc, zc, -zz);
+      const double density = FL_INV_SQRT_2PI_64 * (exp(-0.5 * zz) * (1.0 - 0.5 * zz_lo));
       *f = z < -40.0 ? -0.0 : z * cdf;
-      *d = cdf + zc * (FL_INV_SQRT_2PI_64 * exp(-0.5 * zc * zc));
+      *d = cdf + zc * density;
       return;
     }
     case FL_ACT_KIND_COUNT:

@@ -76,7 +76,7 @@ static void fl_f64_xent_smallrows_ukernel__scalar(size_t rows, size_t m, const d
                                                   size_t ld_z, const double *alpha,
                                                   const double *beta, double *grad,
                                                   size_t ld_grad, double *row_max,
-                                                  double *row_sum, double *row_zsum) {
+                                                  double *row_logsum, double *row_zsum) {
   for (size_t i = 0; i < rows; i++) {
     const double *zi = z + i * ld_z;
     double max = -INFINITY;
@@ -96,7 +96,7 @@ static void fl_f64_xent_smallrows_ukernel__scalar(size_t rows, size_t m, const d
       for (size_t j = 0; j < m; j++) sum += (double)exp(zi[j] - max);
     }
     row_max[i] = max;
-    row_sum[i] = (double)sum;
+    row_logsum[i] = log(sum);
     if (row_zsum != NULL) row_zsum[i] = (double)zsum;
   }
 }

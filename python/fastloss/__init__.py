@@ -6,7 +6,8 @@
   (CrossEntropy, SquaredError, VAELoss, WGAN_GPLoss, NCELoss), its
   activations and its DiscreteSampler: change the import line only.
 - ``fastloss.torch`` (when torch imports): ``cross_entropy``, an autograd
-  function with F.cross_entropy's arguments and results.
+  function with F.cross_entropy's arguments and results, and ``sgns_loss``,
+  the skip-gram negative-sampling loss of two embedding tables.
 - ``info()``, ``set_isa()``, ``get_isa()``, ``set_num_threads()``,
   ``get_num_threads()``, ``cpu_features()``: what runs, and how.
 
@@ -135,6 +136,19 @@ def _xent_params(reduction, ignore_index, label_smoothing, weight, m, dtype):
     return p, w
 
 
+# The common call (ndarrays of the computation's dtype, C-contiguous, int32
+# or int64 class ids, no ignore_index, smoothing or weight) takes a short path
+# with the parameter structs built once: they are only read by the library.
+_PLAIN_PARAMS = {name: _lib.XentParams(code) for name, code in _REDUCTIONS.items()
+                 if name != "none"}
+_PLAIN_PARAMS_REF = {name: ctypes_byref(p) for name, p in _PLAIN_PARAMS.items()}
+_ndarray, _empty, _c_double = np.ndarray, np.empty, _lib.c_double
+_F32, _F64, _I32, _I64 = _a.F32, _a.F64, _a.I32, np.dtype(np.int64)
+_xent_f32, _xent_f64 = _L.fastloss_xent_f32, _L.fastloss_xent_f64
+_addr = _a.addr
+_I32_MIN, _I32_MAX = _a._INT32_MIN, _a._INT32_MAX
+
+
 def xent(logits, labels, reduction="sum", ignore_index=None, label_smoothing=0.0,
          weight=None, grad=True):
     """Fused softmax cross-entropy from logits: ``(loss, dloss/dlogits)``.
@@ -155,6 +169,35 @@ def xent(logits, labels, reduction="sum", ignore_index=None, label_smoothing=0.0
     returned loss (of the sum of the row losses for 'none'), or None when
     grad=False.
     """
+    if (type(logits) is _ndarray and type(labels) is _ndarray and ignore_index is None
+            and weight is None and grad is True and not label_smoothing):
+        params = _PLAIN_PARAMS_REF.get(reduction) if type(reduction) is str else None
+        dt, ldt = logits.dtype, labels.dtype
+        if (params is not None and (dt is _F32 or dt is _F64) and logits.ndim == 2
+                and labels.ndim == 1 and (ldt is _I32 or ldt is _I64)
+                and logits.flags.carray and labels.flags.carray):
+            n, m = logits.shape
+            if labels.shape[0] == n:
+                if ldt is _I64:
+                    if n <= 64:  # a list is cheaper than numpy's reductions here
+                        values = labels.tolist()
+                        if values and (min(values) < _I32_MIN or max(values) > _I32_MAX):
+                            _a.int64_to_int32(labels)  # raises, naming the index
+                        labels = labels.astype(_I32)
+                    else:
+                        labels = _a.int64_to_int32(labels)
+                g = _empty((n, m), dt)
+                loss = _c_double()
+                status = (_xent_f32 if dt is _F32 else _xent_f64)(
+                    n, m, _addr(logits), m, _addr(labels), params, None, ctypes_byref(loss),
+                    _addr(g), m)
+                if status:
+                    raise _lib.error(status)
+                return loss.value, g
+    return _xent(logits, labels, reduction, ignore_index, label_smoothing, weight, grad)
+
+
+def _xent(logits, labels, reduction, ignore_index, label_smoothing, weight, grad):
     z = logits if isinstance(logits, np.ndarray) else _a.asarray(logits, "logits")
     if z.ndim != 2:
         raise ValueError("logits must have shape (n, m), got %s" % (z.shape,))

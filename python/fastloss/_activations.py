@@ -26,6 +26,9 @@ def _sigmoid(x):
     return 0.5 * (np.tanh(0.5 * x) + 1.0)
 
 
+_PLAIN_REFS = {}
+
+
 class ActivationBase:
     """An activation: ``fn(z)`` (also ``__call__``), ``grad(x)``, ``grad2(x)``."""
 
@@ -41,6 +44,19 @@ class ActivationBase:
         for k, v in self._params().items():
             setattr(s, k, v)
         return s
+
+    def _ref(self):
+        """byref of the parameter struct; built once per class for the
+        activations without parameters (the common, hot case)."""
+        if not self.__dict__:
+            cls = type(self)
+            ref = _PLAIN_REFS.get(cls)
+            if ref is None:
+                ref = byref(self._struct())
+                if cls._struct is ActivationBase._struct and cls._params is ActivationBase._params:
+                    _PLAIN_REFS[cls] = ref
+            return ref
+        return byref(self._struct())
 
     def __call__(self, z):
         z = _a.asarray(z, "z")

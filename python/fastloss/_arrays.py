@@ -81,6 +81,29 @@ def labels_int32(labels, name="labels"):
     return np.ascontiguousarray(labels, dtype=I32)
 
 
+def int64_to_int32(labels, name="labels"):
+    """A 1-D C-contiguous native int64 array as int32, refusing (IndexError)
+    values int32 cannot hold.  The C API takes int32 class ids; numpy's
+    reductions cost microseconds each, so small arrays are checked through a
+    list."""
+    if labels.shape[0] <= 64:
+        values = labels.tolist()
+        if values and (min(values) < _INT32_MIN or max(values) > _INT32_MAX):
+            _int32_overflow(labels, name)
+    elif labels.min() < _INT32_MIN or labels.max() > _INT32_MAX:
+        _int32_overflow(labels, name)
+    return labels.astype(I32)
+
+
+def _int32_overflow(labels, name):
+    flat = labels.reshape(-1)
+    bad = flat[(flat < _INT32_MIN) | (flat > _INT32_MAX)][0]
+    index = int(np.flatnonzero(flat == bad)[0])
+    raise _lib.FastlossIndexError(
+        _lib.LABEL_OUT_OF_RANGE, "FASTLOSS_ERR_LABEL_OUT_OF_RANGE",
+        "%s[%d] = %d does not fit in int32" % (name, index, int(bad)))
+
+
 def matrix(x, name, dtype=None):
     """x as a 2-D array (1-D: one row); shapes with more axes keep the last as columns."""
     a = asarray(x, name)

@@ -90,6 +90,15 @@ class NceConfig(ctypes.Structure):
                 ("accidental_hits", c_int), ("seed", c_uint64)]
 
 
+class Rng(ctypes.Structure):
+    _fields_ = [("key", c_uint64), ("stream", c_uint64), ("counter", c_uint64),
+                ("buffer", ctypes.c_uint32 * 4), ("used", ctypes.c_uint32)]
+
+
+class NslossParams(ctypes.Structure):
+    _fields_ = [("reduction", c_int)]
+
+
 def _proto(name, restype, *argtypes):
     fn = getattr(lib, name)
     fn.restype = restype
@@ -125,9 +134,13 @@ for t in ("f32", "f64"):
     _proto("fastloss_nce_grad_" + t, S, P, c_int, c_int, P)
 _proto("fastloss_sampler_create", S, P, P, c_size_t, c_int, c_int, c_uint64)
 _proto("fastloss_sampler_destroy", None, P)
+_proto("fastloss_rng_init", None, P, c_uint64, c_uint64)
+_proto("fastloss_sampler_sample_rng", S, P, P, c_size_t, P)
 _proto("fastloss_sampler_sample", S, P, c_size_t, P)
 _proto("fastloss_sampler_prob", S, P, c_size_t, P)
 _proto("fastloss_sampler_size", c_size_t, P)
+_proto("fastloss_nsloss_f32", S, c_size_t, c_size_t, P, P, c_size_t, P, P, c_size_t, P, P, P, P,
+       P, P)
 _proto("fastloss_nce_create", S, P, P)
 _proto("fastloss_nce_destroy", None, P)
 _proto("fastloss_nce_pending", S, P, P, P)

@@ -151,6 +151,9 @@ def _optimizer(spec):
     return _OptimizerSpec(_OPT_KINDS[name], hp)
 
 
+_NEGATIVE_STREAM = 2  # src/nce.c: FL_NCE_STREAM_NEGATIVES
+_DERIVED_KEYS = ("y_pred", "target", "true_w", "true_b", "sampled_b", "sampled_w", "out_labels",
+                 "target_logits", "noise_samples", "noise_logits")
 _INITS = {"glorot_uniform": 0, "glorot_normal": 1, "he_uniform": 2, "he_normal": 3}
 _HITS = {"keep": 0, "remove": 1, "numpy-ml": 2}
 
@@ -217,6 +220,7 @@ class NCELoss:
         self.is_initialized = False
         self._handle = None
         self._retained = []
+        self._derived = []
         if n_in is not None:
             self._init_params(int(n_in), np.dtype(dtype or np.float64))
 
@@ -243,6 +247,12 @@ class NCELoss:
         shapes = [(self.n_classes, n_in), (1, self.n_classes)] * 2
         self._views = [np.asarray(_View(self._handle, p.value, s, dtype))
                        for p, s in zip(pointers, shapes)]
+        # The C object's negative stream (fastloss_nce_create: the config's
+        # seed, stream 2), drawn here with the same public calls so that the
+        # negatives of every call are known (derived_variables) and passed
+        # in explicitly: the draws are the ones the object would make.
+        self._rng = _lib.Rng()
+        _L.fastloss_rng_init(byref(self._rng), self._seed, _NEGATIVE_STREAM)
         self.is_initialized = True
 
     @property
@@ -294,10 +304,12 @@ class NCELoss:
     def flush_gradients(self):
         _lib.check(_L.fastloss_nce_flush_gradients(self._ptr()))
         self._retained = []
+        self._derived = []
 
     def update(self, cur_loss=None):
         _lib.check(_L.fastloss_nce_update(self._ptr()))
         self._retained = []
+        self._derived = []
 
     def loss(self, X, target, neg_samples=None, retain_derived=True):
         X = _a.asarray(X, "X")
@@ -321,15 +333,81 @@ class NCELoss:
             if neg.size != self.num_negative_samples:
                 raise ValueError("neg_samples must have num_negative_samples = %d entries, got %d"
                                  % (self.num_negative_samples, neg.size))
+        rng = None
+        if neg is None and self.trainable:  # a frozen loss uses no negatives
+            rng = _lib.Rng.from_buffer_copy(self._rng)
+            neg = np.empty(self.num_negative_samples, _a.I32)
+            _lib.check(_L.fastloss_sampler_sample_rng(self.noise_sampler._handle.ptr, byref(rng),
+                                                      neg.size, _a.addr(neg)))
         loss = _lib.c_double()
         y_pred = np.empty((n_ex, n_c), self._dtype)
         fn = _L.fastloss_nce_loss_f32 if self._dtype == _a.F32 else _L.fastloss_nce_loss_f64
         _lib.check(fn(self._handle.ptr, n_ex, n_c, _a.addr(X), _a.addr(target),
                       _a.addr(neg) if neg is not None else None, int(bool(retain_derived)),
                       byref(loss), _a.addr(y_pred)))
-        if retain_derived and self.trainable:
-            self._retained.append(X)  # read again by grad()
+        if rng is not None:
+            self._rng = rng  # the stream advances only on success, as in C
+        if retain_derived:
+            if self.trainable:
+                self._retained.append(X)  # read again by grad()
+            self._derived.append(self._snapshot(X, target, neg if self.trainable else None))
         return self._dtype.type(loss.value), y_pred
+
+    def _snapshot(self, X, target, neg):
+        """What derived_variables needs of one call: the rows of W and b it
+        read, copied now (update() and writes into W change them later)."""
+        W, b = self._views[0], self._views[1][0]
+        rows = {"X": X, "target": target, "true_w": W[target], "true_b": b[target], "neg": neg}
+        if neg is not None:
+            rows["sampled_w"], rows["sampled_b"] = W[neg], b[neg]
+        return rows
+
+    @property
+    def derived_variables(self):
+        """numpy-ml's derived_variables: for every loss() call retained
+        since the last grad(), update() or flush_gradients(), in order,
+        "y_pred" (n_ex, n_c, 1 + k) probabilities, clipped to [eps, 1 - eps]
+        (the target's first; (n_ex, n_c, 1) when frozen), "target",
+        "out_labels" (1 for the target column, 0 for the negatives),
+        "target_logits" (n_ex, n_c, 1), "noise_logits" (n_ex, n_c, k) and
+        "noise_samples" = (negatives (k,), Q(target) (1, n_ex), Q(negatives)
+        (k,)) with Q the sampler's normalised probabilities.  "true_w",
+        "true_b", "sampled_w" and "sampled_b" stay empty, as in numpy-ml.
+        Computed in numpy on access from X (which must stay unchanged until
+        grad(), as for the loss itself) and the rows of W and b copied at
+        the loss() call; grad() clears them (numpy-ml's grad clears them
+        only when it updates)."""
+        out = {key: [] for key in _DERIVED_KEYS}
+        if not self.is_initialized:
+            return out
+        dtype = self._dtype
+        eps = np.finfo(dtype).eps
+        sampler = self.noise_sampler
+        for call in self._derived:
+            X, target, neg = call["X"], call["target"], call["neg"]
+            p_target = np.array([[sampler.prob(t) for t in target]])
+            s = 1.0 if self.subtract_log_label_prob else 0.0
+            z_t = (np.einsum("icd,id->ic", X, call["true_w"]) + call["true_b"][:, None]
+                   - s * np.log(p_target[0])[:, None]).astype(dtype)[..., None]
+            k = 0 if neg is None else neg.size
+            if neg is not None:
+                p_neg = np.array([sampler.prob(n) for n in neg])
+                z_n = (X @ call["sampled_w"].T + call["sampled_b"]
+                       - s * np.log(p_neg)).astype(dtype)
+                y = np.concatenate((z_t, z_n), axis=-1)
+            else:
+                p_neg, z_n, y = np.empty(0), np.empty(X.shape[:2] + (0,), dtype), z_t
+            y_pred = np.clip(0.5 * (np.tanh(0.5 * y) + 1.0), eps, 1 - eps).astype(dtype)
+            labels = np.zeros_like(y_pred)
+            labels[..., 0] = 1
+            out["y_pred"].append(y_pred)
+            out["target"].append(target)
+            out["out_labels"].append(labels)
+            out["target_logits"].append(z_t)
+            out["noise_samples"].append((neg if neg is not None else np.empty(0, np.int32),
+                                         p_target, p_neg))
+            out["noise_logits"].append(z_n if k else np.empty(X.shape[:2] + (0,), dtype))
+        return out
 
     def grad(self, retain_grads=True, update_params=True):
         ptr = self._ptr()
@@ -343,4 +421,5 @@ class NCELoss:
             out.append(dX[at:at + X.size].reshape(X.shape))
             at += X.size
         self._retained = []
+        self._derived = []
         return out[0] if len(out) == 1 else out

@@ -40,6 +40,13 @@ __all__ = ["CrossEntropy", "SquaredError", "VAELoss", "WGAN_GPLoss", "NCELoss",
            "activation"]
 
 _L = _lib.lib
+# Short paths for the common call (ndarrays of one float dtype, C-contiguous,
+# same shape): no conversion, cached prototypes.
+_ndarray, _empty, _c_double = np.ndarray, np.empty, _lib.c_double
+_F32, _F64, _addr = _a.F32, _a.F64, _a.addr
+_from_buffer, _address = _a._from_buffer, _a._addressof
+_SQERR_GRAD = {_F32: _L.fastloss_sqerr_grad_f32, _F64: _L.fastloss_sqerr_grad_f64}
+_CE_LOSS = {_F32: _L.fastloss_crossentropy_loss_f32, _F64: _L.fastloss_crossentropy_loss_f64}
 
 
 def _scalar(value, dtype):
@@ -81,6 +88,16 @@ class CrossEntropy(ObjectiveBase):
 
     @staticmethod
     def loss(y, y_pred):
+        if type(y) is _ndarray and type(y_pred) is _ndarray:
+            dt = y.dtype
+            if ((dt is _F32 or dt is _F64) and y_pred.dtype is dt and y.ndim == 2
+                    and y.shape == y_pred.shape and y.flags.carray and y_pred.flags.carray):
+                n, m = y.shape
+                out = _c_double()
+                status = _CE_LOSS[dt](n, m, _addr(y), _addr(y_pred), byref(out))
+                if status:
+                    raise _lib.error(status)
+                return dt.type(out.value)
         y2, p2, dtype, _ = _pair(y, y_pred)
         n, m = y2.shape
         out = _lib.c_double()
@@ -126,6 +143,22 @@ class SquaredError(ObjectiveBase):
 
     @staticmethod
     def grad(y, y_pred, z, act_fn):
+        if type(y) is _ndarray and type(y_pred) is _ndarray and type(z) is _ndarray:
+            dt, shape = y.dtype, y.shape
+            if ((dt is _F32 or dt is _F64) and y_pred.dtype is dt and z.dtype is dt
+                    and y_pred.shape == shape and z.shape == shape and y.size
+                    and y.flags.carray and y_pred.flags.carray and z.flags.carray):
+                act = act_fn if isinstance(act_fn, ActivationBase) else activation(act_fn)
+                if act is not None:
+                    g = _empty(shape, dt)
+                    # carray and size > 0: from_buffer cannot fail
+                    status = _SQERR_GRAD[dt](1, g.size, _address(_from_buffer(y)),
+                                             _address(_from_buffer(y_pred)),
+                                             _address(_from_buffer(z)), act._ref(),
+                                             _address(_from_buffer(g)))
+                    if status:
+                        raise _lib.error(status)
+                    return g
         act = activation(act_fn)
         if act is None:
             return (_a.asarray(y_pred, "y_pred") - _a.asarray(y, "y")) * act_fn.grad(z)

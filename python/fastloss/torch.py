@@ -1,4 +1,5 @@
-"""fastloss for PyTorch: ``cross_entropy``, F.cross_entropy on the fused kernel.
+"""fastloss for PyTorch: ``cross_entropy``, F.cross_entropy on the fused kernel,
+and ``sgns_loss``, word2vec's negative-sampling loss over two embedding tables.
 
 Importing this module needs torch (it raises ImportError otherwise).
 """
@@ -9,8 +10,10 @@ import torch
 import torch.nn.functional as F
 
 from . import _lib
+from ._arrays import addr as _addr
 
-__all__ = ["cross_entropy", "CrossEntropyFunction"]
+__all__ = ["cross_entropy", "CrossEntropyFunction", "sgns_loss", "sgns_loss_torch",
+           "SGNSLossFunction"]
 
 _L = _lib.lib
 _REDUCTIONS = {"sum": 0, "mean": 1, "none": 2}
@@ -18,22 +21,40 @@ _FAST_DTYPES = (torch.float32, torch.float64)
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
 
-def _run(logits, labels, soft, weight, ignore_index, reduction, smoothing, want_grad):
-    """One fastloss_xent_* call: (loss tensor, gradient tensor or None)."""
-    n, m = logits.shape
-    dtype = logits.dtype
-    f32 = dtype == torch.float32
+_PARAMS = {}
+
+
+def _xent_params(reduction, ignore_index, smoothing):
     p = _lib.XentParams()
     p.reduction = _REDUCTIONS[reduction]
     if ignore_index is not None:
         p.use_ignore_index = 1
         p.ignore_index = ignore_index
     p.label_smoothing = smoothing
-    if weight is not None:
+    return p
+
+
+def _run(logits, labels, soft, weight, ignore_index, reduction, smoothing, want_grad):
+    """One fastloss_xent_* call: (loss tensor, gradient tensor or None)."""
+    n, m = logits.shape
+    dtype = logits.dtype
+    f32 = dtype == torch.float32
+    if weight is None:
+        # parameter structs without a weight pointer are built once: the
+        # library only reads them
+        key = (reduction, ignore_index, smoothing)
+        p = _PARAMS.get(key)
+        if p is None:
+            p = _xent_params(reduction, ignore_index, smoothing)
+            if len(_PARAMS) < 64:
+                _PARAMS[key] = p
+    else:
+        p = _xent_params(reduction, ignore_index, smoothing)
         if f32:
             p.weight_f32 = weight.data_ptr()
         else:
             p.weight_f64 = weight.data_ptr()
+    p_ref = byref(p)
     loss = _lib.c_double()
     row_loss = torch.empty(n, dtype=dtype) if p.reduction == 2 else None
     grad = torch.empty((n, m), dtype=dtype) if want_grad else None
@@ -43,11 +64,11 @@ def _run(logits, labels, soft, weight, ignore_index, reduction, smoothing, want_
     if soft:
         fn = _L.fastloss_xent_soft_f32 if f32 else _L.fastloss_xent_soft_f64
         status = fn(n, m, logits.data_ptr(), ld, labels.data_ptr(), labels.stride(0),
-                    byref(p), rl, byref(loss), g, m)
+                    p_ref, rl, byref(loss), g, m)
     else:
         fn = _L.fastloss_xent_f32 if f32 else _L.fastloss_xent_f64
-        status = fn(n, m, logits.data_ptr(), ld, labels.data_ptr(), byref(p), rl,
-                    byref(loss), g, m)
+        labels_ptr = _addr(labels) if isinstance(labels, np.ndarray) else labels.data_ptr()
+        status = fn(n, m, logits.data_ptr(), ld, labels_ptr, p_ref, rl, byref(loss), g, m)
     if status:
         raise _lib.error(status)
     if row_loss is None:
@@ -84,7 +105,7 @@ class CrossEntropyFunction(torch.autograd.Function):
 def _fallback_reason(input, target, weight, reduction, label_smoothing):
     if not isinstance(input, torch.Tensor) or not isinstance(target, torch.Tensor):
         return "not tensors"
-    if input.dim() != 2 or input.dtype not in _FAST_DTYPES or input.device.type != "cpu":
+    if input.dim() != 2 or input.dtype not in _FAST_DTYPES or not input.is_cpu:
         return "input is not a 2-D float32/float64 CPU tensor"
     if input.stride(1) != 1 or input.stride(0) < input.shape[1] or input.numel() == 0:
         return "input rows are not unit-stride"
@@ -94,7 +115,7 @@ def _fallback_reason(input, target, weight, reduction, label_smoothing):
         return "label_smoothing outside [0, 1)"
     if input.shape[0] > _INT32_MAX:
         return "too many rows"
-    if target.device.type != "cpu" or target.requires_grad:
+    if not target.is_cpu or target.requires_grad:
         return "target is not a CPU tensor without grad"
     if target.is_floating_point():
         if target.shape != input.shape:
@@ -102,9 +123,12 @@ def _fallback_reason(input, target, weight, reduction, label_smoothing):
     elif target.dim() != 1 or target.shape[0] != input.shape[0]:
         return "target is not (n,) class ids"
     if weight is not None:
-        if (not isinstance(weight, torch.Tensor) or weight.device.type != "cpu"
+        if (not isinstance(weight, torch.Tensor) or not weight.is_cpu
                 or weight.requires_grad or weight.shape != (input.shape[1],)):
             return "weight is not an (m,) CPU tensor without grad"
+        if not bool(torch.isfinite(weight).all()) or bool((weight < 0).any()):
+            # PyTorch takes these; fastloss rejects them (FASTLOSS_ERR_INVALID_ARGUMENT).
+            return "weight has a negative or non-finite entry"
     return None
 
 
@@ -123,7 +147,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     target or weight; the deprecated size_average/reduce; double backward,
     which the saved gradient cannot give) falls back to F.cross_entropy,
     because the C kernel handles only row-major float matrices on the CPU
-    and returns no second derivatives.  Out-of-range class ids raise
+    and returns no second derivatives; so do weights with a negative or
+    non-finite entry, which fastloss's C API rejects.  Out-of-range class ids raise
     IndexError, as PyTorch does, with fastloss's message.
     """
     reason = None
@@ -143,11 +168,21 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             labels = labels.contiguous()
         ignore = None
     else:
-        labels = target.to(torch.int32)
-        if target.dtype != torch.int32 and labels.numel() and not torch.equal(
-                labels.to(target.dtype), target):
-            raise IndexError("Target is out of bounds: a class id does not fit in int32")
-        labels = labels.contiguous()
+        labels = None
+        if target.dtype != torch.int32 and target.numel():
+            # Tensor ops cost microseconds each: a small target goes through
+            # a list into a numpy int32 array (which the C call reads)
+            if target.numel() <= 64:
+                values = target.tolist()
+                lo, hi = min(values), max(values)
+                if _INT32_MIN <= lo and hi <= _INT32_MAX:
+                    labels = np.array(values, np.int32)
+            else:
+                lo, hi = (int(v) for v in torch.aminmax(target))
+            if lo < _INT32_MIN or hi > _INT32_MAX:
+                raise IndexError("Target is out of bounds: a class id does not fit in int32")
+        if labels is None:
+            labels = target.to(torch.int32).contiguous()
         ignore = int(ignore_index) if _INT32_MIN <= int(ignore_index) <= _INT32_MAX else None
     if weight is not None:
         weight = weight.to(dtype).contiguous()
@@ -156,3 +191,176 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                                           float(label_smoothing))
     return _run(input, labels, soft, weight, ignore, reduction, float(label_smoothing),
                 False)[0]
+
+
+# ------------------------------------------- skip-gram negative sampling
+
+
+def _sgns_rows_torch(in_weight, out_weight, centers, contexts, negatives, sparse):
+    """The plain PyTorch per-pair losses: the fallback, and the reference
+    the tests and the benchmark compare with."""
+    v = F.embedding(centers, in_weight, sparse=sparse)                 # (n, d)
+    u_o = F.embedding(contexts, out_weight, sparse=sparse)             # (n, d)
+    u_k = F.embedding(negatives, out_weight, sparse=sparse)            # (n, k, d)
+    pos = F.logsigmoid((u_o * v).sum(-1))
+    neg = F.logsigmoid(-torch.bmm(u_k, v.unsqueeze(2)).squeeze(2)).sum(-1)
+    return -(pos + neg)
+
+
+def _reduce(rows, reduction):
+    if reduction == "sum":
+        return rows.sum()
+    if reduction == "mean":
+        return rows.mean()
+    return rows
+
+
+def sgns_loss_torch(in_weight, out_weight, centers, contexts, negatives, reduction="sum",
+                    sparse=False):
+    """sgns_loss in plain PyTorch (embedding lookups, bmm, logsigmoid)."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError("reduction must be 'sum', 'mean' or 'none', got %r" % (reduction,))
+    return _reduce(_sgns_rows_torch(in_weight, out_weight, centers, contexts, negatives,
+                                    sparse), reduction)
+
+
+class SGNSLossFunction(torch.autograd.Function):
+    """Forward: one fastloss_nsloss_f32 call writes the loss and one gradient
+    row per occurrence of a row (the centre's, the context's, each
+    negative's); backward scales them by grad_output and scatters them into
+    the tables' shapes (index_add_ into zeros, or sparse COO tensors).  Not
+    twice differentiable."""
+
+    @staticmethod
+    def forward(ctx, in_weight, out_weight, centers, contexts, negatives, reduction, sparse):
+        n, k = negatives.shape
+        vocab, dim = in_weight.shape
+        want_in, want_out = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_in = torch.empty((n, dim), dtype=torch.float32) if want_in else None
+        grad_out = torch.empty((n * (k + 1), dim), dtype=torch.float32) if want_out else None
+        rows = torch.empty(n, dtype=torch.float32) if reduction == "none" else None
+        loss = _lib.c_double()
+        status = _L.fastloss_nsloss_f32(
+            vocab, dim, in_weight.data_ptr(), out_weight.data_ptr(), n, centers.data_ptr(),
+            contexts.data_ptr(), k, negatives.data_ptr() if n * k else None,
+            byref(_NSLOSS_PARAMS[reduction]), rows.data_ptr() if rows is not None else None,
+            byref(loss), grad_in.data_ptr() if grad_in is not None else None,
+            grad_out.data_ptr() if grad_out is not None else None)
+        if status:
+            raise _lib.error(status)
+        ctx.shape = (vocab, dim, n, k)
+        ctx.rows = rows is not None
+        ctx.sparse = sparse
+        ctx.save_for_backward(centers, contexts, negatives, grad_in, grad_out)
+        if rows is not None:
+            return rows
+        return torch.from_numpy(np.array(loss.value, np.float32))
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_output):
+        centers, contexts, negatives, grad_in, grad_out = ctx.saved_tensors
+        vocab, dim, n, k = ctx.shape
+        if ctx.rows:
+            scale_in = grad_output.reshape(n, 1)
+            scale_out = grad_output.reshape(n, 1, 1)
+        else:
+            scale_in = scale_out = None if grad_output.item() == 1.0 else grad_output
+        d_in = d_out = None
+        if grad_in is not None:
+            g = grad_in if scale_in is None else grad_in * scale_in
+            index = centers.long()
+            if ctx.sparse:
+                d_in = torch.sparse_coo_tensor(index.unsqueeze(0), g, (vocab, dim))
+            else:
+                d_in = torch.zeros((vocab, dim), dtype=torch.float32).index_add_(0, index, g)
+        if grad_out is not None:
+            g = grad_out if scale_out is None else (
+                grad_out.view(n, k + 1, dim) * scale_out).view(n * (k + 1), dim)
+            index = torch.cat((contexts.long().unsqueeze(1), negatives.long()), 1).reshape(-1)
+            if ctx.sparse:
+                d_out = torch.sparse_coo_tensor(index.unsqueeze(0), g, (vocab, dim))
+            else:
+                d_out = torch.zeros((vocab, dim), dtype=torch.float32).index_add_(0, index, g)
+        return d_in, d_out, None, None, None, None, None
+
+
+_NSLOSS_PARAMS = {name: _lib.NslossParams(code) for name, code in _REDUCTIONS.items()}
+
+
+def _ids_int32(ids, name, vocab):
+    """ids as contiguous int32; IndexError for a value outside [0, vocab)
+    that int32 cannot hold (the library checks the rest)."""
+    if ids.dtype != torch.int32 and ids.numel():
+        lo, hi = torch.aminmax(ids)
+        lo, hi = int(lo), int(hi)
+        if lo < _INT32_MIN or hi > _INT32_MAX:
+            bad = lo if lo < _INT32_MIN else hi
+            index = int(torch.nonzero(ids.reshape(-1) == bad)[0])
+            raise IndexError("%s[%d] = %d is outside [0, %d)" % (name, index, bad, vocab))
+    return ids.to(torch.int32).contiguous()
+
+
+def _sgns_fallback_reason(in_weight, out_weight, centers, contexts, negatives):
+    tables = (in_weight, out_weight)
+    ids = (centers, contexts, negatives)
+    if not all(isinstance(t, torch.Tensor) for t in tables + ids):
+        return "not tensors"
+    if any(t.dtype != torch.float32 or not t.is_cpu or t.dim() != 2
+           or not t.is_contiguous() or t.layout != torch.strided for t in tables):
+        return "the tables are not contiguous 2-D float32 CPU tensors"
+    if in_weight.shape != out_weight.shape or in_weight.numel() == 0:
+        return "the tables differ in shape, or are empty"
+    if in_weight.shape[0] > _INT32_MAX:
+        return "more rows than int32 ids can name"
+    if any(t.is_floating_point() or t.is_complex() or t.dtype == torch.bool
+           or not t.is_cpu for t in ids):
+        return "ids are not integer CPU tensors"
+    if centers.dim() != 1 or contexts.shape != centers.shape or negatives.dim() != 2 \
+            or negatives.shape[0] != centers.shape[0]:
+        return "shapes other than centers (n,), contexts (n,), negatives (n, k)"
+    if in_weight.data_ptr() == out_weight.data_ptr():
+        return "one tensor as both tables"
+    return None
+
+
+def sgns_loss(in_weight, out_weight, centers, contexts, negatives, reduction="sum",
+              sparse=False):
+    """Skip-gram negative-sampling loss of embedding tables, on fastloss.
+
+    For pair i with v = in_weight[centers[i]], u_o = out_weight[contexts[i]]
+    and u_s = out_weight[negatives[i, s]]:
+        loss_i = -log sigmoid(u_o . v) - sum_s log sigmoid(-u_s . v)
+    reduction: 'sum' (the default, word2vec's), 'mean' over pairs, or 'none'
+    (the (n,) losses).  Gradients flow to both tables: dense (vocab, dim)
+    tensors by default, or with sparse=True sparse COO tensors holding one
+    row per occurrence (uncoalesced, as nn.Embedding(sparse=True) gives; for
+    torch.optim.SparseAdam / SGD).
+
+    The fused path runs for float32, contiguous, strided CPU tables of one
+    shape (vocab, dim) (distinct tensors) and integer CPU ids: centers (n,),
+    contexts (n,), negatives (n, k); ids outside [0, vocab) raise IndexError
+    with the library's message.  Its forward computes the loss and every
+    gradient row in one pass (fastloss_nsloss_f32) and saves those rows (n
+    (k + 2) dim floats), the backward scales and scatters them.  Everything
+    else (float64, as gradcheck uses; other devices; tables of different
+    shapes) runs the same maths in plain PyTorch, sgns_loss_torch, since the
+    library has float32 tables only.  Not twice differentiable on the fused
+    path.  The loss is exact (no clipping, as F.logsigmoid), accumulated in
+    double; a 0-d float32 tensor for 'sum' and 'mean'.
+    """
+    if reduction not in _REDUCTIONS:
+        raise ValueError("reduction must be 'sum', 'mean' or 'none', got %r" % (reduction,))
+    reason = _sgns_fallback_reason(in_weight, out_weight, centers, contexts, negatives)
+    if reason is not None:
+        return sgns_loss_torch(in_weight, out_weight, centers, contexts, negatives,
+                               reduction=reduction, sparse=sparse)
+    vocab = in_weight.shape[0]
+    c = _ids_int32(centers, "centers", vocab)
+    o = _ids_int32(contexts, "contexts", vocab)
+    s = _ids_int32(negatives, "negatives", vocab)
+    if torch.is_grad_enabled() and (in_weight.requires_grad or out_weight.requires_grad):
+        return SGNSLossFunction.apply(in_weight, out_weight, c, o, s, reduction, bool(sparse))
+    with torch.no_grad():
+        return SGNSLossFunction.apply(in_weight.detach(), out_weight.detach(), c, o, s,
+                                      reduction, bool(sparse))

@@ -164,6 +164,8 @@ def test_xent_errors_carry_the_library_message(rng):
         fastloss.xent(z, [0, 1, 2, 3], reduction="avg")
     with pytest.raises(ValueError, match="weight"):
         fastloss.xent(z, [0, 1, 2, 3], weight=np.ones(5))
+    with pytest.raises(ValueError, match=r"weight_f32\[2\] = -1: class weights must be finite"):
+        fastloss.xent(z, [0, 1, 2, 3], weight=np.array([1, 1, -1, 1, 1, 1], np.float32))
     with pytest.raises(ValueError, match="shape"):
         fastloss.xent(z, [0, 1, 2])
     with pytest.raises(ValueError, match="shape"):
@@ -185,3 +187,28 @@ def test_xent_nonfinite_rows_stay_in_their_row(rng):
     np.testing.assert_allclose(rows[2:], ref_rows, rtol=1e-12)
     loss, grad = fastloss.xent(z[2:], [3], grad=False)
     assert grad is None
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("label_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("n", [5, 300])
+def test_xent_short_path_equals_general_path(rng, dtype, label_dtype, n):
+    # C-contiguous ndarrays take xent's short path; a read-only copy of the
+    # logits (and a list of labels) the general one: same results, bit for bit.
+    m = 11
+    z = rng.normal(size=(n, m)).astype(dtype)
+    labels = rng.integers(0, m, n).astype(label_dtype)
+    frozen = z.copy()
+    frozen.flags.writeable = False
+    for reduction in ("sum", "mean"):
+        loss, grad = fastloss.xent(z, labels, reduction=reduction)
+        loss2, grad2 = fastloss.xent(frozen, labels.tolist(), reduction=reduction)
+        assert loss == loss2 and grad.dtype == dtype
+        np.testing.assert_array_equal(grad, grad2)
+        ref_loss, ref_grad = ref_xent(z.astype(np.float64), labels, reduction)
+        assert_close(loss, ref_loss, dtype, scale=n)
+        assert_close(grad, ref_grad, dtype)
+    bad = labels.astype(np.int64)
+    bad[n - 2] = 2**31
+    with pytest.raises(IndexError, match=r"labels\[%d\] = 2147483648 does not fit" % (n - 2)):
+        fastloss.xent(z, bad)

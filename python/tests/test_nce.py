@@ -203,3 +203,85 @@ def test_nce_adam_and_hyperparameters(rng):
     # parameters are writable in place
     loss.parameters["b"][0, 2] = 1.5
     assert loss.parameters["b"][0, 2] == 1.5
+
+
+# ----------------------------------------------------------- derived_variables
+
+
+def test_nce_draws_the_objects_own_stream():
+    # loss() draws the negatives in Python from the C object's stream and
+    # passes them in: the losses equal those of the C object drawing them.
+    from ctypes import byref
+
+    from fastloss import _lib
+    from fastloss import _arrays as _a
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(5, 3, 4))
+    target = rng.integers(0, 6, 5)
+    ours = nm.NCELoss(6, nm.DiscreteSampler(PROBS, seed=1), 3, seed=77)
+    raw = nm.NCELoss(6, nm.DiscreteSampler(PROBS, seed=1), 3, seed=77, n_in=4)
+    t32 = target.astype(np.int32)
+    for _ in range(4):
+        got = ours.loss(X, target, retain_derived=False)[0]
+        out = _lib.c_double()
+        _lib.check(_lib.lib.fastloss_nce_loss_f64(raw._handle.ptr, 5, 3, _a.addr(X), _a.addr(t32),
+                                                  None, 0, byref(out), None))
+        assert got == out.value
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nce", [True, False], ids=["nce", "negative-sampling"])
+def test_nce_derived_variables(dtype, nce):
+    rng = np.random.default_rng(5)
+    X1 = rng.normal(size=(4, 3, 5)).astype(dtype)
+    X2 = rng.normal(size=(2, 3, 5)).astype(dtype)
+    t1, t2 = np.array([0, 5, 2, 2]), np.array([1, 3])
+    loss = nm.NCELoss(6, nm.DiscreteSampler(PROBS, seed=2), 4, seed=9,
+                      subtract_log_label_prob=nce)
+    assert loss.derived_variables == {k: [] for k in (
+        "y_pred", "target", "true_w", "true_b", "sampled_b", "sampled_w", "out_labels",
+        "target_logits", "noise_samples", "noise_logits")}
+    l1, y1 = loss.loss(X1, t1)
+    W, b = loss.parameters["W"].astype(np.float64), loss.parameters["b"][0].astype(np.float64)
+    given = np.array([4, 0, 0, 3])
+    l2, y2 = loss.loss(X2, t2, neg_samples=given)
+    loss.loss(X2, t2, retain_derived=False)
+    dv = loss.derived_variables
+    assert len(dv["y_pred"]) == 2 and dv["true_w"] == [] and dv["sampled_b"] == []
+    eps = EPS32 if dtype == np.float32 else EPS64
+    for i, (X, t, l, y) in enumerate(((X1, t1, l1, y1), (X2, t2, l2, y2))):
+        neg, q_t, q_n = dv["noise_samples"][i]
+        if i == 1:
+            np.testing.assert_array_equal(neg, given)
+        assert neg.shape == (4,) and q_t.shape == (1, len(t)) and q_n.shape == (4,)
+        np.testing.assert_allclose(q_t[0], PROBS[t], rtol=1e-12)
+        np.testing.assert_allclose(q_n, PROBS[neg], rtol=1e-12)
+        s = 1.0 if nce else 0.0
+        Xd = X.astype(np.float64)
+        z_t = np.einsum("icd,id->ic", Xd, W[t]) + b[t][:, None] - s * np.log(PROBS[t])[:, None]
+        z_n = Xd @ W[neg].T + b[neg] - s * np.log(PROBS[neg])
+        tol = dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(dv["target_logits"][i][..., 0], z_t, **tol)
+        np.testing.assert_allclose(dv["noise_logits"][i], z_n, **tol)
+        yp = dv["y_pred"][i]
+        assert yp.shape == (len(t), 3, 5) and yp.dtype == dtype
+        np.testing.assert_allclose(yp, np.clip(_sigmoid(np.concatenate(
+            (z_t[..., None], z_n), -1)), eps, 1 - eps), **tol)
+        np.testing.assert_allclose(yp[..., 0], y, **tol)   # loss()'s own y_pred
+        # and the loss those probabilities give is the loss() returned
+        # (so these negatives are the ones the call used)
+        recomputed = -np.log(yp[..., 0].astype(np.float64)).sum() - np.log1p(
+            -yp[..., 1:].astype(np.float64)).sum()
+        np.testing.assert_allclose(recomputed, l, rtol=1e-5 if dtype == np.float32 else 1e-10)
+        labels = dv["out_labels"][i]
+        assert (labels[..., 0] == 1).all() and (labels[..., 1:] == 0).all()
+        np.testing.assert_array_equal(dv["target"][i], t)
+    loss.grad(update_params=False)
+    assert loss.derived_variables["y_pred"] == []
+    loss.freeze()
+    loss.loss(X1, t1)
+    dv = loss.derived_variables
+    assert dv["y_pred"][0].shape == (4, 3, 1) and dv["noise_samples"][0][0].size == 0
+    loss.unfreeze()
+    loss.flush_gradients()
+    assert loss.derived_variables["noise_logits"] == []

@@ -320,3 +320,33 @@ def test_wgan_gp_default_lambda_and_errors(rng):
         w.grad(yf, "C")
     with pytest.raises(ValueError, match="FASTLOSS_ERR_INVALID_ARGUMENT"):
         nm.WGAN_GPLoss(lambda_=-1).loss(yf, "C", yr, g)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_short_paths_equal_general_paths(rng, dtype):
+    # C-contiguous writable ndarrays of one float dtype take the short paths
+    # of SquaredError.grad and CrossEntropy.loss; read-only copies the
+    # general ones: the same results, bit for bit.
+    y = rng.normal(size=(6, 9)).astype(dtype)
+    y_pred = rng.normal(size=(6, 9)).astype(dtype)
+    z = rng.normal(size=(6, 9)).astype(dtype)
+
+    def frozen(a):
+        a = a.copy()
+        a.flags.writeable = False
+        return a
+
+    for act in (nm.Identity(), nm.Tanh(), nm.LeakyReLU(0.2), "sigmoid", None):
+        fast = nm.SquaredError.grad(y, y_pred, z, act)
+        slow = nm.SquaredError.grad(frozen(y), frozen(y_pred), frozen(z), act)
+        assert fast.dtype == dtype and fast.shape == y.shape
+        np.testing.assert_array_equal(fast, slow)
+    # the cached Identity struct stays right after another activation ran
+    np.testing.assert_array_equal(nm.SquaredError.grad(y, y_pred, z, nm.Identity()),
+                                  (y_pred.astype(np.float64) - y).astype(dtype))
+    onehot = np.eye(9, dtype=dtype)[rng.integers(0, 9, 6)]
+    probs = np.full((6, 9), 1.0 / 9, dtype)
+    fast = nm.CrossEntropy.loss(onehot, probs)
+    assert type(fast) is np.dtype(dtype).type
+    assert fast == nm.CrossEntropy.loss(frozen(onehot), frozen(probs))
+    np.testing.assert_allclose(float(fast), 6 * np.log(9), rtol=1e-6)

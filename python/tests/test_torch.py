@@ -111,6 +111,10 @@ def test_fallbacks_give_F_cross_entropy_results():
     t = torch.tensor([0, 6, 2])
     w = torch.rand(7, dtype=torch.float64)
     torch.testing.assert_close(cross_entropy(x, t, weight=w), F.cross_entropy(x, t, weight=w.float()))
+    # negative weights: PyTorch's result (the C API rejects them)
+    wn = torch.tensor([1.0, -0.5, 2.0, 1.0, 0.0, 1.0, 1.0])
+    torch.testing.assert_close(cross_entropy(x, t, weight=wn, reduction="sum"),
+                               F.cross_entropy(x, t, weight=wn, reduction="sum"))
 
 
 def test_fast_path_views_no_grad_and_errors():
@@ -132,3 +136,19 @@ def test_fast_path_views_no_grad_and_errors():
     loss = cross_entropy(xg, torch.full((10,), -100))
     loss.backward()
     assert torch.isnan(loss) and torch.all(xg.grad == 0)
+
+
+@pytest.mark.parametrize("n", [3, 64, 65, 300])
+def test_int64_targets_short_and_long(n):
+    # up to 64 class ids are checked and converted through a list, more with
+    # tensor ops: both equal F.cross_entropy, both refuse ids beyond int32
+    x, t = _inputs(n, 9)
+    t = t.clamp(0, 8)
+    for red in REDUCTIONS:
+        torch.testing.assert_close(cross_entropy(x, t, reduction=red),
+                                   F.cross_entropy(x, t, reduction=red))
+    (a, ga), (b, gb) = _both(x, t, "mean", {})
+    torch.testing.assert_close(ga, gb, rtol=1e-5, atol=1e-6)
+    t[n // 2] = 2**32 + 1  # would wrap to the valid id 1
+    with pytest.raises(IndexError, match="does not fit in int32"):
+        cross_entropy(x, t)

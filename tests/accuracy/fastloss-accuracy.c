@@ -53,6 +53,22 @@ static double score_ulp_s(float got, double ref, double scale) {
 
 static double score_ulp(float got, double ref) { return score_ulp_s(got, ref, 0.0); }
 
+/* The same in float64 ULP (2^(e - 52) for |x| in [2^e, 2^(e+1)), at least
+ * DBL_MIN) against a long double reference. */
+static double score_ulp64_s(double got, long double ref, long double scale) {
+  if (isnan(ref) || isnan(got)) return isnan(ref) && isnan(got) ? 0.0 : INFINITY;
+  if (isinf((double)ref) || isinf(got)) return got == (double)ref ? 0.0 : INFINITY;
+  long double a = fabsl(ref);
+  if (isfinite(scale) && scale > a) a = scale;
+  long double ulp = DBL_MIN;
+  if (a >= DBL_MIN) {
+    int e;
+    frexpl(a, &e);
+    ulp = fmaxl(ldexpl(1.0L, e - 53), DBL_MIN);
+  }
+  return (double)(fabsl((long double)got - ref) / ulp);
+}
+
 /* Relative error of a loss, |got - ref| / max(|ref|, 1): absolute below 1
  * (a float per-row loss of a saturated row, 1e-12, is 0 or FLT_EPSILON). */
 static double score_rel(double got, double ref) {
@@ -95,12 +111,14 @@ typedef struct output {
 
 enum {
   O_XENT_ROW, O_XENT_LOSS, O_XENT_GRAD, O_XENT_LONG_ROW, O_XENT_LONG_GRAD,
+  O_XENT_SMALL_ROW, O_XENT_SMALL_GRAD, O_XENT_OPT_ROW, O_XENT_OPT_GRAD,
   O_CE_LOSS, O_CE_GRAD,
   O_SIG_Q, O_SIG_C, O_SGNS_LOSS,
   O_VAE_LOSS, O_VAE_DYP, O_VAE_DLV, O_VAE_DMU, O_VAEL_LOSS, O_VAEL_DZ,
   O_SQ_LOSS, O_SQ_GRAD,
   O_ACT_FIRST, /* 2 per kind: value, derivative */
   O_WG_LOSS = O_ACT_FIRST + 2 * 13, O_WG_DG,
+  O_X64_ROW, O_X64_GRAD, O_ACT64_F, O_ACT64_D, O_VAE64_LOSS, O_VAE64_DYP,
   O_COUNT
 };
 
@@ -113,6 +131,10 @@ static output outputs[O_COUNT] = {
   [O_XENT_GRAD] = {"xent", "grad", 'u', 64},
   [O_XENT_LONG_ROW] = {"xent m=32000", "row loss", 'r', 2e-6},
   [O_XENT_LONG_GRAD] = {"xent m=32000", "grad", 'u', 128},
+  [O_XENT_SMALL_ROW] = {"xent m=10", "row loss", 'r', 2e-6},
+  [O_XENT_SMALL_GRAD] = {"xent m=10", "grad", 'u', 64},
+  [O_XENT_OPT_ROW] = {"xent s=0.1, weights, mean", "row loss", 'r', 2e-6},
+  [O_XENT_OPT_GRAD] = {"xent s=0.1, weights, mean", "grad", 'u', 8},
   [O_CE_LOSS] = {"crossentropy", "loss", 'r', 1e-12},
   [O_CE_GRAD] = {"crossentropy", "grad", 'u', 0.5},
   [O_SIG_Q] = {"nce_sigmoid", "q = sigmoid(y)", 'u', 2.8},
@@ -128,6 +150,13 @@ static output outputs[O_COUNT] = {
   [O_SQ_GRAD] = {"sqerr sigmoid", "grad", 'u', 8},
   [O_WG_LOSS] = {"wgangp C", "loss", 'r', 1e-12},
   [O_WG_DG] = {"wgangp C", "dGradInterp", 'u', 3},
+  /* the f64 entry points (scalar code on every ISA), in float64 ULP */
+  [O_X64_ROW] = {"xent f64", "row loss", 'r', 1e-14},
+  [O_X64_GRAD] = {"xent f64", "grad", 'd', 64},
+  [O_ACT64_F] = {"activations f64 (max of 13)", "act(z)", 'd', 32},
+  [O_ACT64_D] = {"activations f64 (max of 13)", "act'(z)", 'd', 32},
+  [O_VAE64_LOSS] = {"vae f64", "loss", 'r', 1e-14},
+  [O_VAE64_DYP] = {"vae f64", "dY_pred", 'd', 8},
 };
 
 static const char *act_names[13] = {"identity", "affine(2.5, 0.5)", "sigmoid", "tanh", "relu",
@@ -182,16 +211,24 @@ static void *xmalloc(size_t bytes) {
 
 /* xent over (n, m) float logits; label column scored in ulp of the row's
  * grad scale (the terms of size scale that cancel there), others in ULP. */
-static void run_xent(const char *set, size_t n, size_t m, const float *z, const int32_t *labels,
-                     int o_row, int o_grad) {
+/* With params (smoothing, weights, a reduction) every gradient entry is
+ * scored in ULP of its row's gradient scale: with smoothing every column
+ * subtracts a target term, not only the label's. */
+static void run_xent_p(const char *set, size_t n, size_t m, const float *z, const int32_t *labels,
+                       const fastloss_xent_params *params, int o_row, int o_grad) {
   double *zd = xmalloc(n * m * sizeof *zd), *row = xmalloc(n * sizeof *row),
          *g = xmalloc(n * m * sizeof *g), *gs = xmalloc(n * sizeof *gs), loss_ref;
   float *grow = xmalloc(n * sizeof *grow), *gg = xmalloc(n * m * sizeof *gg);
+  double *wd = NULL;
+  if (params != NULL && params->weight_f32 != NULL) {
+    wd = xmalloc(m * sizeof *wd);
+    for (size_t j = 0; j < m; j++) wd[j] = params->weight_f32[j];
+  }
   double loss;
   for (size_t k = 0; k < n * m; k++) zd[k] = z[k];
-  ref_xent(n, m, zd, m, labels, NULL, 0, NULL, 0.0, FASTLOSS_REDUCTION_SUM, 0, 0, row, &loss_ref,
-           g, gs);
-  if (fastloss_xent_f32(n, m, z, m, labels, NULL, grow, &loss, gg, m) != FASTLOSS_OK) {
+  ref_xent(n, m, zd, m, labels, NULL, 0, wd, params != NULL ? params->label_smoothing : 0.0,
+           params != NULL ? params->reduction : FASTLOSS_REDUCTION_SUM, 0, 0, row, &loss_ref, g, gs);
+  if (fastloss_xent_f32(n, m, z, m, labels, params, grow, &loss, gg, m) != FASTLOSS_OK) {
     fprintf(stderr, "xent: %s\n", fastloss_last_error());
     exit(2);
   }
@@ -201,13 +238,19 @@ static void run_xent(const char *set, size_t n, size_t m, const float *z, const 
     for (size_t j = 0; j < m; j++) {
       const size_t k = i * m + j;
       /* the label column is softmax - 1: terms of size gs[i] cancel */
-      const double e = score_ulp_s(gg[k], g[k], (int32_t)j == labels[i] ? gs[i] : 0.0);
+      const double e =
+          score_ulp_s(gg[k], g[k], (int32_t)j == labels[i] || params != NULL ? gs[i] : 0.0);
       stat_add(&stats[o_grad], e, set, k, z[k], g[k], gg[k]);
     }
   }
   if (o_row == O_XENT_ROW)
     stat_add(&stats[O_XENT_LOSS], score_rel(loss, loss_ref), set, 0, 0, loss_ref, loss);
-  free(zd), free(row), free(g), free(gs), free(grow), free(gg);
+  free(zd), free(row), free(g), free(gs), free(grow), free(gg), free(wd);
+}
+
+static void run_xent(const char *set, size_t n, size_t m, const float *z, const int32_t *labels,
+                     int o_row, int o_grad) {
+  run_xent_p(set, n, m, z, labels, NULL, o_row, o_grad);
 }
 
 static void op_xent(int check) {
@@ -251,6 +294,26 @@ static void op_xent(int check) {
   for (size_t i = 0; i < ln; i++) lab[i] = (int32_t)(uni() * lm);
   run_xent("m=32000", ln, lm, z, lab, O_XENT_LONG_ROW, O_XENT_LONG_GRAD);
   free(z), free(lab);
+  /* small vocabulary: m = 10, the rows-across-lanes kernel (N(0, 9) logits) */
+  const size_t sm = 10, sn = scale_n / sm;
+  z = xmalloc(sn * sm * sizeof *z);
+  lab = xmalloc(sn * sizeof *lab);
+  for (size_t k = 0; k < sn * sm; k++) z[k] = (float)(3.0 * normal());
+  for (size_t i = 0; i < sn; i++) lab[i] = (int32_t)(uni() * sm);
+  run_xent("m=10", sn, sm, z, lab, O_XENT_SMALL_ROW, O_XENT_SMALL_GRAD);
+  free(z), free(lab);
+  /* the options: label smoothing 0.1, class weights U(0.25, 2), mean, rows of 1000 */
+  const size_t on = scale_n / m / 4;
+  z = xmalloc(on * m * sizeof *z);
+  lab = xmalloc(on * sizeof *lab);
+  float *w = xmalloc(m * sizeof *w);
+  for (size_t k = 0; k < on * m; k++) z[k] = (float)(3.0 * normal());
+  for (size_t i = 0; i < on; i++) lab[i] = (int32_t)(uni() * m);
+  for (size_t j = 0; j < m; j++) w[j] = (float)(0.25 + 1.75 * uni());
+  const fastloss_xent_params params = {.reduction = FASTLOSS_REDUCTION_MEAN, .label_smoothing = 0.1,
+                                       .weight_f32 = w};
+  run_xent_p("options", on, m, z, lab, &params, O_XENT_OPT_ROW, O_XENT_OPT_GRAD);
+  free(z), free(lab), free(w);
 }
 
 static void op_crossentropy(void) {
@@ -466,21 +529,32 @@ static void act_ref(int kind, ld z, ld *f, ld *d, ld *fs, ld *ds) {
   }
 }
 
+/* The activation of table row `kind`: the API enum (identity 0, affine,
+ * sigmoid, tanh, relu, leaky, elu, selu, exponential, softplus,
+ * hard_sigmoid, gelu = 11), then 12 = GELU's exact (erf) form. */
+static fastloss_activation act_case(int kind) {
+  fastloss_activation act = {0};
+  act.kind = kind <= 11 ? (fastloss_activation_kind)kind : FASTLOSS_ACT_GELU;
+  if (kind == 1) act.slope = 2.5, act.intercept = 0.5;
+  if (kind == 12) act.exact = 1;
+  return act;
+}
+
+/* Input k of an activation's sweep: the adversarial values, then N(0, 9)
+ * and U(-20, 20) alternately; the tanh GELU stays above -4 (its documented
+ * tail loss below). */
+static double act_input(size_t k, int kind) {
+  double v = k < N_ADV ? adversarial[k] : k % 2 ? 3.0 * normal() : 40.0 * uni() - 20.0;
+  if (kind == 11 && v < -4.0) v = -4.0 * uni();
+  return v;
+}
+
 static void op_act(void) {
   const size_t n = scale_n / 4;
   float *z = xmalloc(n * sizeof *z), *f = xmalloc(n * sizeof *f), *d = xmalloc(n * sizeof *d);
   for (int kind = 0; kind < 13; kind++) {
-    /* the API enum: identity 0, affine, sigmoid, tanh, relu, leaky, elu,
-     * selu, exponential, softplus, hard_sigmoid, gelu (= 11) */
-    fastloss_activation act = {0};
-    act.kind = kind <= 11 ? (fastloss_activation_kind)kind : FASTLOSS_ACT_GELU;
-    if (kind == 1) act.slope = 2.5, act.intercept = 0.5;
-    if (kind == 12) act.exact = 1;
-    for (size_t k = 0; k < n; k++) {
-      double v = k < N_ADV ? adversarial[k] : k % 2 ? 3.0 * normal() : 40.0 * uni() - 20.0;
-      if (kind == 11 && v < -4.0) v = -4.0 * uni(); /* documented tail loss below -4 */
-      z[k] = (float)v;
-    }
+    const fastloss_activation act = act_case(kind);
+    for (size_t k = 0; k < n; k++) z[k] = (float)act_input(k, kind);
     if (fastloss_activation_fn_f32(&act, n, z, f) != FASTLOSS_OK ||
         fastloss_activation_grad_f32(&act, n, z, d) != FASTLOSS_OK) {
       fprintf(stderr, "activation %s: %s\n", act_names[kind], fastloss_last_error());
@@ -568,6 +642,103 @@ static void op_wgangp(void) {
   free(yf), free(yr), free(gi), free(dg);
 }
 
+/* ------------------------------------------------------------ f64 */
+
+/* The f64 entry points against long double references: xent (N(0, 9)
+ * logits, rows of 1000), every activation and its derivative (the op_act
+ * inputs), VAE (binary y, probabilities in (0, 1)). */
+static void op_f64(void) {
+  const size_t m = 1000, n = scale_n / m / 4;
+  double *z = xmalloc(n * m * sizeof *z), *g = xmalloc(n * m * sizeof *g), *row = xmalloc(n * sizeof *row);
+  int32_t *lab = xmalloc(n * sizeof *lab);
+  for (size_t k = 0; k < n * m; k++) z[k] = 3.0 * normal();
+  for (size_t i = 0; i < n; i++) lab[i] = (int32_t)(uni() * m);
+  double loss;
+  if (fastloss_xent_f64(n, m, z, m, lab, NULL, row, &loss, g, m) != FASTLOSS_OK) {
+    fprintf(stderr, "xent f64: %s\n", fastloss_last_error());
+    exit(2);
+  }
+  for (size_t i = 0; i < n; i++) {
+    const double *zi = z + i * m;
+    ld max = zi[0];
+    for (size_t j = 1; j < m; j++) max = zi[j] > max ? zi[j] : max;
+    ld sum = 0;
+    for (size_t j = 0; j < m; j++) sum += expl((ld)zi[j] - max);
+    const ld lse = max + logl(sum);
+    const ld ref_row = lse - zi[lab[i]];
+    stat_add(&stats[O_X64_ROW], score_rel(row[i], (double)ref_row), "random", i, zi[lab[i]],
+             (double)ref_row, row[i]);
+    for (size_t j = 0; j < m; j++) {
+      const ld p = expl((ld)zi[j] - lse);
+      const int is_label = (int32_t)j == lab[i];
+      const ld want = p - (is_label ? 1.0L : 0.0L);
+      /* the label column is p - 1: terms of size 1 cancel */
+      stat_add(&stats[O_X64_GRAD], score_ulp64_s(g[i * m + j], want, is_label ? 1.0L : 0.0L),
+               "random", i * m + j, zi[j], (double)want, g[i * m + j]);
+    }
+  }
+  free(z), free(g), free(row), free(lab);
+
+  const size_t na = scale_n / 16;
+  double *za = xmalloc(na * sizeof *za), *f = xmalloc(na * sizeof *f), *d = xmalloc(na * sizeof *d);
+  for (int kind = 0; kind < 13; kind++) {
+    const fastloss_activation act = act_case(kind);
+    for (size_t k = 0; k < na; k++) za[k] = act_input(k, kind);
+    if (fastloss_activation_fn_f64(&act, na, za, f) != FASTLOSS_OK ||
+        fastloss_activation_grad_f64(&act, na, za, d) != FASTLOSS_OK) {
+      fprintf(stderr, "activation f64 %s: %s\n", act_names[kind], fastloss_last_error());
+      exit(2);
+    }
+    for (size_t k = 0; k < na; k++) {
+      ld rf, rd, fs = 0, ds = 0;
+      act_ref(kind, za[k], &rf, &rd, &fs, &ds);
+      /* where: the index is kind * na + k */
+      stat_add(&stats[O_ACT64_F], score_ulp64_s(f[k], rf, fs), "kind*n+k", (size_t)kind * na + k, za[k],
+               (double)rf, f[k]);
+      stat_add(&stats[O_ACT64_D], score_ulp64_s(d[k], rd, ds), "kind*n+k", (size_t)kind * na + k, za[k],
+               (double)rd, d[k]);
+    }
+  }
+  free(za), free(f), free(d);
+
+  const size_t vn = 64, vN = 784, vT = 16;
+  double *y = xmalloc(vn * vN * sizeof *y), *yp = xmalloc(vn * vN * sizeof *yp);
+  double *mu = xmalloc(vn * vT * sizeof *mu), *lv = xmalloc(vn * vT * sizeof *lv);
+  double *dyp = xmalloc(vn * vN * sizeof *dyp), *dlv = xmalloc(vn * vT * sizeof *dlv),
+         *dmu = xmalloc(vn * vT * sizeof *dmu);
+  for (size_t k = 0; k < vn * vN; k++) {
+    y[k] = uni() < 0.5 ? 0.0 : 1.0;
+    yp[k] = 0.001 + 0.998 * uni();
+  }
+  for (size_t k = 0; k < vn * vT; k++) mu[k] = normal(), lv[k] = 2.0 * normal();
+  double vloss;
+  if (fastloss_vae_f64(vn, vN, vT, y, vN, yp, vN, mu, lv, vT, NULL, NULL, NULL, &vloss, dyp, dlv, dmu) !=
+      FASTLOSS_OK) {
+    fprintf(stderr, "vae f64: %s\n", fastloss_last_error());
+    exit(2);
+  }
+  ld total = 0;
+  for (size_t i = 0; i < vn; i++) {
+    ld rec = 0, kl = 0;
+    for (size_t j = 0; j < vN; j++) {
+      const size_t k = i * vN + j;
+      rec -= y[k] * logl(yp[k]) + (1.0L - y[k]) * logl(1.0L - yp[k]);
+      /* d/dp of the row's mean term: (p - y) / (p (1 - p)) / n */
+      const ld want = ((ld)yp[k] - y[k]) / ((ld)yp[k] * (1.0L - yp[k])) / (ld)vn;
+      stat_add(&stats[O_VAE64_DYP], score_ulp64_s(dyp[k], want, 0.0L), "binary y", k, yp[k],
+               (double)want, dyp[k]);
+    }
+    for (size_t t = 0; t < vT; t++) {
+      const size_t k = i * vT + t;
+      kl += -0.5L * (1.0L + lv[k] - (ld)mu[k] * mu[k] - expl((ld)lv[k]));
+    }
+    total += rec + kl;
+  }
+  const ld vref = total / (ld)vn;
+  stat_add(&stats[O_VAE64_LOSS], score_rel(vloss, (double)vref), "binary y", 0, 0, (double)vref, vloss);
+  free(y), free(yp), free(mu), free(lv), free(dyp), free(dlv), free(dmu);
+}
+
 /* ------------------------------------------------------------ ISAs */
 
 typedef struct isa_run {
@@ -583,7 +754,7 @@ static char wheres[MAX_ISAS][O_COUNT][96];
 
 static void fmt_err(char *buf, size_t size, double v, char kind) {
   if (isinf(v)) snprintf(buf, size, "inf");
-  else if (kind == 'u') snprintf(buf, size, "%.2f", v);
+  else if (kind == 'u' || kind == 'd') snprintf(buf, size, "%.2f", v);
   else snprintf(buf, size, "%.2e", v);
 }
 
@@ -628,6 +799,7 @@ int main(int argc, char **argv) {
     op_act();
     op_sqerr();
     op_wgangp();
+    op_f64();
     labels[done] = runs[r].label;
     for (int o = 0; o < O_COUNT; o++) {
       results[done][o] = stats[o].max;
@@ -654,7 +826,7 @@ int main(int argc, char **argv) {
     char b[32];
     fmt_err(b, sizeof b, outputs[o].bound, outputs[o].kind);
     printf("| %s | %s | %s | %s |", outputs[o].op, outputs[o].out,
-           outputs[o].kind == 'u' ? "ULP" : "rel", b);
+           outputs[o].kind == 'u' ? "ULP" : outputs[o].kind == 'd' ? "ULP64" : "rel", b);
     for (size_t r = 0; r < done; r++) {
       fmt_err(b, sizeof b, results[r][o], outputs[o].kind);
       printf(" %s |", b);

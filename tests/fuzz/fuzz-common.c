@@ -91,6 +91,10 @@ size_t fz_isas(const fl_isa_kernels **out, size_t max) {
 
 float *fz_alloc_f32(size_t count) { return fz_alloc_bytes((count ? count : 1) * sizeof(float)); }
 
+double *fz_alloc_f64(size_t count) {
+  return fz_alloc_bytes((count ? count : 1) * sizeof(double));
+}
+
 void *fz_alloc_bytes(size_t bytes) {
   void *p = malloc(bytes ? bytes : 1);
   if (p == NULL) abort();
@@ -107,6 +111,29 @@ int fz_is_sentinel_f32(float v) {
   uint32_t u;
   memcpy(&u, &v, sizeof u);
   return u == fz_sentinel_bits;
+}
+
+static const uint64_t fz_sentinel_bits64 = 0x7ff5e17e5e17e5e1u;
+
+void fz_sentinel_f64(double *p, size_t count) {
+  for (size_t k = 0; k < count; k++) memcpy(&p[k], &fz_sentinel_bits64, sizeof(double));
+}
+
+int fz_is_sentinel_f64(double v) {
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  return u == fz_sentinel_bits64;
+}
+
+void fz_doubles(fz_input *in, double *out, size_t count, int wide) {
+  for (size_t k = 0; k < count; k++) {
+    double v = fz_double(in);
+    if (wide) {
+      const uint8_t e = fz_u8(in);
+      if (e >= 128) v = ldexp(v, (int)(e - 128) * 600 / 127 * (e & 1 ? 1 : -1));
+    }
+    out[k] = v;
+  }
 }
 
 void fz_fail(const char *fmt, ...) {
@@ -143,5 +170,18 @@ float fz_max_abs(const float *p, size_t count) {
   float m = 0.0f;
   for (size_t k = 0; k < count; k++)
     if (isfinite(p[k]) && fabsf(p[k]) > m) m = fabsf(p[k]);
+  return m;
+}
+
+int fz_all_finite_f64(const double *p, size_t count) {
+  for (size_t k = 0; k < count; k++)
+    if (!isfinite(p[k])) return 0;
+  return 1;
+}
+
+double fz_max_abs_f64(const double *p, size_t count) {
+  double m = 0.0;
+  for (size_t k = 0; k < count; k++)
+    if (isfinite(p[k]) && fabs(p[k]) > m) m = fabs(p[k]);
   return m;
 }

@@ -39,10 +39,18 @@ size_t fz_isas(const fl_isa_kernels **out, size_t max);
 
 /* Exact-size allocations (count 0 gives a 1-element buffer); never NULL. */
 float *fz_alloc_f32(size_t count);
+double *fz_alloc_f64(size_t count);
 void *fz_alloc_bytes(size_t bytes);
 /* Fills with the sentinel (a NaN payload no kernel makes). */
 void fz_sentinel_f32(float *p, size_t count);
 int fz_is_sentinel_f32(float v);
+/* The same for doubles (another NaN payload no kernel makes). */
+void fz_sentinel_f64(double *p, size_t count);
+int fz_is_sentinel_f64(double v);
+/* count doubles: each fz_double's value (a float, widened) times 2^e for a
+ * fuzzed e in [-600, 600] when wide is set (values only a double holds:
+ * past FLT_MAX, below FLT_TRUE_MIN, denormal doubles). */
+void fz_doubles(fz_input *in, double *out, size_t count, int wide);
 
 /* Prints "fuzz mismatch: ..." with the ISA name and aborts. */
 void fz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -54,5 +62,7 @@ int fz_close(double a, double b, double abs_tol, double rel_tol);
 /* Whether every float is finite. */
 int fz_all_finite(const float *p, size_t count);
 float fz_max_abs(const float *p, size_t count);
+int fz_all_finite_f64(const double *p, size_t count);
+double fz_max_abs_f64(const double *p, size_t count);
 
 #endif

@@ -1,0 +1,215 @@
+/* What the tests of the two negative-sampling steps share (test_sgns.c,
+ * test_cbow.c): the float64 sigmoid and clip of their references, random
+ * ids and tables, the documented derivation of drawn negatives made by hand,
+ * the error check, and the thread-count comparison.  Everything is static
+ * inline, so a file that does not use a helper does not warn about it. */
+#ifndef FASTLOSS_NS_FIXTURE_H
+#define FASTLOSS_NS_FIXTURE_H
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testing.h"
+
+static inline double ref_sigmoid(double z) {
+  return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+}
+
+static inline double ref_clip(double p) {
+  const double eps = FLT_EPSILON;
+  return p < eps ? eps : p > 1.0 - eps ? 1.0 - eps : p;
+}
+
+/* ids[0..count) uniform over [0, vocab). */
+static inline void fl_ns_random_ids(fl_rng *rng, int32_t *ids, size_t count, size_t vocab) {
+  for (size_t i = 0; i < count; i++) ids[i] = (int32_t)(fl_rng_u32(rng) % vocab);
+}
+
+/* Two (vocab, dim) tables, elements uniform over scale * [-1/2, 1/2). */
+static inline void fl_ns_tables_new(fl_rng *rng, size_t vocab, size_t dim, double scale,
+                                    float **in, float **out) {
+  *in = malloc(sizeof(float) * vocab * dim);
+  *out = malloc(sizeof(float) * vocab * dim);
+  ck_assert_ptr_nonnull(*in);
+  ck_assert_ptr_nonnull(*out);
+  for (size_t j = 0; j < vocab * dim; j++) {
+    (*in)[j] = (float)(scale * (fl_rng_uniform(rng) - 0.5));
+    (*out)[j] = (float)(scale * (fl_rng_uniform(rng) - 0.5));
+  }
+}
+
+static inline float *fl_ns_copy(const float *x, size_t count) {
+  float *copy = malloc(sizeof(float) * count);
+  ck_assert_ptr_nonnull(copy);
+  memcpy(copy, x, sizeof(float) * count);
+  return copy;
+}
+
+/* The negatives of group (or example) `index` as fastloss.h documents them,
+ * made with the public stream and sampler calls: k draws from the stream
+ * (seed, stream + index), then each draw equal to target drawn again from
+ * the same stream, up to 16 times.  Returns how many redraws it made. */
+static inline int fl_ns_hand_draw(const fastloss_sampler *noise, uint64_t seed, uint64_t stream,
+                                  size_t index, size_t k, int32_t target, int32_t *out) {
+  fastloss_rng rng;
+  fastloss_rng_init(&rng, seed, stream + index);
+  ck_assert_int_eq(fastloss_sampler_sample_rng(noise, &rng, k, out), FASTLOSS_OK);
+  int redrawn = 0;
+  for (size_t j = 0; j < k; j++)
+    for (int tries = 0; out[j] == target && tries < 16; tries++, redrawn++)
+      ck_assert_int_eq(fastloss_sampler_sample_rng(noise, &rng, 1, &out[j]), FASTLOSS_OK);
+  return redrawn;
+}
+
+/* An error call: status `want`, a message containing `part`, the loss and
+ * the first 64 floats of each table (copies taken before the call) as they
+ * were. */
+static inline void fl_ns_check_error(fastloss_status got, fastloss_status want, const char *part,
+                                     double loss, const float *in, const float *in_copy,
+                                     const float *out, const float *out_copy) {
+  ck_assert_msg(got == want, "got %s (%s), want %s", fastloss_status_str(got),
+                fastloss_last_error(), fastloss_status_str(want));
+  ck_assert_msg(strstr(fastloss_last_error(), part) != NULL, "message '%s' lacks '%s'",
+                fastloss_last_error(), part);
+  ck_assert(loss == 12345.0);
+  if (in) ck_assert_msg(memcmp(in, in_copy, 64 * sizeof(float)) == 0, "in_emb written on error");
+  if (out) ck_assert_msg(memcmp(out, out_copy, 64 * sizeof(float)) == 0, "out_emb written on error");
+}
+
+/* One step of the function under test (a batch of its own kind) on the
+ * tables in and out. */
+typedef fastloss_status (*fl_ns_step)(const void *batch, size_t vocab, size_t dim, float *in,
+                                      float *out, float lr, const fastloss_sgns_params *params,
+                                      double *loss);
+
+/* Runs `step` (lr 0.05) on fresh copies of the (vocab, dim) tables in0 and
+ * out0 at first_threads..last_threads threads.  Every run must give the tables
+ * want_in and want_out bit for bit and a loss within a relative 1e-12 of
+ * want_loss (the threads' losses add up in another order); with want_in
+ * NULL the first run is the reference and later ones must equal it
+ * exactly, loss included. */
+static inline void fl_ns_check_thread_counts(fl_ns_step step, const void *batch, size_t vocab,
+                                             size_t dim, const float *in0, const float *out0,
+                                             const fastloss_sgns_params *params,
+                                             int first_threads, int last_threads,
+                                             const float *want_in, const float *want_out,
+                                             double want_loss, const char *what) {
+  const size_t size = vocab * dim;
+  const int saved = fastloss_get_num_threads();
+  float *ref_in = NULL, *ref_out = NULL;
+  for (int threads = first_threads; threads <= last_threads; threads++) {
+    fastloss_set_num_threads(threads);
+    float *in = fl_ns_copy(in0, size), *out = fl_ns_copy(out0, size);
+    double loss;
+    ck_assert_int_eq(step(batch, vocab, dim, in, out, 0.05f, params, &loss), FASTLOSS_OK);
+    if (want_in == NULL && ref_in == NULL) {
+      ref_in = in;
+      ref_out = out;
+      want_loss = loss;
+      continue;
+    }
+    ck_assert_msg(memcmp(want_in ? want_in : ref_in, in, sizeof(float) * size) == 0,
+                  "%s: %d threads: in differs", what, threads);
+    ck_assert_msg(memcmp(want_out ? want_out : ref_out, out, sizeof(float) * size) == 0,
+                  "%s: %d threads: out differs", what, threads);
+    if (want_in != NULL)
+      FL_CHECK(fl_close(loss, want_loss, 0.0, 1e-12), "%s: %d threads: loss %.17g vs %.17g", what,
+               threads, loss, want_loss);
+    else
+      ck_assert_msg(loss == want_loss, "%s: %d threads: loss %.17g vs %.17g", what, threads, loss,
+                    want_loss);
+    free(in);
+    free(out);
+  }
+  fastloss_set_num_threads(saved);
+  free(ref_in);
+  free(ref_out);
+}
+
+/* Deterministic mode on shared rows (a `vocab`-word vocabulary) at 1 to 3
+ * threads, bit for bit: with the negatives `given` gives, then with the
+ * negatives the step draws for `drawing` (the same batch without them)
+ * from a unigram^0.75 noise over the vocabulary. */
+static inline void fl_ns_check_deterministic(fl_ns_step step, const void *given,
+                                             const void *drawing, size_t vocab, size_t dim,
+                                             const float *in, const float *out) {
+  const fastloss_sgns_params det = {.deterministic = 1};
+  fl_ns_check_thread_counts(step, given, vocab, dim, in, out, &det, 1, 3, NULL, NULL, 0.0,
+                            "shared rows, deterministic");
+  uint64_t *counts = malloc(sizeof(uint64_t) * vocab);
+  ck_assert_ptr_nonnull(counts);
+  for (size_t i = 0; i < vocab; i++) counts[i] = 1000 / (i + 1);
+  fastloss_sampler *noise = NULL;
+  ck_assert_int_eq(fastloss_sampler_create_unigram(&noise, counts, vocab, 0.75, 3), FASTLOSS_OK);
+  const fastloss_sgns_params det_drawn = {.deterministic = 1, .noise = noise, .seed = 5,
+                                          .stream = 17};
+  fl_ns_check_thread_counts(step, drawing, vocab, dim, in, out, &det_drawn, 1, 3, NULL, NULL, 0.0,
+                            "shared rows, deterministic, drawn");
+  fastloss_sampler_destroy(noise);
+  free(counts);
+}
+
+/* The step drawing its negatives from noise with seed 77 and stream 1000
+ * (batch `drawing`) does exactly what it does when given the negatives
+ * made by hand (batch `given`): the same tables, bit for bit, and loss. */
+static inline void fl_ns_check_drawn_equals_given(fl_ns_step step, const void *given,
+                                                  const void *drawing,
+                                                  const fastloss_sampler *noise, size_t vocab,
+                                                  size_t dim, const float *in0, const float *out0,
+                                                  const char *what) {
+  const size_t size = vocab * dim;
+  float *in = fl_ns_copy(in0, size), *out = fl_ns_copy(out0, size);
+  float *in2 = fl_ns_copy(in0, size), *out2 = fl_ns_copy(out0, size);
+  const fastloss_sgns_params det = {.deterministic = 1};
+  const fastloss_sgns_params drawn = {.deterministic = 1, .noise = noise, .seed = 77,
+                                      .stream = 1000};
+  double want, got;
+  ck_assert_int_eq(step(given, vocab, dim, in, out, 0.05f, &det, &want), FASTLOSS_OK);
+  ck_assert_int_eq(step(drawing, vocab, dim, in2, out2, 0.05f, &drawn, &got), FASTLOSS_OK);
+  ck_assert_msg(memcmp(in, in2, sizeof(float) * size) == 0, "%s: in differs", what);
+  ck_assert_msg(memcmp(out, out2, sizeof(float) * size) == 0, "%s: out differs", what);
+  ck_assert_msg(got == want, "%s: loss %.17g vs %.17g", what, got, want);
+  free(in);
+  free(out);
+  free(in2);
+  free(out2);
+}
+
+/* The step is SGD on the loss it reports: one step at lr = 1/1024 on the
+ * tables in and out must move each element by -lr times its gradient (times
+ * in_scale for in), the gradient taken by central differences (1/64 apart)
+ * of the step's own loss at lr = 0, which leaves the tables as they are.
+ * Callers keep the logits moderate, so the clip is inactive. */
+static inline void fl_ns_check_gradient(fl_ns_step step, const void *batch, size_t vocab,
+                                        size_t dim, float *in, float *out, double in_scale,
+                                        const char *what) {
+  const size_t size = vocab * dim;
+  float *in0 = fl_ns_copy(in, size), *out0 = fl_ns_copy(out, size);
+  const float lr = 1.0f / 1024;
+  double loss;
+  ck_assert_int_eq(step(batch, vocab, dim, in, out, lr, NULL, &loss), FASTLOSS_OK);
+  for (int table = 0; table < 2; table++)
+    for (size_t j = 0; j < size; j++) {
+      float *base = table == 0 ? in0 : out0;
+      const float *after = table == 0 ? in : out;
+      const double scale = table == 0 ? in_scale : 1.0;
+      const double grad = ((double)after[j] - base[j]) / -lr / scale;
+      const float saved = base[j];
+      const float step_size = 1.0f / 64;
+      double lp, lm;
+      base[j] = saved + step_size;
+      ck_assert_int_eq(step(batch, vocab, dim, in0, out0, 0.0f, NULL, &lp), FASTLOSS_OK);
+      base[j] = saved - step_size;
+      ck_assert_int_eq(step(batch, vocab, dim, in0, out0, 0.0f, NULL, &lm), FASTLOSS_OK);
+      base[j] = saved;
+      const double fd = (lp - lm) / (2.0 * step_size);
+      FL_CHECK(fl_close(grad, fd, 2e-3, 2e-2), "%s %s[%zu]: step gives %.6g, fd %.6g", what,
+               table == 0 ? "in" : "out", j, grad, fd);
+    }
+  free(in0);
+  free(out0);
+}
+
+#endif
