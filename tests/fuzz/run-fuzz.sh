@@ -20,7 +20,8 @@ if [ -e "${regs[0]}" ]; then
   "$exe" -error_exitcode=1 "${regs[@]}"
 fi
 # FL_FUZZ_RUNS (scripts/test): a fixed seed and a fixed number of runs, so the
-# short run is the same search every time and CI cannot turn red by chance;
+# short run is nearly the same search every time (two build trees of the same
+# source have explored differently once: README "Fuzzing");
 # scripts/fuzz explores with fresh seeds for FL_FUZZ_SECONDS instead.
 if [ -n "${FL_FUZZ_RUNS:-}" ]; then
   runs=$FL_FUZZ_RUNS
