@@ -144,15 +144,17 @@ static fastloss_status fl_xent_check(size_t n, size_t m, const void *logits, siz
                                                   double *denominator) {                           \
     const T *w = (const T *)cfg->weight;                                                           \
     double sum = 0.0;                                                                              \
+    size_t counted = 0; /* without weights: an exact count, not a chain of double adds */          \
     for (size_t i = 0; i < n; i++) {                                                               \
       const int32_t label = labels[i];                                                             \
       if (cfg->use_ignore_index && label == cfg->ignore_index) continue;                           \
       if (label < 0 || (size_t)label >= m)                                                         \
         return fl_fail(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "labels[%zu] = %d is outside [0, %zu)", i, \
                        (int)label, m);                                                             \
-      sum += w != NULL ? (double)w[label] : 1.0;                                                   \
+      if (w != NULL) sum += (double)w[label];                                                      \
+      counted++;                                                                                   \
     }                                                                                              \
-    *denominator = sum;                                                                            \
+    *denominator = w != NULL ? sum : (double)counted;                                              \
     return FASTLOSS_OK;                                                                            \
   }
 FL_XENT_CHECK_LABELS(float)

@@ -137,12 +137,16 @@ START_TEST(cbow_matches_reference) {
       ck_assert_int_eq(
           fastloss_cbow_step_f32(c.vocab, dim, c.in, c.out, &b, (float)lr, &params, &loss),
           FASTLOSS_OK);
-      FL_CHECK(fl_close(loss, want, 1e-6, 2e-5), "dim %zu k %zu: loss %.9g want %.9g", dim, k, loss,
+      /* Measured 2026-11-29 over scalar, avx2, avx512-emulated (inline exp and
+       * sleef), scalar-qemu, neon-qemu: the loss 3.2e-8 relative (neon-qemu);
+       * the tables, whose elements stay below 1.1, 2.8e-7 absolute for in
+       * and 2.5e-7 for out (scalar sleef, avx512-emulated). */
+      FL_CHECK(fl_close(loss, want, 0.0, 1e-7), "dim %zu k %zu: loss %.9g want %.9g", dim, k, loss,
                want);
       for (size_t j = 0; j < c.vocab * dim; j++) {
-        FL_CHECK(fl_close(c.in[j], in[j], 1e-5, 1e-4), "dim %zu k %zu: in[%zu] %.9g want %.9g", dim,
+        FL_CHECK(fl_close(c.in[j], in[j], 8e-7, 0.0), "dim %zu k %zu: in[%zu] %.9g want %.9g", dim,
                  k, j, c.in[j], in[j]);
-        FL_CHECK(fl_close(c.out[j], out[j], 1e-5, 1e-4), "dim %zu k %zu: out[%zu] %.9g want %.9g",
+        FL_CHECK(fl_close(c.out[j], out[j], 8e-7, 0.0), "dim %zu k %zu: out[%zu] %.9g want %.9g",
                  dim, k, j, c.out[j], out[j]);
       }
       free(in);
@@ -170,10 +174,12 @@ START_TEST(cbow_repeats_by_hand) {
   /* h = ((1, .75) * 2 + (.5, -.25)) / 3 = (2.5, 1.25) / 3 */
   double loss;
   ck_assert_int_eq(fastloss_cbow_step_f32(vocab, dim, in, out, &b, 0.5f, NULL, &loss), FASTLOSS_OK);
-  FL_CHECK(fl_close(loss, want, 1e-7, 1e-6), "loss %.9g want %.9g", loss, want);
+  /* measured 2026-11-29 (every ISA, both exp builds): the loss 6.7e-8
+   * relative (scalar sleef), in 1.6e-8 and out 3.5e-8 absolute (scalar) */
+  FL_CHECK(fl_close(loss, want, 0.0, 2e-7), "loss %.9g want %.9g", loss, want);
   for (size_t j = 0; j < 8; j++) {
-    FL_CHECK(fl_close(in[j], din[j], 1e-7, 1e-6), "in[%zu] %.9g want %.9g", j, in[j], din[j]);
-    FL_CHECK(fl_close(out[j], dout[j], 1e-7, 1e-6), "out[%zu] %.9g want %.9g", j, out[j], dout[j]);
+    FL_CHECK(fl_close(in[j], din[j], 5e-8, 0.0), "in[%zu] %.9g want %.9g", j, in[j], din[j]);
+    FL_CHECK(fl_close(out[j], dout[j], 1e-7, 0.0), "out[%zu] %.9g want %.9g", j, out[j], dout[j]);
   }
   /* word 2 got neu1e twice, word 0 once: their moves differ by a factor 2 */
   FL_CHECK(fl_close(din[4] - 1.0, 2.0 * (din[0] - 0.5), 1e-12, 1e-9), "repeat not doubled");

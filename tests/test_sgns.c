@@ -152,12 +152,17 @@ START_TEST(sgns_matches_reference) {
         ck_assert_int_eq(fastloss_sgns_step_f32(c.vocab, dim, c.in, c.out, &b, (float)lr, &params,
                                                 &loss),
                          FASTLOSS_OK);
-        FL_CHECK(fl_close(loss, want, 1e-6, 2e-5), "dim %zu k %zu group %zu: loss %.9g want %.9g",
+        /* Measured 2026-11-29 over scalar, avx2, avx512-emulated (inline exp and
+         * sleef), scalar-qemu, neon-qemu: the loss 2.5e-8 relative (neon-qemu);
+         * the tables, whose elements stay below 0.72, 1.1e-7 absolute for in
+         * (every ISA) and 4.1e-7 for out (avx512-emulated, neon-qemu). */
+        FL_CHECK(fl_close(loss, want, 0.0, 8e-8), "dim %zu k %zu group %zu: loss %.9g want %.9g",
                  dim, k, group, loss, want);
         for (size_t j = 0; j < c.vocab * dim; j++) {
-          FL_CHECK(fl_close(c.in[j], in[j], 2e-6, 2e-5), "dim %zu k %zu group %zu: in[%zu] %.9g want %.9g",
-                   dim, k, group, j, c.in[j], in[j]);
-          FL_CHECK(fl_close(c.out[j], out[j], 2e-6, 2e-5),
+          FL_CHECK(fl_close(c.in[j], in[j], 4e-7, 0.0),
+                   "dim %zu k %zu group %zu: in[%zu] %.9g want %.9g", dim, k, group, j, c.in[j],
+                   in[j]);
+          FL_CHECK(fl_close(c.out[j], out[j], 1.2e-6, 0.0),
                    "dim %zu k %zu group %zu: out[%zu] %.9g want %.9g", dim, k, group, j, c.out[j],
                    out[j]);
         }
@@ -241,12 +246,14 @@ START_TEST(sgns_extremes) {
   /* z_t = 1e30 (saturated right), z_n = 1e30 (saturated wrong) */
   ck_assert_int_eq(fastloss_sgns_step_f32(2, dim, in, out + 0, &b, 0.0f, NULL, &loss), FASTLOSS_OK);
   const double eps = FLT_EPSILON;
-  FL_CHECK(fl_close(loss, -log(1.0 - eps) - log(eps), 1e-9, 1e-6), "loss %.9g", loss);
+  /* measured exact on every ISA (2026-11-29): a few double roundings */
+  FL_CHECK(fl_close(loss, -log(1.0 - eps) - log(eps), 0.0, 4.0 * DBL_EPSILON), "loss %.9g", loss);
   ck_assert_int_eq(fastloss_sgns_step_f32(2, dim, in, out, &b, 1e-16f, NULL, &loss), FASTLOSS_OK);
   for (size_t j = 0; j < 6; j++) FL_CHECK(isfinite(in[j]), "in[%zu] = %g", j, in[j]);
   FL_CHECK(out[0] == 1e15f, "a saturated target moved: %g", out[0]);
-  /* h -= lr * v_neg: 1e15 - 1e-16 * 1e15 */
-  FL_CHECK(fl_close(in[0], 1e15 - 0.1, 0.0, 1e-6), "in[0] = %.9g", in[0]);
+  /* h -= lr * v_neg: 1e15 - 1e-16 * 1e15, within half an ULP (2^25) of a
+   * float there; measured 1.3e7 (every ISA), 2026-11-29 */
+  FL_CHECK(fl_close(in[0], 1e15 - 0.1, 0x1p25, 0.0), "in[0] = %.9g", in[0]);
 
   /* NaN in one group's row leaves the other group's rows finite */
   float in3[2 * 3] = {NAN, 0.0f, 0.0f, 0.25f, -0.5f, 1.0f};

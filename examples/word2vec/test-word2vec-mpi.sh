@@ -42,26 +42,13 @@ set -eu
 w2v=$1
 gen=$2
 mpirun=$3
-python=/usr/bin/python3
-if [ ! -x "$python" ]; then
-  echo "SKIP: $python not found (it generates the corpus)"
-  exit 77
-fi
+. "$(dirname "$0")/test-common.sh"
 # As root Open MPI needs these; --oversubscribe: more ranks than free cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # No core binding: on a 2-core machine shared with other jobs, binding makes
 # ranks wait for one busy core.
 run() { timeout 60 "$mpirun" --oversubscribe --bind-to none "$@"; }
 LOSS_TOLERANCE=0.05
-
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-failures=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAILED: $*"; failures=$((failures + 1)); }
-
-"$python" "$gen" --tokens 200000 --vocab 2000 --seed 7 --out "$dir/corpus.txt"
-common="-train $dir/corpus.txt -size 32 -window 5 -negative 5 -min-count 1 -debug 0 -seed 3"
 
 # (a) training and the loss.
 last_loss() { sed -n 's/.*last 10% of words \([0-9.]*\);.*/\1/p' "$1"; }
@@ -231,8 +218,4 @@ expect_abort "rank 1 of 2: out of memory (simulated by -test-fail-rank 1 at the 
   $common -iter 1 -threads 1 -sync-words 20000 -test-fail-rank 1 -output "$dir/x.txt"
 if [ -e "$dir/x.txt" ]; then bad "(f) a failed run wrote -output"; fi
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all word2vec-mpi checks passed"
+finish word2vec-mpi

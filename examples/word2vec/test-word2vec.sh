@@ -12,20 +12,7 @@ set -eu
 
 w2v=$1
 gen=$2
-python=/usr/bin/python3
-if [ ! -x "$python" ]; then
-  echo "SKIP: $python not found (it generates the corpus)"
-  exit 77
-fi
-
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-failures=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAILED: $*"; failures=$((failures + 1)); }
-
-"$python" "$gen" --tokens 200000 --vocab 2000 --seed 7 --out "$dir/corpus.txt"
-common="-train $dir/corpus.txt -size 32 -window 5 -negative 5 -min-count 1 -debug 0 -seed 3"
+. "$(dirname "$0")/test-common.sh"
 
 # (a) The average loss per pair over the last 20000 words is clearly below
 # the first 20000 words' (a model that learns nothing keeps 6 ln 2 = 4.16).
@@ -165,8 +152,4 @@ if cmp -s "$dir/cbow-det-1.txt" "$dir/det-0-1.txt"; then
   bad "(e) cbow and skip-gram gave the same vectors"
 fi
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all word2vec checks passed"
+finish word2vec

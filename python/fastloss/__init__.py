@@ -98,6 +98,7 @@ def info(file=None):
         "num_threads": threads,
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "fastloss_isa_env": os.environ.get("FASTLOSS_ISA"),
+        "compiled_fast_path": _has_fastpath(),
     }
     out = file if file is not None else sys.stdout
     print("fastloss %s (%s)" % (d["version"], d["library"]), file=out)
@@ -106,7 +107,14 @@ def info(file=None):
     print("  cpu features: %s" % (" ".join(d["cpu_features"]) or "none (baseline)"), file=out)
     print("  threads:      %s" % (threads if threads else "OpenMP default (OMP_NUM_THREADS=%s)"
                                    % (d["omp_num_threads"] or "unset")), file=out)
+    print("  compiled torch fast path (fastloss._fastpath): %s"
+          % ("yes" if d["compiled_fast_path"] else "no (built without Python's headers)"), file=out)
     return d
+
+
+def _has_fastpath():
+    import importlib.util
+    return importlib.util.find_spec("fastloss._fastpath") is not None
 
 
 def _xent_params(reduction, ignore_index, label_smoothing, weight, m, dtype):

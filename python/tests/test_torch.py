@@ -152,3 +152,101 @@ def test_int64_targets_short_and_long(n):
     t[n // 2] = 2**32 + 1  # would wrap to the valid id 1
     with pytest.raises(IndexError, match="does not fit in int32"):
         cross_entropy(x, t)
+
+
+def _compiled():
+    import glob
+    import os
+
+    import fastloss.torch as ft
+    here = os.path.dirname(ft.__file__)
+    if not glob.glob(os.path.join(here, "_fastpath*.so")):
+        pytest.skip("fastloss._fastpath was not built (no Python headers)")
+    # built: it must have imported
+    assert ft._fast_xent is not None
+    return ft._fast_xent
+
+
+def test_compiled_path_cases():
+    fast = _compiled()
+    x = torch.randn(300, 9)
+    before = x.clone()
+    t = torch.randint(0, 9, (600,))
+    cases = {
+        "int64": t[:300],
+        "int32": t[:300].to(torch.int32),
+        "strided": t[::2],
+        "expanded": torch.tensor([4]).expand(300),
+        "257 (heap labels)": t[:257],
+        "256 (stack labels)": t[:256],
+    }
+    for name, tt in cases.items():
+        xi = x[: tt.shape[0]]
+        for red in REDUCTIONS:
+            for kw in ({}, {"ignore_index": 4, "label_smoothing": 0.25}):
+                got = fast(xi, tt, kw.get("ignore_index", -100), red,
+                           kw.get("label_smoothing", 0.0), False)
+                assert got is not None, name
+                # (PyTorch 1.13 takes int64 class ids only; fastloss takes int32 too)
+                torch.testing.assert_close(got, F.cross_entropy(xi, tt.long(), reduction=red, **kw),
+                                           equal_nan=True)
+                loss, grad = fast(xi, tt, kw.get("ignore_index", -100), red,
+                                  kw.get("label_smoothing", 0.0), True)
+                xg = xi.clone().requires_grad_()
+                ref = F.cross_entropy(xg, tt.long(), reduction=red, **kw)
+                ref.backward(torch.ones_like(ref))
+                torch.testing.assert_close(loss, ref.detach(), equal_nan=True)
+                torch.testing.assert_close(grad, xg.grad, rtol=1e-5, atol=1e-6)
+    assert torch.equal(x, before)
+    x64 = torch.randn(5, 3, dtype=torch.float64)
+    t5 = torch.tensor([0, 1, 2, 1, 0])
+    got = fast(x64, t5, -100, "mean", 0, False)
+    assert got.dtype == torch.float64 and got.dim() == 0
+    torch.testing.assert_close(got, F.cross_entropy(x64, t5), rtol=1e-14, atol=0)
+
+
+def test_compiled_path_declines_what_it_does_not_handle():
+    fast = _compiled()
+    x = torch.randn(6, 4)
+    t = torch.tensor([0, 1, 2, 3, 0, 1])
+    declined = [
+        (x.t().contiguous().t(), t, -100, "mean", 0.0),        # column stride 6
+        (x.half(), t, -100, "mean", 0.0),                      # dtype
+        (x.unsqueeze(0), t, -100, "mean", 0.0),                # 3-D
+        (x, t.to(torch.int16), -100, "mean", 0.0),             # target dtype
+        (x, t.float(), -100, "mean", 0.0),                     # soft target
+        (x, t[:5], -100, "mean", 0.0),                         # rows differ
+        (x, t, -100, "avg", 0.0),                              # reduction
+        (x, t, -100, "mean", 1.0),                             # smoothing
+        (x, t, -100, "mean", float("nan")),
+        (x, t, 1.5, "mean", 0.0),                              # ignore_index type
+        (x, torch.tensor([0, 1, 2, 3, 0, 4]), -100, "mean", 0.0),      # id 4: C error
+        (x, torch.tensor([0, 1, 2, 3, 0, 2**32 + 1]), -100, "mean", 0.0),  # past int32
+        (x.to_sparse(), t, -100, "mean", 0.0),                 # layout
+        (x[:0], t[:0], -100, "mean", 0.0),                     # empty
+        (x.numpy(), t, -100, "mean", 0.0),                     # not a tensor
+    ]
+    for i, args in enumerate(declined):
+        assert fast(*args, False) is None, i
+        assert fast(*args, True) is None, i
+    # an input that needs a gradient is left to autograd, unless grad mode is off
+    xg = x.clone().requires_grad_()
+    assert fast(xg, t, -100, "mean", 0.0, False) is None
+    with torch.no_grad():
+        assert fast(xg, t, -100, "mean", 0.0, False) is not None
+    # an ignore_index outside int32 ignores nothing
+    torch.testing.assert_close(fast(x, t, 2**40, "sum", 0.0, False),
+                               F.cross_entropy(x, t, ignore_index=2**40, reduction="sum"))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_double_backward_is_refused_not_wrong(reduction):
+    # the saved gradient has no second derivative: differentiating the
+    # gradient again must raise, never give zeros
+    x, t = _inputs(5, 4)
+    loss = cross_entropy(x, t, reduction=reduction)
+    (g,) = torch.autograd.grad(loss, x, torch.ones_like(loss), create_graph=True)
+    torch.testing.assert_close(g, torch.autograd.grad(F.cross_entropy(x, t, reduction=reduction), x,
+                                                      torch.ones_like(loss))[0])
+    with pytest.raises(RuntimeError):
+        torch.autograd.grad(g.sum(), x)

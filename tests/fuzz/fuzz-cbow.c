@@ -3,8 +3,9 @@
  * at 0, not monotone or not ending at n_contexts), ids sometimes out of
  * range or negative, k <= 4 given negatives (sometimes bad, sometimes equal
  * to the target) or drawn from a fuzzed noise sampler (sometimes larger than
- * vocab), any lr, any table values; deterministic mode, on every kernel
- * table against scalar, and scalar against a double reference written here
+ * vocab: the in-step draws), any lr, any table values; deterministic mode
+ * (or params NULL: the defaults), on every kernel table against scalar,
+ * and scalar against a double reference written here
  * from fastloss.h's formulas (h the mean of the context rows, every logit
  * from the tables as the example found them, v_t += g_t h, v_s += g_s h,
  * every context occurrence += e).  Any error must leave both tables and the
@@ -14,7 +15,19 @@
  * value|) < 1e6, |lr| < 1e6 and everything finite; with P = k + 1:
  *   tables  1e-5 (1 + M)(1 + |lr| M P C)(1 + dim M^2) abs + 1e-4 rel
  *   loss    1e-5 P (1 + dim M^2) abs + 1e-5 rel
- * (C the context length: a context row takes e once per occurrence). */
+ * (C the context length: a context row takes e once per occurrence).
+ * No step may write a row that no id of the batch names (in draw mode: a
+ * row past the sampler's classes).
+ *
+ * The other threading mode: the same case again on every kernel table with
+ * deterministic = 0 (Hogwild), or, where params is NULL (the defaults:
+ * Hogwild), with deterministic = 1.  This tree is built without OpenMP
+ * (-Dopenmp=disabled), where the modes differ only in their thread count,
+ * 1 either way: status, tables and loss must be bit-identical.  Built with
+ * OpenMP they must give the same status and leave the same rows untouched,
+ * and be bit-identical when at most one example trains (nothing to race
+ * with).  Multi-threaded Hogwild memory safety is not covered here but by
+ * the ASan tree's thread tests (tests/test_threads.c under build-asan/). */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,12 +38,6 @@
 
 enum { FZ_MAX_ISAS = 4, FZ_MAX_EX = 8, FZ_MAX_CTX = 6 };
 
-static int32_t fz_index(fz_input *in, size_t vocab) {
-  const uint8_t sel = fz_u8(in);
-  if (sel < 245) return (int32_t)(fz_u8(in) % (vocab ? vocab : 1));
-  return (int32_t)fz_u32(in);
-}
-
 static double fz_sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
 
 static double fz_clip(double p) {
@@ -40,8 +47,8 @@ static double fz_clip(double p) {
 
 /* One example, in double, on copies of the tables (as float, rounded once
  * per updated element at the end): returns the loss. */
-static double fz_reference(size_t dim, float *in_emb, float *out_emb, const int32_t *ctx,
-                           size_t C, int32_t t, const int32_t *neg, size_t k, float lr) {
+static double fz_reference(size_t dim, float *in_emb, float *out_emb, const int32_t *ctx, size_t C,
+                           int32_t t, const int32_t *neg, size_t k, float lr) {
   double *h = calloc(dim ? dim : 1, sizeof(double)), *e = calloc(dim ? dim : 1, sizeof(double));
   double *din = calloc(dim ? dim : 1, sizeof(double));
   if (h == NULL || e == NULL || din == NULL) abort();
@@ -95,14 +102,11 @@ static double fz_reference(size_t dim, float *in_emb, float *out_emb, const int3
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fz_input in = {data, size};
-  const uint8_t flags = fz_u8(&in);
-  const size_t vocab = fz_range(&in, 0, 40), dim = fz_range(&in, 0, 40);
-  const size_t n_ex = fz_range(&in, 0, FZ_MAX_EX), k = fz_range(&in, 0, 4);
-  const float lr = fz_float(&in);
-  const size_t table = vocab * dim;
-  float *in_emb = fz_alloc_f32(table), *out_emb = fz_alloc_f32(table);
-  fz_floats(&in, in_emb, table);
-  fz_floats(&in, out_emb, table);
+  fz_ns_case t;
+  fz_ns_read(&in, &t, 1, FZ_MAX_EX);
+  const uint8_t flags = t.flags;
+  const size_t vocab = t.vocab, dim = t.dim, n_ex = t.count, k = t.k;
+  const float lr = t.lr;
   int32_t *targets = fz_alloc_bytes((n_ex + 1) * sizeof(int32_t));
   size_t *offsets = fz_alloc_bytes((n_ex + 1) * sizeof(size_t));
   size_t at = 0;
@@ -123,26 +127,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t sel = fz_u8(&in);
     negatives[s] = sel < 24 ? targets[s / k] : fz_index(&in, vocab);
   }
-  fastloss_cbow_batch batch = {.n_examples = n_ex,
-                               .targets = targets,
-                               .context_offsets = (flags & 8) ? NULL : offsets,
-                               .n_contexts = n_contexts,
-                               .contexts = contexts,
-                               .k = k};
-  fastloss_sgns_params params = {.deterministic = 1, .seed = fz_u32(&in), .stream = fz_u8(&in)};
-  fastloss_sampler *noise = NULL;
-  if (flags & 2) {
-    const size_t classes = fz_range(&in, 1, vocab + 2);
-    double *w = fz_alloc_bytes(classes * sizeof(double));
-    for (size_t c = 0; c < classes; c++) w[c] = fabs(fz_double(&in));
-    if (fastloss_sampler_create(&noise, w, classes, 0, 1, 7) == FASTLOSS_OK) params.noise = noise;
-    free(w);
-  } else {
-    batch.negatives = negatives;
-  }
+  fastloss_cbow_batch b = {.n_examples = n_ex,
+                           .targets = targets,
+                           .context_offsets = (flags & 8) ? NULL : offsets,
+                           .n_contexts = n_contexts,
+                           .contexts = contexts,
+                           .k = k};
+  fastloss_cbow_batch *batch = &b;
+  t.batch = batch;
+  fastloss_sgns_params params;
+  fastloss_sampler *noise = fz_ns_params(&in, &t, &params);
+  if (!(flags & 2)) batch->negatives = negatives;
   const int want_loss = !(flags & 4);
   const fastloss_sgns_params *pp = (flags & 16) && !noise ? NULL : &params;
-  if (pp == NULL) batch.negatives = negatives;
+  if (pp == NULL) batch->negatives = negatives;
+  /* The rows a step may write: in_emb's of the contexts, out_emb's of the
+   * targets and negatives (drawn ones: any class of the sampler). */
+  fz_ns_rows rows;
+  fz_ns_rows_init(&rows, &t, contexts, n_contexts, targets, batch->negatives, n_ex * k, noise);
 
   if (getenv("FASTLOSS_FUZZ_VERBOSE") != NULL) {
     fprintf(stderr, "cbow vocab %zu dim %zu examples %zu k %zu lr %g contexts %zu noise %d\n",
@@ -154,89 +156,65 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t s = 0; s < n_ex * k && !params.noise; s++)
       fprintf(stderr, "neg %d\n", (int)negatives[s]);
   }
-  const fl_isa_kernels *isas[FZ_MAX_ISAS];
-  const size_t n_isas = fz_isas(isas, FZ_MAX_ISAS);
-  float *tin[FZ_MAX_ISAS], *tout[FZ_MAX_ISAS];
-  double loss[FZ_MAX_ISAS];
-  fastloss_status st[FZ_MAX_ISAS];
-  for (size_t a = 0; a < n_isas; a++) {
-    fl_dispatch_force(isas[a]);
-    tin[a] = fz_alloc_f32(table);
-    tout[a] = fz_alloc_f32(table);
-    memcpy(tin[a], in_emb, table * sizeof(float));
-    memcpy(tout[a], out_emb, table * sizeof(float));
-    memset(&loss[a], 0x5a, sizeof loss[a]);
-    const double before = loss[a];
-    st[a] = fastloss_cbow_step_f32(vocab, dim, tin[a], tout[a], &batch, lr, pp,
-                                   want_loss ? &loss[a] : NULL);
-    if (st[a] != FASTLOSS_OK || !want_loss)
-      if (memcmp(&loss[a], &before, sizeof before)) fz_fail("%s: loss written", isas[a]->name);
-    if (st[a] != FASTLOSS_OK && (memcmp(tin[a], in_emb, table * sizeof(float)) ||
-                                 memcmp(tout[a], out_emb, table * sizeof(float))))
-      fz_fail("%s: status %d but a table was written", isas[a]->name, (int)st[a]);
-  }
   /* The examples that train (a non-empty context). */
   size_t training = 0, which = 0;
-  for (size_t e = 0; e < n_ex && st[0] == FASTLOSS_OK; e++)
+  for (size_t e = 0; e < n_ex; e++)
     if (offsets[e + 1] > offsets[e]) {
       training++;
       which = e;
     }
-  if (st[0] == FASTLOSS_OK && training == 0) {
-    /* Nothing trains: the tables are unchanged and the loss is 0. */
-    if (memcmp(tin[0], in_emb, table * sizeof(float)) ||
-        memcmp(tout[0], out_emb, table * sizeof(float)))
-      fz_fail("scalar: no example trains but a table changed");
-    if (want_loss && loss[0] != 0.0) fz_fail("scalar: no example trains but loss %g", loss[0]);
+  /* The other mode: Hogwild, or deterministic where pp is NULL (Hogwild). */
+  fastloss_sgns_params other = params;
+  other.deterministic = pp == NULL;
+  const fl_isa_kernels *isas[FZ_MAX_ISAS];
+  const size_t n_isas = fz_isas(isas, FZ_MAX_ISAS);
+  fz_ns_result res[FZ_MAX_ISAS];
+  for (size_t a = 0; a < n_isas; a++) {
+    fl_dispatch_force(isas[a]);
+    fz_ns_run(&t, pp, want_loss, &rows, &res[a], isas[a]->name);
+    fz_ns_other_mode(&t, &other, want_loss, &rows, &res[a], training <= 1, isas[a]->name);
   }
-  const float M = fz_max_abs(in_emb, table) > fz_max_abs(out_emb, table)
-                      ? fz_max_abs(in_emb, table)
-                      : fz_max_abs(out_emb, table);
-  const int finite = fz_all_finite(in_emb, table) && fz_all_finite(out_emb, table) && isfinite(lr);
-  const double P = (double)(k + 1), m = M;
+  const fastloss_status st = res[0].status;
+  const size_t bytes = t.table * sizeof(float);
+  if (st != FASTLOSS_OK) training = 0;
+  if (st == FASTLOSS_OK && training == 0) {
+    /* Nothing trains: the tables are unchanged and the loss is 0. */
+    if (memcmp(res[0].in_emb, t.in_emb, bytes) || memcmp(res[0].out_emb, t.out_emb, bytes))
+      fz_fail("scalar: no example trains but a table changed");
+    if (want_loss && res[0].loss != 0.0)
+      fz_fail("scalar: no example trains but loss %g", res[0].loss);
+  }
+  const double m = fz_ns_max_abs(&t);
+  const double P = (double)(k + 1);
   const double C = training == 1 ? (double)(offsets[which + 1] - offsets[which]) : 1.0;
-  const int compare = finite && M < 1e6f && fabsf(lr) < 1e6f && training == 1;
+  const int compare = fz_ns_finite(&t) && m < 1e6 && fabsf(lr) < 1e6f && training == 1;
   const double dot = 1.0 + (double)dim * m * m;
   const double tab_tol = 1e-5 * (1.0 + m) * (1.0 + fabs(lr) * m * P * C) * dot;
-  for (size_t a = 1; a < n_isas; a++) {
-    if (st[a] != st[0]) fz_fail("%s status %d, scalar %d", isas[a]->name, (int)st[a], (int)st[0]);
-    if (st[0] != FASTLOSS_OK || !compare) continue;
-    for (size_t e = 0; e < table; e++) {
-      if (!fz_close(tin[a][e], tin[0][e], tab_tol, 1e-4))
-        fz_fail("%s in_emb[%zu] %.9g, scalar %.9g", isas[a]->name, e, tin[a][e], tin[0][e]);
-      if (!fz_close(tout[a][e], tout[0][e], tab_tol, 1e-4))
-        fz_fail("%s out_emb[%zu] %.9g, scalar %.9g", isas[a]->name, e, tout[a][e], tout[0][e]);
-    }
-    if (want_loss && !fz_close(loss[a], loss[0], 1e-5 * P * dot, 1e-5))
-      fz_fail("%s loss %.17g, scalar %.17g", isas[a]->name, loss[a], loss[0]);
-  }
+  fz_ns_compare(&t, res, isas, n_isas, compare, tab_tol, 1e-5 * P * dot, want_loss);
   /* Scalar against the reference (given negatives only: drawn ones are the
    * library's own choice). */
-  if (st[0] == FASTLOSS_OK && compare && batch.negatives != NULL) {
-    float *rin = fz_alloc_f32(table), *rout = fz_alloc_f32(table);
-    memcpy(rin, in_emb, table * sizeof(float));
-    memcpy(rout, out_emb, table * sizeof(float));
-    const double rl = fz_reference(dim, rin, rout, contexts + offsets[which],
-                                   offsets[which + 1] - offsets[which], targets[which],
-                                   negatives + which * k, k, lr);
-    for (size_t e = 0; e < table; e++) {
-      if (!fz_close(tin[0][e], rin[e], tab_tol, 1e-4))
-        fz_fail("scalar in_emb[%zu] %.9g, reference %.9g", e, tin[0][e], rin[e]);
-      if (!fz_close(tout[0][e], rout[e], tab_tol, 1e-4))
-        fz_fail("scalar out_emb[%zu] %.9g, reference %.9g", e, tout[0][e], rout[e]);
+  if (st == FASTLOSS_OK && compare && batch->negatives != NULL) {
+    float *rin = fz_alloc_f32(t.table), *rout = fz_alloc_f32(t.table);
+    memcpy(rin, t.in_emb, bytes);
+    memcpy(rout, t.out_emb, bytes);
+    const double rl =
+        fz_reference(dim, rin, rout, contexts + offsets[which], offsets[which + 1] - offsets[which],
+                     targets[which], negatives + which * k, k, lr);
+    for (size_t e = 0; e < t.table; e++) {
+      if (!fz_close(res[0].in_emb[e], rin[e], tab_tol, 1e-4))
+        fz_fail("scalar in_emb[%zu] %.9g, reference %.9g", e, res[0].in_emb[e], rin[e]);
+      if (!fz_close(res[0].out_emb[e], rout[e], tab_tol, 1e-4))
+        fz_fail("scalar out_emb[%zu] %.9g, reference %.9g", e, res[0].out_emb[e], rout[e]);
     }
-    if (want_loss && !fz_close(loss[0], rl, 1e-5 * P * dot, 1e-5))
-      fz_fail("scalar loss %.17g, reference %.17g", loss[0], rl);
+    if (want_loss && !fz_close(res[0].loss, rl, 1e-5 * P * dot, 1e-5))
+      fz_fail("scalar loss %.17g, reference %.17g", res[0].loss, rl);
     free(rin);
     free(rout);
   }
-  for (size_t a = 0; a < n_isas; a++) {
-    free(tin[a]);
-    free(tout[a]);
-  }
+  for (size_t a = 0; a < n_isas; a++) fz_ns_result_free(&res[a]);
+  fz_ns_rows_free(&rows);
   fastloss_sampler_destroy(noise);
-  free(in_emb);
-  free(out_emb);
+  fz_ns_free(&t);
   free(targets);
   free(offsets);
   free(contexts);

@@ -27,7 +27,25 @@
  *     finite with max|X| <= 1e3 and the scalar W finite below 1e6;
  *   - lazy against dense (scalar): bit-identical for SGD without momentum
  *     (fastloss.h: both settings agree), and after the first update within
- *     1e-6 rel + 1e-6 lr (the state is still zero then) for every optimizer. */
+ *     1e-6 rel + 1e-6 lr (the state is still zero then) for every optimizer.
+ * freeze / unfreeze / flush_gradients: appended after everything above, a
+ * byte (>= 192: the blocks run) and one byte per step (0, none, when the
+ * input ends before it) add, on every run, with bit 0, between the step's
+ * loss calls and its grad: freeze
+ * (OK); grad, update and flush_gradients must then give
+ * FASTLOSS_ERR_INVALID_STATE and write nothing (dX keeps its sentinel); a
+ * loss call (the step's first, retained, its negatives given or drawn) on
+ * the frozen loss keeps no call (pending unchanged) and draws nothing; W,
+ * b, dW, db and pending are bit-for-bit as before the freeze; unfreeze (OK)
+ * and the step goes on.  With bit 1, after the step: a retained loss call
+ * (the first call's ids, negatives given), a grad without the update
+ * (skipped with bit 2, so flush drops a retained call), then
+ * flush_gradients (OK): pending 0, every element of dW and db +0, W and b
+ * unchanged.  Neither block changes what training does (the frozen call
+ * draws no negatives, the flushed gradients are never applied), so when
+ * any byte is set the scalar f32 run is repeated without them and must
+ * give bit-identical statuses, losses, y_pred, W and b (unfreeze restores
+ * the loss as it was); the blocks' own statuses must match on every run. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +79,140 @@ typedef struct fz_result {
   double W[FZ_STEPS + 1][FZ_MAX_C * FZ_MAX_IN];
   double b[FZ_STEPS + 1][FZ_MAX_C];
   size_t done; /* updates done */
+  /* The appended blocks: the frozen loss call; the flush block's loss
+   * call, grad and flush (FASTLOSS_ERR_INVALID_STATE where not run). */
+  fastloss_status xst[FZ_STEPS][4];
 } fz_result;
+
+/* The bytes of W, b, dW, db, for the frozen-loss checks. */
+typedef struct fz_state {
+  unsigned char *bytes;
+  size_t size;
+} fz_state;
+
+static void fz_state_take(fz_state *st, const void *pw, const void *pb, const void *pdw,
+                          const void *pdb, size_t nw, size_t nb, size_t elem) {
+  st->size = 2 * (nw + nb) * elem;
+  st->bytes = fz_alloc_bytes(st->size);
+  unsigned char *q = st->bytes;
+  memcpy(q, pw, nw * elem);
+  memcpy(q + nw * elem, pb, nb * elem);
+  memcpy(q + (nw + nb) * elem, pdw, nw * elem);
+  memcpy(q + (2 * nw + nb) * elem, pdb, nb * elem);
+}
+
+static int fz_state_same(const fz_state *st, const void *pw, const void *pb, const void *pdw,
+                         const void *pdb, size_t nw, size_t nb, size_t elem) {
+  const unsigned char *q = st->bytes;
+  return !memcmp(q, pw, nw * elem) && !memcmp(q + nw * elem, pb, nb * elem) &&
+         !memcmp(q + (nw + nb) * elem, pdw, nw * elem) &&
+         !memcmp(q + (2 * nw + nb) * elem, pdb, nb * elem);
+}
+
+/* The frozen block (ops bit 0), between a step's loss calls and its grad. */
+static void fz_frozen_block(fastloss_nce *nce, int dtype64, const fz_call *call, size_t n_in,
+                            void *pw, void *pb, void *pdw, void *pdb, size_t nw, size_t nb,
+                            fastloss_status *fst, const char *name) {
+  const size_t elem = dtype64 ? sizeof(double) : sizeof(float);
+  size_t pc = 0, pe = 0, pc2 = 0, pe2 = 0;
+  if (fastloss_nce_pending(nce, &pc, &pe) != FASTLOSS_OK) fz_fail("%s: pending failed", name);
+  fz_state st;
+  fz_state_take(&st, pw, pb, pdw, pdb, nw, nb, elem);
+  fastloss_status r = fastloss_nce_freeze(nce);
+  if (r != FASTLOSS_OK) fz_fail("%s: freeze status %d", name, (int)r);
+  double *dX64 = fz_alloc_f64(pe + 1);
+  float *dX32 = fz_alloc_f32(pe + 1);
+  fz_sentinel_f64(dX64, pe + 1);
+  fz_sentinel_f32(dX32, pe + 1);
+  r = dtype64 ? fastloss_nce_grad_f64(nce, 1, 1, dX64) : fastloss_nce_grad_f32(nce, 1, 1, dX32);
+  if (r != FASTLOSS_ERR_INVALID_STATE)
+    fz_fail("%s: grad on a frozen loss: status %d", name, (int)r);
+  for (size_t j = 0; j < pe + 1; j++)
+    if (dtype64 ? !fz_is_sentinel_f64(dX64[j]) : !fz_is_sentinel_f32(dX32[j]))
+      fz_fail("%s: grad on a frozen loss wrote dX[%zu]", name, j);
+  free(dX64);
+  free(dX32);
+  r = fastloss_nce_update(nce);
+  if (r != FASTLOSS_ERR_INVALID_STATE)
+    fz_fail("%s: update on a frozen loss: status %d", name, (int)r);
+  r = fastloss_nce_flush_gradients(nce);
+  if (r != FASTLOSS_ERR_INVALID_STATE)
+    fz_fail("%s: flush_gradients on a frozen loss: status %d", name, (int)r);
+  /* Evaluation: allowed, keeps nothing for grad. */
+  const size_t nx = call->n_ex * call->n_c * n_in;
+  double X64[3 * 3 * FZ_MAX_IN], yp64[9];
+  float yp32[9];
+  for (size_t j = 0; j < nx; j++) X64[j] = call->X[j];
+  fz_sentinel_f64(yp64, 9);
+  fz_sentinel_f32(yp32, 9);
+  double loss;
+  memset(&loss, 0x5a, sizeof loss);
+  const double before = loss;
+  const int32_t *neg = call->given ? call->neg : NULL;
+  fst[0] = dtype64 ? fastloss_nce_loss_f64(nce, call->n_ex, call->n_c, X64, call->target, neg, 1,
+                                           &loss, yp64)
+                   : fastloss_nce_loss_f32(nce, call->n_ex, call->n_c, call->X, call->target, neg,
+                                           1, &loss, yp32);
+  if (fst[0] != FASTLOSS_OK) {
+    if (memcmp(&loss, &before, sizeof loss)) fz_fail("%s: frozen loss wrote loss on error", name);
+    for (size_t j = 0; j < 9; j++)
+      if (dtype64 ? !fz_is_sentinel_f64(yp64[j]) : !fz_is_sentinel_f32(yp32[j]))
+        fz_fail("%s: frozen loss wrote y_pred on error", name);
+  }
+  if (fastloss_nce_pending(nce, &pc2, &pe2) != FASTLOSS_OK) fz_fail("%s: pending failed", name);
+  if (pc2 != pc || pe2 != pe)
+    fz_fail("%s: frozen loss call changed pending (%zu, %zu) -> (%zu, %zu)", name, pc, pe, pc2,
+            pe2);
+  if (!fz_state_same(&st, pw, pb, pdw, pdb, nw, nb, elem))
+    fz_fail("%s: W, b, dW or db changed while frozen", name);
+  r = fastloss_nce_unfreeze(nce);
+  if (r != FASTLOSS_OK) fz_fail("%s: unfreeze status %d", name, (int)r);
+  free(st.bytes);
+}
+
+/* The flush block (ops bit 1; bit 2 skips the grad), after a step. */
+static void fz_flush_block(fastloss_nce *nce, int dtype64, const fz_call *call, size_t n_in,
+                           int skip_grad, void *pw, void *pb, void *pdw, void *pdb, size_t nw,
+                           size_t nb, fastloss_status *fst, const char *name) {
+  const size_t elem = dtype64 ? sizeof(double) : sizeof(float);
+  unsigned char *wb = fz_alloc_bytes((nw + nb) * elem);
+  memcpy(wb, pw, nw * elem);
+  memcpy(wb + nw * elem, pb, nb * elem);
+  const size_t nx = call->n_ex * call->n_c * n_in;
+  static double X64[3 * 3 * FZ_MAX_IN]; /* valid until the grad below */
+  double yp64[9], loss;
+  float yp32[9];
+  for (size_t j = 0; j < nx; j++) X64[j] = call->X[j];
+  fst[1] = dtype64 ? fastloss_nce_loss_f64(nce, call->n_ex, call->n_c, X64, call->target, call->neg,
+                                           1, &loss, yp64)
+                   : fastloss_nce_loss_f32(nce, call->n_ex, call->n_c, call->X, call->target,
+                                           call->neg, 1, &loss, yp32);
+  if (fst[1] == FASTLOSS_OK && !skip_grad) {
+    size_t pc = 0, pe = 0;
+    if (fastloss_nce_pending(nce, &pc, &pe) != FASTLOSS_OK) fz_fail("%s: pending failed", name);
+    double *dX64 = fz_alloc_f64(pe + 1);
+    float *dX32 = fz_alloc_f32(pe + 1);
+    fst[2] =
+        dtype64 ? fastloss_nce_grad_f64(nce, 1, 0, dX64) : fastloss_nce_grad_f32(nce, 1, 0, dX32);
+    free(dX64);
+    free(dX32);
+  }
+  fst[3] = fastloss_nce_flush_gradients(nce);
+  if (fst[3] != FASTLOSS_OK) fz_fail("%s: flush_gradients status %d", name, (int)fst[3]);
+  size_t pc = 1, pe = 1;
+  if (fastloss_nce_pending(nce, &pc, &pe) != FASTLOSS_OK) fz_fail("%s: pending failed", name);
+  if (pc != 0 || pe != 0)
+    fz_fail("%s: after flush %zu calls, %zu dX elements pending", name, pc, pe);
+  const unsigned char *g = pdw;
+  for (size_t j = 0; j < nw * elem; j++)
+    if (g[j] != 0) fz_fail("%s: after flush dW byte %zu is %u", name, j, g[j]);
+  g = pdb;
+  for (size_t j = 0; j < nb * elem; j++)
+    if (g[j] != 0) fz_fail("%s: after flush db byte %zu is %u", name, j, g[j]);
+  if (memcmp(wb, pw, nw * elem) || memcmp(wb + nw * elem, pb, nb * elem))
+    fz_fail("%s: flush_gradients (or a grad without update) changed W or b", name);
+  free(wb);
+}
 
 static float fz_xval(fz_input *in) {
   /* Moderate values mostly: training on huge X only saturates. */
@@ -71,11 +222,13 @@ static float fz_xval(fz_input *in) {
 }
 
 static void fz_train(const fastloss_nce_config *cfg, int dtype64, const fz_step *steps,
-                     size_t n_steps, const float *W0, const float *b0, fz_result *r,
-                     const char *name) {
+                     size_t n_steps, const uint8_t *ops, const float *W0, const float *b0,
+                     fz_result *r, const char *name) {
   memset(r, 0, sizeof *r);
-  for (size_t s = 0; s < FZ_STEPS; s++)
+  for (size_t s = 0; s < FZ_STEPS; s++) {
     for (size_t c = 0; c < FZ_CALLS + 2; c++) r->st[s][c] = FASTLOSS_ERR_INVALID_STATE;
+    for (size_t c = 0; c < 4; c++) r->xst[s][c] = FASTLOSS_ERR_INVALID_STATE;
+  }
   fastloss_nce_config c = *cfg;
   c.dtype = dtype64 ? FASTLOSS_F64 : FASTLOSS_F32;
   fastloss_nce *nce = NULL;
@@ -132,6 +285,9 @@ static void fz_train(const fastloss_nce_config *cfg, int dtype64, const fz_step 
       for (size_t j = 0; j < ny; j++) r->yp[s][k][j] = dtype64 ? yp64[j] : yp32[j];
       total += nx;
     }
+    if (ops != NULL && (ops[s] & 1))
+      fz_frozen_block(nce, dtype64, &st->call[0], c.n_in, pw, pb, pdw, pdb, nw, c.n_classes,
+                      r->xst[s], name);
     size_t calls = 0, elements = 0;
     if (fastloss_nce_pending(nce, &calls, &elements) != FASTLOSS_OK)
       fz_fail("%s: pending failed", name);
@@ -153,6 +309,9 @@ static void fz_train(const fastloss_nce_config *cfg, int dtype64, const fz_step 
     free(dX32);
     if (!update) r->st[s][FZ_CALLS + 1] = fastloss_nce_update(nce);
     (void)failed;
+    if (ops != NULL && (ops[s] & 2))
+      fz_flush_block(nce, dtype64, &st->call[0], c.n_in, (ops[s] >> 2) & 1, pw, pb, pdw, pdb, nw,
+                     c.n_classes, r->xst[s], name);
     r->done = s + 1;
     FZ_SNAP(s + 1)
   }
@@ -241,6 +400,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
     }
   }
+  /* Appended: a byte turning the blocks on (>= 192), then the freeze /
+   * flush blocks of each step (0: none).  Rare, as each input with a block
+   * also trains once more (the run without them). */
+  uint8_t ops[FZ_STEPS] = {0};
+  int any_ops = 0;
+  const int blocks = fz_u8(&in) >= 192;
+  for (size_t s = 0; s < n_steps && blocks; s++) {
+    ops[s] = fz_u8(&in) & 7;
+    any_ops = any_ops || ops[s] != 0;
+  }
   const int verbose = getenv("FASTLOSS_FUZZ_VERBOSE") != NULL;
   if (verbose)
     fprintf(stderr,
@@ -252,21 +421,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   const fl_isa_kernels *isas[FZ_MAX_ISAS];
   const size_t n_isas = fz_isas(isas, FZ_MAX_ISAS);
-  static fz_result res[FZ_RUNS];
+  static fz_result res[FZ_RUNS], plain;
   float W0[FZ_MAX_C * FZ_MAX_IN], b0[FZ_MAX_C];
   for (size_t a = 0; a < n_isas; a++) {
     fl_dispatch_force(isas[a]);
-    fz_train(&cfg, 0, steps, n_steps, NULL, NULL, &res[a], isas[a]->name);
+    fz_train(&cfg, 0, steps, n_steps, ops, NULL, NULL, &res[a], isas[a]->name);
   }
   for (size_t j = 0; j < C * n_in; j++) W0[j] = (float)res[0].W[0][j];
   for (size_t j = 0; j < C; j++) b0[j] = (float)res[0].b[0][j];
   fl_dispatch_force(isas[0]);
   const size_t r64 = n_isas, rflip = n_isas + 1;
-  fz_train(&cfg, 1, steps, n_steps, W0, b0, &res[r64], "f64");
+  fz_train(&cfg, 1, steps, n_steps, ops, W0, b0, &res[r64], "f64");
   fastloss_nce_config flipped = cfg;
   flipped.optimizer.lazy = !cfg.optimizer.lazy;
-  fz_train(&flipped, 0, steps, n_steps, NULL, NULL, &res[rflip], "lazy-flipped");
+  fz_train(&flipped, 0, steps, n_steps, ops, NULL, NULL, &res[rflip], "lazy-flipped");
   const fz_result *s0 = &res[0];
+  if (any_ops) { /* the blocks change nothing that training does */
+    fz_train(&cfg, 0, steps, n_steps, NULL, NULL, NULL, &plain, "scalar without the blocks");
+    if (plain.create != s0->create || plain.done != s0->done ||
+        memcmp(plain.st, s0->st, sizeof plain.st) ||
+        memcmp(plain.loss, s0->loss, sizeof plain.loss) ||
+        memcmp(plain.yp, s0->yp, sizeof plain.yp) || memcmp(plain.W, s0->W, sizeof plain.W) ||
+        memcmp(plain.b, s0->b, sizeof plain.b))
+      fz_fail("freeze/flush blocks (ops %u %u %u %u) changed the training run", ops[0], ops[1],
+              ops[2], ops[3]);
+  }
 
   /* Statuses. */
   for (size_t a = 1; a <= rflip; a++) {
@@ -278,6 +457,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (res[a].st[s][c] != s0->st[s][c])
           fz_fail("%s step %zu call %zu status %d, scalar %d (%s)", name, s, c,
                   (int)res[a].st[s][c], (int)s0->st[s][c], fastloss_last_error());
+    for (size_t s = 0; s < n_steps; s++)
+      for (size_t c = 0; c < 4; c++)
+        if (res[a].xst[s][c] != s0->xst[s][c])
+          fz_fail("%s step %zu freeze/flush block call %zu status %d, scalar %d", name, s, c,
+                  (int)res[a].xst[s][c], (int)s0->xst[s][c]);
   }
   if (s0->create != FASTLOSS_OK) goto done;
   /* The resolved optimizer, for the drift bounds. */

@@ -20,7 +20,17 @@
  * function (y_pred in [FLT_EPSILON, 1 - FLT_EPSILON], since each dtype clips
  * at its own eps; logits below 80 in size, where the f32 softplus tail has
  * not flushed), values within the tolerances above of scalar f32 (the f64
- * result stands for the exact one there). */
+ * result stands for the exact one there).
+ *
+ * numpy-ml's wrappers fastloss_vae_loss_f32/_f64 and fastloss_vae_grad_f32/
+ * _f64 (fastloss.h: contiguous, probabilities, every output required): on
+ * every table, whenever the case is contiguous (each leading dimension its
+ * row) and not from_logits, both are called on the same inputs (in place
+ * over copies when the case is in place) and must give the general call's
+ * status and bit-identical values for each output the general call wrote;
+ * on error they write nothing.  A byte appended after the data (0 when the
+ * input ends before it) sometimes passes one required output as NULL:
+ * FASTLOSS_ERR_NULL_POINTER, nothing written. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -30,20 +40,61 @@
 
 enum { FZ_MAX_ISAS = 4 };
 
-static size_t fz_extent(size_t rows, size_t cols, size_t ld) {
-  return rows == 0 ? 0 : (rows - 1) * ld + cols;
-}
-static size_t fz_ld(fz_input *in, size_t m) {
-  const uint8_t sel = fz_u8(in);
-  if (sel < 6 && m > 0) return m - 1;
-  return m + sel % 3;
-}
-
 typedef struct fz_vae_out {
   fastloss_status status;
   float *rec, *kl, *dp, *dlv, *dmu;
   double loss;
 } fz_vae_out;
+
+/* The wrappers on a contiguous probabilities case, checked against the
+ * general call's status st and outputs (loss, dp, dlv, dmu; want as in
+ * the general call: a set bit = not written).  wnull 1..4: that required
+ * output (loss, dY_pred, dLogVar, dMean) passed as NULL. */
+#define FZ_VAE_WRAP(T, SUF, SENT, IS_SENT)                                                         \
+  static void fz_vae_wrap_##SUF(size_t n, size_t N, size_t Tt, const T *y, const T *p,             \
+                                const T *mu, const T *lv, int in_place, unsigned want,             \
+                                uint8_t wnull, fastloss_status st, const double *loss,             \
+                                const T *dp, const T *dlv, const T *dmu, const char *name) {       \
+    const size_t ep = n * N, et = n * Tt;                                                          \
+    double wl;                                                                                     \
+    memset(&wl, 0x5a, sizeof wl);                                                                  \
+    const double before = wl;                                                                      \
+    fastloss_status ws = fastloss_vae_loss_##SUF(n, N, Tt, y, p, mu, lv, wnull == 1 ? NULL : &wl); \
+    const fastloss_status want_l = wnull == 1 ? FASTLOSS_ERR_NULL_POINTER : st;                    \
+    if (ws != want_l) fz_fail("%s: vae_loss status %d, want %d", name, (int)ws, (int)want_l);      \
+    if (ws != FASTLOSS_OK && memcmp(&wl, &before, sizeof wl))                                      \
+      fz_fail("%s: vae_loss wrote the loss (status %d)", name, (int)ws);                           \
+    if (ws == FASTLOSS_OK && !(want & 4) && memcmp(&wl, loss, sizeof wl))                          \
+      fz_fail("%s: vae_loss %.17g, general call %.17g", name, wl, *loss);                          \
+    T *g[3] = {fz_alloc_##SUF(ep), fz_alloc_##SUF(et), fz_alloc_##SUF(et)};                        \
+    const T *orig[3] = {p, lv, mu}, *gen[3] = {dp, dlv, dmu};                                      \
+    const size_t cnt[3] = {ep, et, et};                                                            \
+    for (int q = 0; q < 3; q++) {                                                                  \
+      if (in_place)                                                                                \
+        memcpy(g[q], orig[q], cnt[q] * sizeof(T));                                                 \
+      else                                                                                         \
+        SENT(g[q], cnt[q]);                                                                        \
+    }                                                                                              \
+    ws = fastloss_vae_grad_##SUF(n, N, Tt, y, in_place ? g[0] : p, in_place ? g[2] : mu,           \
+                                 in_place ? g[1] : lv, wnull == 2 ? NULL : g[0],                   \
+                                 wnull == 3 ? NULL : g[1], wnull == 4 ? NULL : g[2]);              \
+    const fastloss_status want_g = wnull >= 2 && wnull <= 4 ? FASTLOSS_ERR_NULL_POINTER : st;      \
+    if (ws != want_g) fz_fail("%s: vae_grad status %d, want %d", name, (int)ws, (int)want_g);      \
+    for (int q = 0; q < 3; q++)                                                                    \
+      for (size_t k = 0; k < cnt[q]; k++) {                                                        \
+        if (ws != FASTLOSS_OK) {                                                                   \
+          if (in_place ? memcmp(&g[q][k], &orig[q][k], sizeof(T)) : !IS_SENT(g[q][k]))             \
+            fz_fail("%s: vae_grad wrote gradient %d [%zu] (status %d)", name, q, k, (int)ws);      \
+        } else if (!(want & (8u << q)) && memcmp(&g[q][k], &gen[q][k], sizeof(T))) {               \
+          fz_fail("%s: vae_grad gradient %d [%zu] %.17g, general call %.17g", name, q, k,          \
+                  (double)g[q][k], (double)gen[q][k]);                                             \
+        }                                                                                          \
+      }                                                                                            \
+    for (int q = 0; q < 3; q++) free(g[q]);                                                        \
+  }
+
+FZ_VAE_WRAP(float, f32, fz_sentinel_f32, fz_is_sentinel_f32)
+FZ_VAE_WRAP(double, f64, fz_sentinel_f64, fz_is_sentinel_f64)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -61,6 +112,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fz_floats(&in, p, ep);
   fz_floats(&in, mu, et);
   fz_floats(&in, lv, et);
+  /* Appended after the data: the wrappers' NULL output (1..4), else none. */
+  const uint8_t wsel = fz_u8(&in);
+  const uint8_t wnull = wsel >= 1 && wsel <= 4 ? wsel : 0;
+  const int contiguous = !params.from_logits && ld_y == N && ld_p == N && ld_t == T;
 
   const fl_isa_kernels *isas[FZ_MAX_ISAS];
   const size_t n_isas = fz_isas(isas, FZ_MAX_ISAS);
@@ -116,6 +171,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                   : fz_is_sentinel_f32(g[q].got[k]);
         if (!same) fz_fail("%s: gradient %d [%zu] written (status %d)", name, q, k, (int)o->status);
       }
+    if (contiguous)
+      fz_vae_wrap_f32(n, N, T, y, p, mu, lv, in_place, want, wnull, o->status, &o->loss, o->dp,
+                      o->dlv, o->dmu, name);
   }
 
   /* f64 on the widened values, as one more run compared with scalar f32. */
@@ -174,6 +232,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                   : fz_is_sentinel_f64(g[q].got[k]);
         if (!same) fz_fail("f64: gradient %d [%zu] written (status %d)", q, k, (int)o64.status);
       }
+    if (contiguous)
+      fz_vae_wrap_f64(n, N, T, y64, p64, mu64, lv64, in_place, want, wnull, o64.status, &o64.loss,
+                      dp, dlv, dmu, "f64");
     /* Rounded to float, in f32 buffers, for the comparison below. */
     o64.rec = fz_alloc_f32(n);
     o64.kl = fz_alloc_f32(n);

@@ -18,7 +18,19 @@
  *     (1 + |g_ij|) abs + 1e-5 rel (the f32 norm kernels sum squares in
  *     double, so this is loose);
  *   f64 vs reference: the same forms with 1e-13 (a few double roundings in
- *     N - 1, which the reference does in long double). */
+ *     N - 1, which the reference does in long double).
+ * numpy-ml's wrappers fastloss_wgangp_loss_f32/_f64 and _grad_f32/_f64
+ * (fastloss.h: n_ex rows everywhere, contiguous gradInterp, every output of
+ * the module required): on every table, whenever the general call's case
+ * is one the wrappers express (the generator, which ignores everything but
+ * n_fake; otherwise n_fake = n_real = n and ld_grad = n_feats), both are
+ * called on the same inputs (in place over copies as the case is) and must
+ * give the general call's status, bit-identical values for each output it
+ * wrote, and leave every other output untouched (all of them on error; for
+ * the generator dY_real and dGradInterp always).  A byte appended after the
+ * data (0 when the input ends before it) sometimes passes one output as
+ * NULL: FASTLOSS_ERR_NULL_POINTER where the module requires it, the general
+ * call's status where it does not ('G': dY_real, dGradInterp). */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -39,76 +51,127 @@ typedef struct fz_wg_case {
   int inplace_fake, inplace_real, inplace_g;
 } fz_wg_case;
 
-static size_t fz_extent(size_t rows, size_t cols, size_t ld) {
-  return rows == 0 ? 0 : (rows - 1) * ld + cols;
-}
-
 /* The outputs of one call, and the buffers it read (copies for in place). */
-#define FZ_WG_DEFINE(T, SUF, SENT, IS_SENT)                                                        \
-  typedef struct fz_wg_out_##SUF {                                                                \
-    fastloss_status status;                                                                        \
-    double loss;                                                                                   \
-    T *dfake, *dreal, *dg;                                                                         \
-  } fz_wg_out_##SUF;                                                                               \
-                                                                                                   \
-  static void fz_wg_run_##SUF(const fz_wg_case *c, const T *yf, const T *yr, const T *g,          \
-                              fz_wg_out_##SUF *o, const char *name) {                              \
-    const size_t ng = fz_extent(c->n, c->n_feats, c->ld);                                         \
-    o->dfake = fz_alloc_##SUF(c->n_fake);                                                          \
-    o->dreal = fz_alloc_##SUF(c->n_real);                                                          \
-    o->dg = fz_alloc_##SUF(ng);                                                                    \
-    T *in_f = fz_alloc_##SUF(c->n_fake), *in_r = fz_alloc_##SUF(c->n_real);                        \
-    T *in_g = fz_alloc_##SUF(ng);                                                                  \
-    memcpy(in_f, yf, c->n_fake * sizeof(T));                                                       \
-    memcpy(in_r, yr, c->n_real * sizeof(T));                                                       \
-    memcpy(in_g, g, ng * sizeof(T));                                                               \
-    /* In place: the output buffer is the input's copy. */                                        \
-    if (c->inplace_fake) memcpy(o->dfake, yf, c->n_fake * sizeof(T));                              \
-    else SENT(o->dfake, c->n_fake);                                                                \
-    if (c->inplace_real) memcpy(o->dreal, yr, c->n_real * sizeof(T));                              \
-    else SENT(o->dreal, c->n_real);                                                                \
-    if (c->inplace_g) memcpy(o->dg, g, ng * sizeof(T));                                            \
-    else SENT(o->dg, ng);                                                                          \
-    memset(&o->loss, 0x5a, sizeof o->loss);                                                        \
-    const double before = o->loss;                                                                 \
-    o->status = fastloss_wgangp_##SUF(                                                             \
-        c->module, c->n_fake, c->inplace_fake ? o->dfake : in_f, c->n_real,                        \
-        c->inplace_real ? o->dreal : in_r, c->n, c->n_feats, c->inplace_g ? o->dg : in_g, c->ld,   \
-        &c->params, c->want_loss ? &o->loss : NULL, c->want_dfake ? o->dfake : NULL,               \
-        c->want_dreal ? o->dreal : NULL, c->want_dg ? o->dg : NULL);                               \
-    const int ok = o->status == FASTLOSS_OK;                                                       \
-    const int critic = c->module == FASTLOSS_WGANGP_CRITIC;                                        \
-    if (memcmp(in_f, yf, c->n_fake * sizeof(T)) || memcmp(in_r, yr, c->n_real * sizeof(T)) ||     \
-        memcmp(in_g, g, ng * sizeof(T)))                                                           \
-      fz_fail("%s: an input was written", name);                                                   \
-    if ((!ok || !c->want_loss) && memcmp(&o->loss, &before, sizeof before))                        \
-      fz_fail("%s: loss written (status %d)", name, (int)o->status);                               \
-    /* Untouched unless written by a successful call that uses it. */                             \
-    const int w_fake = ok && c->want_dfake, w_real = ok && c->want_dreal && critic;                \
-    const int w_g = ok && c->want_dg && critic;                                                    \
-    for (size_t k = 0; k < c->n_fake; k++)                                                         \
-      if (!w_fake && (c->inplace_fake ? memcmp(&o->dfake[k], &yf[k], sizeof(T))                    \
-                                      : !IS_SENT(o->dfake[k])))                                    \
-        fz_fail("%s: dY_fake[%zu] written (status %d)", name, k, (int)o->status);                  \
-    for (size_t k = 0; k < c->n_real; k++)                                                         \
-      if (!w_real && (c->inplace_real ? memcmp(&o->dreal[k], &yr[k], sizeof(T))                    \
-                                      : !IS_SENT(o->dreal[k])))                                    \
-        fz_fail("%s: dY_real[%zu] written (status %d)", name, k, (int)o->status);                  \
-    for (size_t k = 0; k < ng; k++) {                                                              \
-      const int gap = k % c->ld >= c->n_feats;                                                     \
-      if ((!w_g || gap) &&                                                                         \
-          (c->inplace_g ? memcmp(&o->dg[k], &g[k], sizeof(T)) : !IS_SENT(o->dg[k])))               \
-        fz_fail("%s: dGradInterp[%zu] written (status %d)", name, k, (int)o->status);              \
-    }                                                                                              \
-    free(in_f);                                                                                    \
-    free(in_r);                                                                                    \
-    free(in_g);                                                                                    \
-  }                                                                                                \
-                                                                                                   \
-  static void fz_wg_free_##SUF(fz_wg_out_##SUF *o) {                                               \
-    free(o->dfake);                                                                                \
-    free(o->dreal);                                                                                \
-    free(o->dg);                                                                                   \
+#define FZ_WG_DEFINE(T, SUF, SENT, IS_SENT)                                                      \
+  typedef struct fz_wg_out_##SUF {                                                               \
+    fastloss_status status;                                                                      \
+    double loss;                                                                                 \
+    T *dfake, *dreal, *dg;                                                                       \
+  } fz_wg_out_##SUF;                                                                             \
+                                                                                                 \
+  static void fz_wg_run_##SUF(const fz_wg_case *c, const T *yf, const T *yr, const T *g,         \
+                              fz_wg_out_##SUF *o, const char *name) {                            \
+    const size_t ng = fz_extent(c->n, c->n_feats, c->ld);                                        \
+    o->dfake = fz_alloc_##SUF(c->n_fake);                                                        \
+    o->dreal = fz_alloc_##SUF(c->n_real);                                                        \
+    o->dg = fz_alloc_##SUF(ng);                                                                  \
+    T *in_f = fz_alloc_##SUF(c->n_fake), *in_r = fz_alloc_##SUF(c->n_real);                      \
+    T *in_g = fz_alloc_##SUF(ng);                                                                \
+    memcpy(in_f, yf, c->n_fake * sizeof(T));                                                     \
+    memcpy(in_r, yr, c->n_real * sizeof(T));                                                     \
+    memcpy(in_g, g, ng * sizeof(T));                                                             \
+    /* In place: the output buffer is the input's copy. */                                       \
+    if (c->inplace_fake)                                                                         \
+      memcpy(o->dfake, yf, c->n_fake * sizeof(T));                                               \
+    else                                                                                         \
+      SENT(o->dfake, c->n_fake);                                                                 \
+    if (c->inplace_real)                                                                         \
+      memcpy(o->dreal, yr, c->n_real * sizeof(T));                                               \
+    else                                                                                         \
+      SENT(o->dreal, c->n_real);                                                                 \
+    if (c->inplace_g)                                                                            \
+      memcpy(o->dg, g, ng * sizeof(T));                                                          \
+    else                                                                                         \
+      SENT(o->dg, ng);                                                                           \
+    memset(&o->loss, 0x5a, sizeof o->loss);                                                      \
+    const double before = o->loss;                                                               \
+    o->status = fastloss_wgangp_##SUF(                                                           \
+        c->module, c->n_fake, c->inplace_fake ? o->dfake : in_f, c->n_real,                      \
+        c->inplace_real ? o->dreal : in_r, c->n, c->n_feats, c->inplace_g ? o->dg : in_g, c->ld, \
+        &c->params, c->want_loss ? &o->loss : NULL, c->want_dfake ? o->dfake : NULL,             \
+        c->want_dreal ? o->dreal : NULL, c->want_dg ? o->dg : NULL);                             \
+    const int ok = o->status == FASTLOSS_OK;                                                     \
+    const int critic = c->module == FASTLOSS_WGANGP_CRITIC;                                      \
+    if (memcmp(in_f, yf, c->n_fake * sizeof(T)) || memcmp(in_r, yr, c->n_real * sizeof(T)) ||    \
+        memcmp(in_g, g, ng * sizeof(T)))                                                         \
+      fz_fail("%s: an input was written", name);                                                 \
+    if ((!ok || !c->want_loss) && memcmp(&o->loss, &before, sizeof before))                      \
+      fz_fail("%s: loss written (status %d)", name, (int)o->status);                             \
+    /* Untouched unless written by a successful call that uses it. */                            \
+    const int w_fake = ok && c->want_dfake, w_real = ok && c->want_dreal && critic;              \
+    const int w_g = ok && c->want_dg && critic;                                                  \
+    for (size_t k = 0; k < c->n_fake; k++)                                                       \
+      if (!w_fake &&                                                                             \
+          (c->inplace_fake ? memcmp(&o->dfake[k], &yf[k], sizeof(T)) : !IS_SENT(o->dfake[k])))   \
+        fz_fail("%s: dY_fake[%zu] written (status %d)", name, k, (int)o->status);                \
+    for (size_t k = 0; k < c->n_real; k++)                                                       \
+      if (!w_real &&                                                                             \
+          (c->inplace_real ? memcmp(&o->dreal[k], &yr[k], sizeof(T)) : !IS_SENT(o->dreal[k])))   \
+        fz_fail("%s: dY_real[%zu] written (status %d)", name, k, (int)o->status);                \
+    for (size_t k = 0; k < ng; k++) {                                                            \
+      const int gap = k % c->ld >= c->n_feats;                                                   \
+      if ((!w_g || gap) &&                                                                       \
+          (c->inplace_g ? memcmp(&o->dg[k], &g[k], sizeof(T)) : !IS_SENT(o->dg[k])))             \
+        fz_fail("%s: dGradInterp[%zu] written (status %d)", name, k, (int)o->status);            \
+    }                                                                                            \
+    free(in_f);                                                                                  \
+    free(in_r);                                                                                  \
+    free(in_g);                                                                                  \
+  }                                                                                              \
+                                                                                                 \
+  /* The wrappers on a case they express, against the general call's o. */                       \
+  static void fz_wg_wrap_##SUF(const fz_wg_case *c, const T *yf, const T *yr, const T *g,        \
+                               const fz_wg_out_##SUF *o, uint8_t wnull, const char *name) {      \
+    const int critic = c->module == FASTLOSS_WGANGP_CRITIC;                                      \
+    const size_t n_ex = c->n_fake, ng = fz_extent(c->n, c->n_feats, c->ld);                      \
+    double wl;                                                                                   \
+    memset(&wl, 0x5a, sizeof wl);                                                                \
+    const double before = wl;                                                                    \
+    fastloss_status ws = fastloss_wgangp_loss_##SUF(c->module, n_ex, c->n_feats, yf, yr, g,      \
+                                                    &c->params, wnull == 1 ? NULL : &wl);        \
+    fastloss_status want = wnull == 1 ? FASTLOSS_ERR_NULL_POINTER : o->status;                   \
+    if (ws != want) fz_fail("%s: wgangp_loss status %d, want %d", name, (int)ws, (int)want);     \
+    if (ws != FASTLOSS_OK && memcmp(&wl, &before, sizeof wl))                                    \
+      fz_fail("%s: wgangp_loss wrote the loss (status %d)", name, (int)ws);                      \
+    if (ws == FASTLOSS_OK && c->want_loss && memcmp(&wl, &o->loss, sizeof wl))                   \
+      fz_fail("%s: wgangp_loss %.17g, general call %.17g", name, wl, o->loss);                   \
+    T *out[3] = {fz_alloc_##SUF(c->n_fake), fz_alloc_##SUF(c->n_real), fz_alloc_##SUF(ng)};      \
+    const T *orig[3] = {yf, yr, g}, *gen[3] = {o->dfake, o->dreal, o->dg};                       \
+    const size_t cnt[3] = {c->n_fake, c->n_real, ng};                                            \
+    const int inpl[3] = {c->inplace_fake, c->inplace_real, c->inplace_g};                        \
+    const int wanted[3] = {c->want_dfake, c->want_dreal, c->want_dg};                            \
+    for (int q = 0; q < 3; q++) {                                                                \
+      if (inpl[q])                                                                               \
+        memcpy(out[q], orig[q], cnt[q] * sizeof(T));                                             \
+      else                                                                                       \
+        SENT(out[q], cnt[q]);                                                                    \
+    }                                                                                            \
+    ws = fastloss_wgangp_grad_##SUF(c->module, n_ex, c->n_feats, inpl[0] ? out[0] : yf,          \
+                                    inpl[1] ? out[1] : yr, inpl[2] ? out[2] : g, &c->params,     \
+                                    wnull == 2 ? NULL : out[0], wnull == 3 ? NULL : out[1],      \
+                                    wnull == 4 ? NULL : out[2]);                                 \
+    want = wnull == 2 || ((wnull == 3 || wnull == 4) && critic) ? FASTLOSS_ERR_NULL_POINTER      \
+                                                                : o->status;                     \
+    if (ws != want) fz_fail("%s: wgangp_grad status %d, want %d", name, (int)ws, (int)want);     \
+    for (int q = 0; q < 3; q++) {                                                                \
+      const int written = ws == FASTLOSS_OK && wnull != 2 + q && (q == 0 || critic);             \
+      for (size_t k = 0; k < cnt[q]; k++) {                                                      \
+        if (!written) {                                                                          \
+          if (inpl[q] ? memcmp(&out[q][k], &orig[q][k], sizeof(T)) : !IS_SENT(out[q][k]))        \
+            fz_fail("%s: wgangp_grad wrote output %d [%zu] (status %d)", name, q, k, (int)ws);   \
+        } else if (wanted[q] && memcmp(&out[q][k], &gen[q][k], sizeof(T))) {                     \
+          fz_fail("%s: wgangp_grad output %d [%zu] %.17g, general call %.17g", name, q, k,       \
+                  (double)out[q][k], (double)gen[q][k]);                                         \
+        }                                                                                        \
+      }                                                                                          \
+    }                                                                                            \
+    for (int q = 0; q < 3; q++) free(out[q]);                                                    \
+  }                                                                                              \
+                                                                                                 \
+  static void fz_wg_free_##SUF(fz_wg_out_##SUF *o) {                                             \
+    free(o->dfake);                                                                              \
+    free(o->dreal);                                                                              \
+    free(o->dg);                                                                                 \
   }
 
 FZ_WG_DEFINE(float, f32, fz_sentinel_f32, fz_is_sentinel_f32)
@@ -213,6 +276,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const uint8_t gexp = fz_u8(&in);
   const int shift = wide ? ((int)gexp - 128) * 600 / 128 : 0;
   for (size_t k = 0; k < ng; k++) g64[k] = ldexp((double)g[k], shift);
+  /* Appended after the data: the wrappers' NULL output (1..4), else none. */
+  const uint8_t wsel = fz_u8(&in);
+  const uint8_t wnull = wsel >= 1 && wsel <= 4 ? wsel : 0;
+  const int wrappable = c.module == FASTLOSS_WGANGP_GENERATOR ||
+                        (c.n_real == c.n_fake && c.n == c.n_fake && c.ld == c.n_feats);
 
   if (getenv("FASTLOSS_FUZZ_VERBOSE") != NULL) {
     fprintf(stderr, "wgangp module %d lambda %g use %d n_fake %zu n_real %zu n %zu feats %zu ld %zu\n",
@@ -230,6 +298,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fl_dispatch_force(isas[a]);
     fz_wg_run_f32(&c, yf, yr, g, &o32[a], isas[a]->name);
     fz_wg_run_f64(&c, yf64, yr64, g64, &o64[a], isas[a]->name);
+    if (wrappable) {
+      fz_wg_wrap_f32(&c, yf, yr, g, &o32[a], wnull, isas[a]->name);
+      fz_wg_wrap_f64(&c, yf64, yr64, g64, &o64[a], wnull, isas[a]->name);
+    }
   }
   const int critic = c.module == FASTLOSS_WGANGP_CRITIC;
   const int rows = critic ? (int)c.n : 0;

@@ -9,7 +9,8 @@ a target's decoding:  /usr/bin/python3 tests/fuzz/make-corpus.py"""
 import os
 import random
 
-TARGETS = ['xent', 'act', 'vae', 'sgns', 'sampler', 'nce', 'cbow', 'wgangp', 'ce', 'nce-steps', 'xent64']
+TARGETS = ['xent', 'act', 'vae', 'sgns', 'sampler', 'nce', 'cbow', 'wgangp', 'ce', 'nce-steps', 'xent64',
+           'nsloss']
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -71,6 +72,18 @@ def ce_seed(rng, n, m, edits=()):
     return bytes(out)
 
 
+def nsloss_seed(rng, rsel, vocab=12, dim=8, n=6, k=3, scale=0.5, flags=0):
+    """Valid input for fuzz-nsloss.c: flags, zero selector, reduction selector
+    (< 80 sum, < 160 mean, < 250 none), vocab, dim, n, k, the two tables,
+    then (centre, context) per pair and the negatives, all in range."""
+    out = bytearray([flags, 0, rsel, vocab - 1, dim - 1, n - 1, k])
+    for _ in range(2 * vocab * dim):
+        out += flt(rng.uniform(-scale, scale))
+    for _ in range(2 * n + n * k):
+        out += bytes([0, rng.randrange(vocab)])
+    return bytes(out)
+
+
 def nce_steps_seed(rng, kind, lazy, steps, classes=8, n_in=6, k=3, lr_index=3, osel=0):
     """Valid input for fuzz-nce-steps.c: given negatives, one call a step."""
     out = bytearray([kind | (lazy << 2), 0, classes - 1, n_in - 1, k - 1, lr_index, osel, 0])
@@ -111,6 +124,12 @@ SPECIFIC = {
         'rmsprop': nce_steps_seed(rng, 2, 0, 2, osel=(2 << 4)),
         'adam-lazy': nce_steps_seed(rng, 3, 1, 4, lr_index=2),
         'adam-dense': nce_steps_seed(rng, 3, 0, 4, lr_index=2),
+    },
+    'nsloss': lambda rng: {
+        'sum': nsloss_seed(rng, 0),
+        'mean': nsloss_seed(rng, 100, n=9, k=4),
+        'none': nsloss_seed(rng, 200, vocab=5, dim=33, n=4, k=1),
+        'large-logits': nsloss_seed(rng, 0, scale=20.0, flags=0x04),
     },
 }
 
