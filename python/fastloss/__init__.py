@@ -154,7 +154,6 @@ _ndarray, _empty, _c_double = np.ndarray, np.empty, _lib.c_double
 _F32, _F64, _I32, _I64 = _a.F32, _a.F64, _a.I32, np.dtype(np.int64)
 _xent_f32, _xent_f64 = _L.fastloss_xent_f32, _L.fastloss_xent_f64
 _addr = _a.addr
-_I32_MIN, _I32_MAX = _a._INT32_MIN, _a._INT32_MAX
 
 
 def xent(logits, labels, reduction="sum", ignore_index=None, label_smoothing=0.0,
@@ -187,13 +186,7 @@ def xent(logits, labels, reduction="sum", ignore_index=None, label_smoothing=0.0
             n, m = logits.shape
             if labels.shape[0] == n:
                 if ldt is _I64:
-                    if n <= 64:  # a list is cheaper than numpy's reductions here
-                        values = labels.tolist()
-                        if values and (min(values) < _I32_MIN or max(values) > _I32_MAX):
-                            _a.int64_to_int32(labels)  # raises, naming the index
-                        labels = labels.astype(_I32)
-                    else:
-                        labels = _a.int64_to_int32(labels)
+                    labels = _a.int64_to_int32(labels)
                 g = _empty((n, m), dt)
                 loss = _c_double()
                 status = (_xent_f32 if dt is _F32 else _xent_f64)(

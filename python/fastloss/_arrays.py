@@ -12,6 +12,11 @@ import numpy as np
 
 from . import _lib
 
+try:
+    from ._fastpath import address as _buffer_address, narrow_i64 as _narrow_i64
+except ImportError:
+    _buffer_address = _narrow_i64 = None
+
 F32 = np.dtype(np.float32)
 F64 = np.dtype(np.float64)
 I32 = np.dtype(np.int32)
@@ -83,9 +88,17 @@ def labels_int32(labels, name="labels"):
 
 def int64_to_int32(labels, name="labels"):
     """A 1-D C-contiguous native int64 array as int32, refusing (IndexError)
-    values int32 cannot hold.  The C API takes int32 class ids; numpy's
-    reductions cost microseconds each, so small arrays are checked through a
-    list."""
+    values int32 cannot hold.  The C API takes int32 class ids; the compiled
+    fastloss._fastpath converts and checks in one pass where it was built;
+    otherwise, as numpy's reductions cost microseconds each, small arrays
+    are checked through a list."""
+    if _narrow_i64 is not None:
+        out = np.empty(labels.shape[0], I32)
+        bad = _narrow_i64(labels, out)
+        if bad is not None:
+            if bad >= 0:
+                _int32_overflow(labels, name)
+            return out
     if labels.shape[0] <= 64:
         values = labels.tolist()
         if values and (min(values) < _INT32_MIN or max(values) > _INT32_MAX):
@@ -127,9 +140,15 @@ _addressof = ctypes.addressof
 
 
 def addr(a):
-    """The address of a's first element.  Through the buffer protocol when a
-    is writable and contiguous (about 3x cheaper than a.ctypes.data, which
-    builds an object per call), a.ctypes.data otherwise."""
+    """The address of a's first element: through the buffer protocol, by
+    fastloss._fastpath where it was built (any strides, read-only too), else
+    by ctypes when a is writable and contiguous (both several times cheaper
+    than a.ctypes.data, which builds an object per call), else
+    a.ctypes.data."""
+    if _buffer_address is not None:
+        p = _buffer_address(a)
+        if p is not None:
+            return p
     try:
         return _addressof(_from_buffer(a))
     except (TypeError, ValueError, BufferError):

@@ -1,4 +1,6 @@
-/* fastloss._fastpath: the common case of fastloss.torch.cross_entropy in C.
+/* fastloss._fastpath: the common case of fastloss.torch.cross_entropy in C,
+ * and two helpers of the numpy wrappers: the int64 -> int32 class-id
+ * conversion of fastloss.xent and arrays' addresses.
  *
  * A CPython extension that needs neither torch's nor fastloss's libraries at
  * link time: fastloss/torch.py hands it the addresses of
@@ -297,7 +299,68 @@ done:
   return result;
 }
 
+/* Whether a buffer format names a native integer of `size` bytes. */
+static int int_format(const char *format, Py_ssize_t itemsize, Py_ssize_t size) {
+  if (format == NULL || itemsize != size) return 0;
+  if (*format == '=' || *format == '@') format++;
+  if (format[1] != '\0') return 0;
+  return size == 8 ? (*format == 'l' || *format == 'q') : (*format == 'i' || *format == 'l');
+}
+
+/* narrow_i64(src, dst): copies the C-contiguous native int64 buffer src
+ * into the int32 buffer dst of the same length (numpy arrays, through the
+ * buffer protocol).  Returns -1 when every value fits, else the index of
+ * the first that does not (dst is then partly written: the caller's
+ * scratch); None when the buffers are not of that kind. */
+static PyObject *fp_narrow_i64(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+  (void)self;
+  if (nargs != 2) return decline();
+  Py_buffer src, dst;
+  if (PyObject_GetBuffer(args[0], &src, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) return decline();
+  if (PyObject_GetBuffer(args[1], &dst, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) != 0) {
+    PyBuffer_Release(&src);
+    return decline();
+  }
+  PyObject *result = NULL;
+  if (int_format(src.format, src.itemsize, 8) && int_format(dst.format, dst.itemsize, 4) &&
+      src.len / 8 == dst.len / 4) {
+    const int64_t *from = src.buf;
+    int32_t *to = dst.buf;
+    const Py_ssize_t n = src.len / 8;
+    Py_ssize_t bad = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+      const int64_t v = from[i];
+      if (v < INT32_MIN || v > INT32_MAX) {
+        bad = i;
+        break;
+      }
+      to[i] = (int32_t)v;
+    }
+    result = PyLong_FromSsize_t(bad);
+  }
+  PyBuffer_Release(&src);
+  PyBuffer_Release(&dst);
+  if (result == NULL) return decline();
+  return result;
+}
+
+/* address(array): the address of the first element of any object with
+ * the buffer protocol (numpy arrays of any strides; read-only too), or
+ * None when it has none.  What a.ctypes.data gives, without building the
+ * ctypes object. */
+static PyObject *fp_address(PyObject *self, PyObject *obj) {
+  (void)self;
+  Py_buffer b;
+  if (PyObject_GetBuffer(obj, &b, PyBUF_STRIDES) != 0) return decline();
+  PyObject *result = PyLong_FromVoidPtr(b.buf);
+  PyBuffer_Release(&b);
+  return result;
+}
+
 static PyMethodDef methods[] = {
+    {"address", fp_address, METH_O, "address(array): its first element's address, or None"},
+    {"narrow_i64", (PyCFunction)(void (*)(void))fp_narrow_i64, METH_FASTCALL,
+     "narrow_i64(src_int64, dst_int32): -1, the first index that does not fit, or None"},
     {"init", fp_init, METH_VARARGS, "init(xent_f32_address, xent_f64_address, torch)"},
     {"xent", (PyCFunction)(void (*)(void))fp_xent, METH_FASTCALL,
      "xent(input, target, ignore_index, reduction, label_smoothing, want_grad): "
@@ -305,7 +368,7 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "fastloss._fastpath",
-                                    "fastloss.torch.cross_entropy's common case in C", -1,
+                                    "fastloss.torch.cross_entropy's common case and fastloss.xent's id conversion in C", -1,
                                     methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__fastpath(void);

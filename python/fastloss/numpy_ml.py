@@ -44,7 +44,6 @@ _L = _lib.lib
 # same shape): no conversion, cached prototypes.
 _ndarray, _empty, _c_double = np.ndarray, np.empty, _lib.c_double
 _F32, _F64, _addr = _a.F32, _a.F64, _a.addr
-_from_buffer, _address = _a._from_buffer, _a._addressof
 _SQERR_GRAD = {_F32: _L.fastloss_sqerr_grad_f32, _F64: _L.fastloss_sqerr_grad_f64}
 _CE_LOSS = {_F32: _L.fastloss_crossentropy_loss_f32, _F64: _L.fastloss_crossentropy_loss_f64}
 
@@ -151,11 +150,9 @@ class SquaredError(ObjectiveBase):
                 act = act_fn if isinstance(act_fn, ActivationBase) else activation(act_fn)
                 if act is not None:
                     g = _empty(shape, dt)
-                    # carray and size > 0: from_buffer cannot fail
-                    status = _SQERR_GRAD[dt](1, g.size, _address(_from_buffer(y)),
-                                             _address(_from_buffer(y_pred)),
-                                             _address(_from_buffer(z)), act._ref(),
-                                             _address(_from_buffer(g)))
+                    # C-contiguous, size > 0: the addresses are the arrays' data
+                    status = _SQERR_GRAD[dt](1, g.size, _addr(y), _addr(y_pred), _addr(z),
+                                             act._ref(), _addr(g))
                     if status:
                         raise _lib.error(status)
                     return g

@@ -212,3 +212,49 @@ def test_xent_short_path_equals_general_path(rng, dtype, label_dtype, n):
     bad[n - 2] = 2**31
     with pytest.raises(IndexError, match=r"labels\[%d\] = 2147483648 does not fit" % (n - 2)):
         fastloss.xent(z, bad)
+
+
+def test_compiled_int64_narrowing():
+    import glob
+    import os
+
+    from fastloss import _arrays
+    if not glob.glob(os.path.join(os.path.dirname(fastloss.__file__), "_fastpath*.so")):
+        pytest.skip("fastloss._fastpath was not built (no Python headers)")
+    narrow = _arrays._narrow_i64
+    assert narrow is not None
+    src = np.array([0, -5, 2**31 - 1, -2**31, 7], np.int64)
+    out = np.full(5, 99, np.int32)
+    assert narrow(src, out) == -1
+    np.testing.assert_array_equal(out, src.astype(np.int32))
+    for bad_at, value in ((0, 2**31), (3, -2**31 - 1), (4, 2**40)):
+        s = src.copy()
+        s[bad_at] = value
+        assert narrow(s, np.empty(5, np.int32)) == bad_at
+    # not the plain case: None, and int64_to_int32 takes its numpy path
+    assert narrow(src, np.empty(4, np.int32)) is None            # lengths differ
+    assert narrow(src.astype(np.float64), np.empty(5, np.int32)) is None
+    assert narrow(src.astype(">i8"), np.empty(5, np.int32)) is None
+    assert narrow(np.arange(10)[::2], np.empty(5, np.int32)) is None  # not contiguous
+    assert narrow(src, np.empty(5, np.int64)) is None
+    ro = np.empty(5, np.int32)
+    ro.flags.writeable = False
+    assert narrow(src, ro) is None
+    # through fastloss.xent: int64 ids give the int32 result, bit for bit
+    z = np.random.default_rng(3).normal(size=(5, 8)).astype(np.float32)
+    lab = np.array([1, 7, 0, 3, 3], np.int64)
+    l64, g64 = fastloss.xent(z, lab)
+    l32, g32 = fastloss.xent(z, lab.astype(np.int32))
+    assert l64 == l32 and np.array_equal(g64, g32)
+
+
+def test_array_addresses_match_numpy():
+    # fastloss._fastpath.address (or the ctypes fallback) against numpy's own
+    from fastloss import _arrays
+    x = np.arange(24, dtype=np.float32).reshape(4, 6)
+    ro = x.copy()
+    ro.flags.writeable = False
+    for v in (x, x[:, 2:], x[1:], x[::-1], x.T, x[::2, ::3], ro, np.float64(2.5) * x):
+        assert _arrays.addr(v) == v.ctypes.data
+    if _arrays._buffer_address is not None:
+        assert _arrays._buffer_address(3) is None   # no buffer: None, not an error
