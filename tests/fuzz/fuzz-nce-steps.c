@@ -109,6 +109,38 @@ static int fz_state_same(const fz_state *st, const void *pw, const void *pb, con
          !memcmp(q + (2 * nw + nb) * elem, pdb, nb * elem);
 }
 
+/* One retained fastloss_nce_loss call of `call` with negatives `neg`, on
+ * the f64 entry point (X widened into X64, which must stay valid until the
+ * grad that uses it) or the f32 one.  An error must write neither the loss
+ * nor y_pred; on success *loss and yp[0 .. n_ex n_c) are its outputs. */
+static fastloss_status fz_loss_call(fastloss_nce *nce, int dtype64, const fz_call *call,
+                                    size_t n_in, const int32_t *neg, double *X64, double *loss,
+                                    double yp[9], const char *name, const char *what) {
+  const size_t nx = call->n_ex * call->n_c * n_in;
+  double yp64[9], l;
+  float yp32[9];
+  for (size_t j = 0; j < nx; j++) X64[j] = call->X[j];
+  fz_sentinel_f64(yp64, 9);
+  fz_sentinel_f32(yp32, 9);
+  memset(&l, 0x5a, sizeof l);
+  const double before = l;
+  const fastloss_status status =
+      dtype64 ? fastloss_nce_loss_f64(nce, call->n_ex, call->n_c, X64, call->target, neg, 1, &l,
+                                      yp64)
+              : fastloss_nce_loss_f32(nce, call->n_ex, call->n_c, call->X, call->target, neg, 1,
+                                      &l, yp32);
+  if (status != FASTLOSS_OK) {
+    if (memcmp(&l, &before, sizeof l)) fz_fail("%s: %s wrote the loss on error", name, what);
+    for (size_t j = 0; j < 9; j++)
+      if (dtype64 ? !fz_is_sentinel_f64(yp64[j]) : !fz_is_sentinel_f32(yp32[j]))
+        fz_fail("%s: %s wrote y_pred on error", name, what);
+    return status;
+  }
+  *loss = l;
+  for (size_t j = 0; j < 9; j++) yp[j] = dtype64 ? yp64[j] : yp32[j];
+  return status;
+}
+
 /* The frozen block (ops bit 0), between a step's loss calls and its grad. */
 static void fz_frozen_block(fastloss_nce *nce, int dtype64, const fz_call *call, size_t n_in,
                             void *pw, void *pb, void *pdw, void *pdb, size_t nw, size_t nb,
@@ -139,26 +171,9 @@ static void fz_frozen_block(fastloss_nce *nce, int dtype64, const fz_call *call,
   if (r != FASTLOSS_ERR_INVALID_STATE)
     fz_fail("%s: flush_gradients on a frozen loss: status %d", name, (int)r);
   /* Evaluation: allowed, keeps nothing for grad. */
-  const size_t nx = call->n_ex * call->n_c * n_in;
-  double X64[3 * 3 * FZ_MAX_IN], yp64[9];
-  float yp32[9];
-  for (size_t j = 0; j < nx; j++) X64[j] = call->X[j];
-  fz_sentinel_f64(yp64, 9);
-  fz_sentinel_f32(yp32, 9);
-  double loss;
-  memset(&loss, 0x5a, sizeof loss);
-  const double before = loss;
-  const int32_t *neg = call->given ? call->neg : NULL;
-  fst[0] = dtype64 ? fastloss_nce_loss_f64(nce, call->n_ex, call->n_c, X64, call->target, neg, 1,
-                                           &loss, yp64)
-                   : fastloss_nce_loss_f32(nce, call->n_ex, call->n_c, call->X, call->target, neg,
-                                           1, &loss, yp32);
-  if (fst[0] != FASTLOSS_OK) {
-    if (memcmp(&loss, &before, sizeof loss)) fz_fail("%s: frozen loss wrote loss on error", name);
-    for (size_t j = 0; j < 9; j++)
-      if (dtype64 ? !fz_is_sentinel_f64(yp64[j]) : !fz_is_sentinel_f32(yp32[j]))
-        fz_fail("%s: frozen loss wrote y_pred on error", name);
-  }
+  double X64[3 * 3 * FZ_MAX_IN], yp[9], loss;
+  fst[0] = fz_loss_call(nce, dtype64, call, n_in, call->given ? call->neg : NULL, X64, &loss, yp,
+                        name, "a loss call on a frozen loss");
   if (fastloss_nce_pending(nce, &pc2, &pe2) != FASTLOSS_OK) fz_fail("%s: pending failed", name);
   if (pc2 != pc || pe2 != pe)
     fz_fail("%s: frozen loss call changed pending (%zu, %zu) -> (%zu, %zu)", name, pc, pe, pc2,
@@ -178,15 +193,10 @@ static void fz_flush_block(fastloss_nce *nce, int dtype64, const fz_call *call, 
   unsigned char *wb = fz_alloc_bytes((nw + nb) * elem);
   memcpy(wb, pw, nw * elem);
   memcpy(wb + nw * elem, pb, nb * elem);
-  const size_t nx = call->n_ex * call->n_c * n_in;
   static double X64[3 * 3 * FZ_MAX_IN]; /* valid until the grad below */
-  double yp64[9], loss;
-  float yp32[9];
-  for (size_t j = 0; j < nx; j++) X64[j] = call->X[j];
-  fst[1] = dtype64 ? fastloss_nce_loss_f64(nce, call->n_ex, call->n_c, X64, call->target, call->neg,
-                                           1, &loss, yp64)
-                   : fastloss_nce_loss_f32(nce, call->n_ex, call->n_c, call->X, call->target,
-                                           call->neg, 1, &loss, yp32);
+  double yp[9], loss;
+  fst[1] = fz_loss_call(nce, dtype64, call, n_in, call->neg, X64, &loss, yp, name,
+                        "the flush block's loss call");
   if (fst[1] == FASTLOSS_OK && !skip_grad) {
     size_t pc = 0, pe = 0;
     if (fastloss_nce_pending(nce, &pc, &pe) != FASTLOSS_OK) fz_fail("%s: pending failed", name);
@@ -255,34 +265,17 @@ static void fz_train(const fastloss_nce_config *cfg, int dtype64, const fz_step 
     for (size_t k = 0; k < st->calls; k++) {
       const fz_call *call = &st->call[k];
       const size_t nx = call->n_ex * call->n_c * c.n_in, ny = call->n_ex * call->n_c;
-      double X64[3 * 3 * FZ_MAX_IN], yp64[9];
-      float yp32[9];
-      for (size_t j = 0; j < nx; j++) X64[j] = call->X[j];
-      fz_sentinel_f32(yp32, 9);
-      fz_sentinel_f64(yp64, 9);
-      double loss;
-      memset(&loss, 0x5a, sizeof loss);
-      const double before = loss;
-      const int32_t *neg = call->given ? call->neg : NULL;
-      /* X must stay valid until grad(): call->X and X64 do (X64 is copied
-       * below into a buffer that lives through the step). */
+      /* X must stay valid until grad(): call->X and keep64 do. */
       static double keep64[FZ_CALLS][3 * 3 * FZ_MAX_IN];
-      memcpy(keep64[k], X64, nx * sizeof(double));
-      r->st[s][k] =
-          dtype64 ? fastloss_nce_loss_f64(nce, call->n_ex, call->n_c, keep64[k], call->target, neg,
-                                          1, &loss, yp64)
-                  : fastloss_nce_loss_f32(nce, call->n_ex, call->n_c, call->X, call->target, neg, 1,
-                                          &loss, yp32);
+      double yp[9], loss;
+      r->st[s][k] = fz_loss_call(nce, dtype64, call, c.n_in, call->given ? call->neg : NULL,
+                                 keep64[k], &loss, yp, name, "a loss call");
       if (r->st[s][k] != FASTLOSS_OK) {
-        if (memcmp(&loss, &before, sizeof before)) fz_fail("%s: loss written on error", name);
-        for (size_t j = 0; j < 9; j++)
-          if (dtype64 ? !fz_is_sentinel_f64(yp64[j]) : !fz_is_sentinel_f32(yp32[j]))
-            fz_fail("%s: y_pred written on error", name);
         failed = 1;
         continue;
       }
       r->loss[s][k] = loss;
-      for (size_t j = 0; j < ny; j++) r->yp[s][k][j] = dtype64 ? yp64[j] : yp32[j];
+      for (size_t j = 0; j < ny; j++) r->yp[s][k][j] = yp[j];
       total += nx;
     }
     if (ops != NULL && (ops[s] & 1))
