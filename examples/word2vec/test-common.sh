@@ -2,7 +2,9 @@
 # (scripts/gen-corpus.py): Debian's python3 (or exit 77, meson's SKIP), a
 # scratch directory $dir removed at exit, the ok/bad check counters, the
 # generated corpus $dir/corpus.txt (200000 tokens, 2000 words, seed 7) and
-# the flags every run shares, $common.  finish NAME ends the script.
+# the flags every run shares, $common, its number of distinct words, $vocab,
+# and vectors_ok FILE, true when FILE is word2vec text output of those
+# words plus </s> with 32 numbers each.  finish NAME ends the script.
 python=/usr/bin/python3
 if [ ! -x "$python" ]; then
   echo "SKIP: $python not found (it generates the corpus)"
@@ -24,3 +26,9 @@ finish() {
 
 "$python" "$gen" --tokens 200000 --vocab 2000 --seed 7 --out "$dir/corpus.txt"
 common="-train $dir/corpus.txt -size 32 -window 5 -negative 5 -min-count 1 -debug 0 -seed 3"
+vocab=$(tr ' ' '\n' <"$dir/corpus.txt" | grep . | sort -u | wc -l)
+vectors_ok() {
+  [ -s "$1" ] && [ "$(head -n 1 "$1")" = "$((vocab + 1)) 32" ] &&
+    [ "$(wc -l <"$1")" -eq "$((vocab + 2))" ] &&
+    [ "$(awk 'NR > 1 && NF != 33' "$1" | wc -l)" -eq 0 ]
+}

@@ -56,10 +56,7 @@ last_loss() { sed -n 's/.*last 10% of words \([0-9.]*\);.*/\1/p' "$1"; }
   { cat "$dir/one.log"; bad "(a) the 1-process run failed"; }
 run -np 2 "$w2v" $common -iter 2 -threads 1 -sync-words 20000 -output "$dir/two.txt" \
   2>"$dir/two.log" || { cat "$dir/two.log"; bad "(a) the 2-rank run failed"; }
-vocab=$(tr ' ' '\n' <"$dir/corpus.txt" | grep . | sort -u | wc -l)
-if [ -s "$dir/two.txt" ] && [ "$(head -n 1 "$dir/two.txt")" = "$((vocab + 1)) 32" ] &&
-   [ "$(wc -l <"$dir/two.txt")" -eq "$((vocab + 2))" ] &&
-   [ "$(awk 'NR > 1 && NF != 33' "$dir/two.txt" | wc -l)" -eq 0 ]; then
+if vectors_ok "$dir/two.txt"; then
   ok "(a) 2 ranks write $((vocab + 1)) vectors of size 32"
 else
   bad "(a) 2-rank output: $(head -n 1 "$dir/two.txt" 2>/dev/null)"
@@ -72,8 +69,12 @@ else
 fi
 one=$(last_loss "$dir/one.log")
 two=$(last_loss "$dir/two.log")
-if awk -v a="$one" -v b="$two" -v tol="$LOSS_TOLERANCE" \
-     'BEGIN { d = (b - a) / a; if (d < 0) d = -d; exit !(a > 0 && b > 0 && d <= tol) }'; then
+# near A B: both positive and within LOSS_TOLERANCE of each other (relative to A).
+near() {
+  awk -v a="$1" -v b="$2" -v tol="$LOSS_TOLERANCE" \
+    'BEGIN { d = (b - a) / a; if (d < 0) d = -d; exit !(a > 0 && b > 0 && d <= tol) }'
+}
+if near "$one" "$two"; then
   ok "(a) last-10% loss: 1 process $one, 2 ranks $two (within $LOSS_TOLERANCE relative)"
 else
   bad "(a) last-10% loss: 1 process '$one', 2 ranks '$two' (tolerance $LOSS_TOLERANCE)"
@@ -82,8 +83,7 @@ fi
 run -np 2 "$w2v" $common -iter 2 -threads 1 -alpha 0 -output "$dir/frozen.txt" \
   2>"$dir/frozen.log" || bad "(a) the -alpha 0 run failed"
 frozen=$(last_loss "$dir/frozen.log")
-if awk -v a="$one" -v b="$frozen" -v tol="$LOSS_TOLERANCE" \
-     'BEGIN { d = (b - a) / a; if (d < 0) d = -d; exit !(d <= tol) }'; then
+if near "$one" "$frozen"; then
   bad "(a) control: a 2-rank -alpha 0 run ($frozen) passed the loss check"
 else
   ok "(a) control: the loss check fails for a 2-rank -alpha 0 run ($frozen)"

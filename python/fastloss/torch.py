@@ -103,14 +103,14 @@ class CrossEntropyFunction(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
+        if not ctx.needs_input_grad[0]:
+            return (None,) * 7
         return (_scale_saved(ctx, grad_output),) + (None,) * 6
 
 
 def _scale_saved(ctx, grad_output):
-    """The saved gradient times grad_output (None when input needs none)."""
+    """The saved gradient times grad_output."""
     (grad,) = ctx.saved_tensors
-    if not ctx.needs_input_grad[0]:
-        return None
     if ctx.rows:
         return grad * grad_output.reshape(-1, 1)
     if grad_output.item() != 1.0:
@@ -135,12 +135,8 @@ class _SavedGradFunction(torch.autograd.Function):
             # create_graph=True: once_differentiable's error on a double
             # backward (its wrapper costs microseconds, so only here)
             return _once_differentiable_backward(ctx, grad_output)
-        (grad,) = ctx.saved_tensors  # logits is the only input that can need it
-        if ctx.rows:
-            return grad * grad_output.reshape(-1, 1), None
-        if grad_output.item() != 1.0:
-            return grad * grad_output, None
-        return grad, None
+        # (only logits can need a gradient: the node exists because it does)
+        return _scale_saved(ctx, grad_output), None
 
 
 @torch.autograd.function.once_differentiable
