@@ -96,6 +96,18 @@ static void fl_f32_xent_ronline_ukernel__avx2(size_t m, const float *x, float *m
     }
     run_sum = _mm256_add_ps(run_sum, _mm256_add_ps(sum0, sum1));
   }
+  /* The whole vectors left (fewer than a block) as one short block. */
+  const size_t rest = (m - j) / W * W;
+  if (rest > 0) {
+    __m256 block_max = _mm256_set1_ps(-INFINITY);
+    for (size_t k = 0; k < rest; k += W) block_max = _mm256_max_ps(_mm256_loadu_ps(x + j + k), block_max);
+    const __m256 safe_max = fl_avx2_online_rescale(&run_max, &run_sum, block_max);
+    __m256 sum0 = _mm256_setzero_ps();
+    for (size_t k = 0; k < rest; k += W)
+      sum0 = _mm256_add_ps(sum0, fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j + k), safe_max)));
+    run_sum = _mm256_add_ps(run_sum, sum0);
+    j += rest;
+  }
   for (; j < m; j += W) {
     const size_t count = m - j < W ? m - j : W;
     const __m256i mask = fl_avx2_tail_mask(count);

@@ -103,6 +103,18 @@ static void fl_f32_xent_ronline_ukernel__avx512(size_t m, const float *x, float 
     }
     run_sum = _mm512_add_ps(run_sum, _mm512_add_ps(sum0, sum1));
   }
+  /* The whole vectors left (fewer than a block) as one short block. */
+  const size_t rest = (m - j) / W * W;
+  if (rest > 0) {
+    __m512 block_max = _mm512_set1_ps(-INFINITY);
+    for (size_t k = 0; k < rest; k += W) block_max = _mm512_max_ps(_mm512_loadu_ps(x + j + k), block_max);
+    const __m512 safe_max = fl_avx512_online_rescale(&run_max, &run_sum, block_max);
+    __m512 sum0 = _mm512_setzero_ps();
+    for (size_t k = 0; k < rest; k += W)
+      sum0 = _mm512_add_ps(sum0, fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j + k), safe_max)));
+    run_sum = _mm512_add_ps(run_sum, sum0);
+    j += rest;
+  }
   for (; j < m; j += W) {
     const size_t count = m - j < W ? m - j : W;
     const __mmask16 mask = fl_avx512_tail_mask(count);

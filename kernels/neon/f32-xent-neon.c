@@ -96,6 +96,18 @@ static void fl_f32_xent_ronline_ukernel__neon(size_t m, const float *x, float *m
     }
     run_sum = vaddq_f32(run_sum, vaddq_f32(sum0, sum1));
   }
+  /* The whole vectors left (fewer than a block) as one short block. */
+  const size_t rest = (m - j) / W * W;
+  if (rest > 0) {
+    float32x4_t block_max = vdupq_n_f32(-INFINITY);
+    for (size_t k = 0; k < rest; k += W) block_max = vmaxnmq_f32(vld1q_f32(x + j + k), block_max);
+    const float32x4_t safe_max = fl_neon_online_rescale(&run_max, &run_sum, block_max);
+    float32x4_t sum0 = vdupq_n_f32(0.0f);
+    for (size_t k = 0; k < rest; k += W)
+      sum0 = vaddq_f32(sum0, fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j + k), safe_max)));
+    run_sum = vaddq_f32(run_sum, sum0);
+    j += rest;
+  }
   for (; j < m; j += W) {
     const size_t count = m - j < W ? m - j : W;
     const float32x4_t v = fl_neon_load_tail(x + j, count, -INFINITY);
