@@ -12,6 +12,7 @@
 #define FASTLOSS_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Rows with at most this many classes take the rows-across-lanes kernel. */
 #define FL_XENT_SMALL_M 16
@@ -32,12 +33,17 @@
  *              b or c may be NULL (read as 1).  The shift (the row max) keeps
  *              the sum free of cancellation when logits are huge.
  *   smallrows  for `rows` rows of m <= FL_XENT_SMALL_M logits, rows laid
- *              across vector lanes: row_max, row_logsum = log sum exp(z - max)
- *              (the ISA's vector log: one per row, not one libm call),
- *              row_zsum = sum (z - max(row_max, -FLT_MAX)) (may be NULL: it is
- *              -inf for an all -inf row, NaN for a row with a NaN) and, when
- *              grad is not NULL,
- *              grad = exp(z - max) * alpha_i / sum exp(z - max) - beta_i */
+ *              across vector lanes, row i with the label y_i = labels[i] (one
+ *              outside [0, m), such as an ignored row's, names no class):
+ *              row_max, row_logsum = log sum exp(z - max) (the ISA's vector
+ *              log: one per row, not one libm call), row_zsum = sum (z -
+ *              max(row_max, -FLT_MAX)) (may be NULL: it is -inf for an all
+ *              -inf row, NaN for a row with a NaN), row_zy = z_{i, y_i}, read
+ *              before any gradient store (0 when y_i is outside [0, m)) and,
+ *              when grad is not NULL (it may be z itself, with ld_grad = ld_z),
+ *              grad_ij = (exp(z_ij - max) * alpha_i / sum exp(z - max) - beta_i)
+ *                        - (j == y_i ? label_coef_i : 0).
+ *              alpha, beta and label_coef are read only when grad is not NULL. */
 #define FL_XENT_KERNELS(X, T)                                                                      \
   X(xent_rmax, T, (size_t m, const T *x))                                                          \
   X(xent_rexpstore, T, (size_t m, const T *x, T max, T *y))                                        \
@@ -46,8 +52,9 @@
   X(xent_vaffine, void, (size_t m, T *y, T alpha, T beta, T gamma, const T *t, const T *w))        \
   X(xent_rdot, T, (size_t m, const T *a, T shift, const T *b, const T *c))                                  \
   X(xent_smallrows, void,                                                                          \
-    (size_t rows, size_t m, const T *z, size_t ld_z, const T *alpha, const T *beta, T *grad,       \
-     size_t ld_grad, T *row_max, T *row_logsum, T *row_zsum))
+    (size_t rows, size_t m, const T *z, size_t ld_z, const int32_t *labels, const T *alpha,        \
+     const T *beta, const T *label_coef, T *grad, size_t ld_grad, T *row_max, T *row_logsum,       \
+     T *row_zsum, T *row_zy))
 
 /* The sigmoid-logit kernels of NCE and negative sampling, for element type T.
  * Rows are given as pointers (gathered embedding rows; repeats allowed), each

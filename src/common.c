@@ -1,6 +1,7 @@
 /* Helpers shared by the loss entry points: argument checks and the
  * deterministic reduction. */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
@@ -33,4 +34,10 @@ fastloss_status fl_check_matrix(const void *base, const char *what, size_t rows,
 int fl_ranges_overlap(const void *a, size_t a_bytes, const void *b, size_t b_bytes) {
   const uintptr_t pa = (uintptr_t)a, pb = (uintptr_t)b;
   return pa < pb + b_bytes && pb < pa + a_bytes;
+}
+
+void *fl_malloc_lines(size_t bytes, void **block) {
+  *block = bytes <= SIZE_MAX - 64 ? malloc(bytes + 64) : NULL;
+  if (*block == NULL) return NULL;
+  return (char *)*block + (64 - (uintptr_t)*block % 64) % 64;
 }

@@ -59,6 +59,13 @@ fastloss_status fl_check_matrix(const void *base, const char *what, size_t rows,
 /* Whether two matrices' element ranges overlap in memory. */
 int fl_ranges_overlap(const void *a, size_t a_bytes, const void *b, size_t b_bytes);
 
+/* malloc'd memory for per-thread scratch: `bytes` starting on a 64-byte
+ * cache line, so that regions of 64-byte multiples carved from it share no
+ * line with each other or with other allocations (malloc alone aligns to
+ * 16, which put the end of thread t's region and the start of thread t+1's
+ * on one line).  *block is what to free(); both are NULL without memory. */
+void *fl_malloc_lines(size_t bytes, void **block);
+
 /* sgns.c: negative sampling shared by the skip-gram and CBOW steps. */
 /* Logits whose probabilities are multiplied before one log: each factor is
  * at least FLT_EPSILON (2^-23), so 32 of them stay above 2^-736, far from
@@ -93,7 +100,8 @@ fastloss_status fl_ns_check_offsets(const char *what, const size_t *offsets, con
 /* A step's memory: one scratch region a thread, the threads' losses, and
  * the negatives it draws. */
 typedef struct fl_ns_work {
-  char *scratch; /* threads regions of scratch_bytes (a multiple of 64) */
+  char *scratch; /* threads regions of scratch_bytes (a multiple of 64), from a line */
+  void *scratch_block; /* the allocation (fl_malloc_lines) */
   size_t scratch_bytes;
   double *thread_loss; /* [threads] */
   int32_t *drawn;      /* [n_groups * k] when the step draws (and k > 0), else NULL */

@@ -125,10 +125,11 @@ fastloss_status fastloss_nsloss_f32(size_t vocab, size_t dim, const float *in_em
   const fl_f32_nce_kernels *nce = kernels->f32_nce;
   const int threads = fl_threads_for((double)n * (double)cols * (double)dim * 3.0);
   const size_t scratch_bytes = fl_nsloss_scratch_bytes(cols);
-  char *memory = malloc(scratch_bytes * (size_t)threads);
+  void *block;
+  char *memory = fl_malloc_lines(scratch_bytes * (size_t)threads, &block);
   double *pair_loss = loss != NULL ? malloc(n * sizeof(double)) : NULL;
   if (memory == NULL || (loss != NULL && pair_loss == NULL)) {
-    free(memory);
+    free(block);
     free(pair_loss);
     return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of scratch",
                    scratch_bytes * (size_t)threads + (loss != NULL ? n * sizeof(double) : 0));
@@ -185,6 +186,6 @@ fastloss_status fastloss_nsloss_f32(size_t vocab, size_t dim, const float *in_em
     *loss = reduction == FASTLOSS_REDUCTION_MEAN ? total / (double)n : total;
   }
   free(pair_loss);
-  free(memory);
+  free(block);
   return FASTLOSS_OK;
 }

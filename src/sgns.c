@@ -223,7 +223,7 @@ fastloss_status fl_ns_work_alloc(fl_ns_work *work, int threads, size_t scratch_b
                                  size_t k) {
   work->threads = threads;
   work->scratch_bytes = scratch_bytes;
-  work->scratch = malloc(scratch_bytes * (size_t)threads);
+  work->scratch = fl_malloc_lines(scratch_bytes * (size_t)threads, &work->scratch_block);
   work->thread_loss = malloc(sizeof(double) * (size_t)threads);
   work->drawn = NULL;
   fastloss_status status = FASTLOSS_OK;
@@ -266,10 +266,11 @@ void fl_ns_work_finish(fl_ns_work *work, double *loss) {
     *loss = total;
   }
   free(work->drawn);
-  free(work->scratch);
+  free(work->scratch_block);
   free(work->thread_loss);
   work->drawn = NULL;
   work->scratch = NULL;
+  work->scratch_block = NULL;
   work->thread_loss = NULL;
 }
 

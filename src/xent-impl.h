@@ -137,54 +137,90 @@ static double FL_NAME(fl_xent_soft_row_)(const FL_NAME(fl_xent_job_) * job, size
 }
 
 /* Rows [first, first + count) of at most FL_XENT_SMALL_M classes, hard
- * labels, through the rows-across-lanes kernel.  Returns the summed loss. */
+ * labels, through the rows-across-lanes kernel, which also applies the label
+ * term of the gradient and reads z at the label.  Returns the summed loss.
+ * Without weights every row has the same coefficients; an ignored row's
+ * kernel results are then computed for nothing and overwritten here. */
 static double FL_NAME(fl_xent_small_rows_)(const FL_NAME(fl_xent_job_) * job, size_t first,
                                            size_t count) {
   const size_t m = job->m;
+  const FL_T *w = job->w;
+  const int32_t *labels = job->labels + first;
   const double s = job->smoothing;
   const double uniform_coef = s / (double)m;
-  FL_T alpha[FL_XENT_SMALL_ROWS], beta[FL_XENT_SMALL_ROWS], zy[FL_XENT_SMALL_ROWS];
+  const double uniform_sum = uniform_coef * job->wsum;
+  FL_T alpha[FL_XENT_SMALL_ROWS], beta[FL_XENT_SMALL_ROWS], label_scaled[FL_XENT_SMALL_ROWS];
   FL_T max[FL_XENT_SMALL_ROWS], logsum[FL_XENT_SMALL_ROWS], zsum[FL_XENT_SMALL_ROWS];
-  double label_coef[FL_XENT_SMALL_ROWS];
-  double total = 0.0;
-  for (size_t r = 0; r < count; r++) {
-    const size_t i = first + r;
-    const int32_t y = job->labels[i];
+  FL_T zy[FL_XENT_SMALL_ROWS];
+  FL_T *g = job->grad != NULL ? job->grad + first * job->ld_grad : NULL;
+  if (g != NULL) {
+    if (w == NULL) {
+      const FL_T a = (FL_T)(job->scale * ((1.0 - s) + uniform_sum));
+      const FL_T b = (FL_T)(job->scale * uniform_coef), l = (FL_T)(job->scale * (1.0 - s));
+      for (size_t r = 0; r < count; r++) {
+        alpha[r] = a;
+        beta[r] = b;
+        label_scaled[r] = l;
+      }
+    } else {
+      for (size_t r = 0; r < count; r++) {
+        const int32_t y = labels[r];
+        if (job->use_ignore_index && y == job->ignore_index) {
+          alpha[r] = beta[r] = label_scaled[r] = 0;
+          continue;
+        }
+        const double label_coef = (1.0 - s) * (double)w[y];
+        alpha[r] = (FL_T)(job->scale * (label_coef + uniform_sum));
+        beta[r] = (FL_T)(job->scale * uniform_coef);
+        label_scaled[r] = (FL_T)(job->scale * label_coef);
+      }
+    }
+  }
+  const int with_grad = g != NULL; /* without a gradient the coefficients are not read */
+  job->k->xent_smallrows(count, m, job->z + first * job->ld_z, job->ld_z, labels,
+                         with_grad ? alpha : NULL, with_grad ? beta : NULL,
+                         with_grad ? label_scaled : NULL, g, job->ld_grad, max, logsum, zsum, zy);
+  /* Without weights, the losses of every row first, branch-free so that the
+   * compiler vectorises it, then the rare rows (ignored, all -inf) again
+   * below; the same arithmetic, in the same order, as the loop below. */
+  double loss[FL_XENT_SMALL_ROWS];
+  int special = w != NULL;
+  if (!special) {
+    const double label_coef = 1.0 - s;
+    for (size_t r = 0; r < count; r++) {
+      loss[r] = 0.0 + label_coef * (((double)max[r] - (double)zy[r]) + (double)logsum[r]);
+      special |= max[r] == -INFINITY;
+    }
+    if (uniform_coef != 0.0)
+      for (size_t r = 0; r < count; r++)
+        loss[r] += uniform_coef * ((double)m * (double)logsum[r] - (double)zsum[r]);
+    if (job->use_ignore_index)
+      for (size_t r = 0; r < count; r++) special |= labels[r] == job->ignore_index;
+  }
+  for (size_t r = 0; special && r < count; r++) {
+    FL_T *gi = g != NULL ? g + r * job->ld_grad : NULL;
+    const int32_t y = labels[r];
     if (job->use_ignore_index && y == job->ignore_index) {
-      alpha[r] = beta[r] = zy[r] = 0;
-      label_coef[r] = -1.0; /* marks the row ignored */
+      if (gi != NULL) memset(gi, 0, m * sizeof(FL_T));
+      loss[r] = 0.0;
       continue;
     }
-    label_coef[r] = (1.0 - s) * (job->w != NULL ? (double)job->w[y] : 1.0);
-    alpha[r] = (FL_T)(job->scale * (label_coef[r] + uniform_coef * job->wsum));
-    beta[r] = (FL_T)(job->scale * uniform_coef);
-    zy[r] = job->z[i * job->ld_z + (size_t)y];
-  }
-  FL_T *g = job->grad != NULL ? job->grad + first * job->ld_grad : NULL;
-  job->k->xent_smallrows(count, m, job->z + first * job->ld_z, job->ld_z, alpha, beta, g,
-                         job->ld_grad, max, logsum, zsum);
-  for (size_t r = 0; r < count; r++) {
-    const size_t i = first + r;
-    FL_T *gi = g != NULL ? g + r * job->ld_grad : NULL;
-    double loss;
-    if (label_coef[r] < 0.0) {
-      if (gi != NULL) memset(gi, 0, m * sizeof(FL_T));
-      loss = 0.0;
-    } else if (max[r] == -INFINITY) {
+    const double label_coef = (1.0 - s) * (w != NULL ? (double)w[y] : 1.0);
+    if (max[r] == -INFINITY) {
       /* zsum is NaN exactly when the row held a NaN (-inf otherwise); the
        * logits themselves may already be overwritten by an in-place gradient. */
-      loss = FL_NAME(fl_xent_degenerate_row_)(job, gi, isnan(zsum[r]),
-                                              label_coef[r] + uniform_coef * job->wsum);
-    } else {
-      if (gi != NULL) gi[job->labels[i]] -= (FL_T)(job->scale * label_coef[r]);
-      const double log_sum = (double)logsum[r];
-      loss = 0.0;
-      if (label_coef[r] != 0.0) loss += label_coef[r] * (((double)max[r] - zy[r]) + log_sum);
-      if (uniform_coef != 0.0) loss += uniform_coef * ((double)m * log_sum - (double)zsum[r]);
+      loss[r] = FL_NAME(fl_xent_degenerate_row_)(job, gi, isnan(zsum[r]), label_coef + uniform_sum);
+      continue;
     }
-    if (job->row_loss != NULL) job->row_loss[i] = (FL_T)loss;
-    total += loss;
+    const double log_sum = (double)logsum[r];
+    loss[r] = 0.0;
+    if (label_coef != 0.0) loss[r] += label_coef * (((double)max[r] - zy[r]) + log_sum);
+    if (uniform_coef != 0.0) loss[r] += uniform_coef * ((double)m * log_sum - (double)zsum[r]);
   }
+  if (job->row_loss != NULL)
+    for (size_t r = 0; r < count; r++) job->row_loss[first + r] = (FL_T)loss[r];
+  double total = 0.0;
+  for (size_t r = 0; r < count; r++) total += loss[r];
   return total;
 }
 

@@ -2,6 +2,7 @@
  * and that no output was written. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,75 @@ START_TEST(error_label_out_of_range) {
   labels[3] = 60000;
   fl_expect(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "labels[3] = 60000 is outside [0, 6)", N, M, fl_logits, LD,
             labels, &p, LD);
+}
+END_TEST
+
+/* Long label arrays: the check runs a branch-free pass over chunks of 64
+ * labels before its first-offender loop, so a bad label at a chunk's edges,
+ * in the remainder, with and without an ignore index, must still be named;
+ * a valid array's MEAN must divide by the rows that are not ignored. */
+START_TEST(error_label_out_of_range_long) {
+  enum { LN = 300 };
+  static const size_t ms[] = {10, 40}; /* small-rows and row paths */
+  static const size_t where[] = {0, 63, 64, 127, 128, 255, 256, 299};
+  int32_t *labels = malloc(LN * sizeof *labels);
+  float *logits = malloc(LN * 40 * sizeof *logits);
+  float *grad = malloc(LN * 40 * sizeof *grad), *row_loss = malloc(LN * sizeof *row_loss);
+  ck_assert(labels != NULL && logits != NULL && grad != NULL && row_loss != NULL);
+  for (size_t i = 0; i < LN * 40; i++) logits[i] = (float)((i * 7919) % 23) * 0.25f - 2.0f;
+  for (size_t mi = 0; mi < 2; mi++) {
+    const size_t m = ms[mi];
+    for (int ignore = 0; ignore < 2; ignore++) {
+      /* ignore_index = m: a label of m is skipped, not out of range. */
+      const fastloss_xent_params p = {.use_ignore_index = ignore, .ignore_index = (int32_t)m};
+      for (size_t w = 0; w < sizeof where / sizeof where[0]; w++) {
+        for (int sign = 0; sign < 2; sign++) {
+          for (size_t i = 0; i < LN; i++) labels[i] = (int32_t)((i * 13) % m);
+          if (ignore)
+            for (size_t i = 5; i < LN; i += 37) labels[i] = (int32_t)m;
+          const int32_t bad = sign ? -1 - (int32_t)w : (int32_t)(m + 1 + w);
+          labels[where[w]] = bad;
+          if (ignore && where[w] + 1 < LN) labels[where[w] + 1] = (int32_t)m; /* next to it */
+          memset(grad, 0x5a, LN * 40 * sizeof *grad);
+          memset(row_loss, 0x5a, LN * sizeof *row_loss);
+          double loss = 12345.0;
+          const fastloss_status got =
+              fastloss_xent_f32(LN, m, logits, m, labels, &p, row_loss, &loss, grad, m);
+          ck_assert_int_eq(got, FASTLOSS_ERR_LABEL_OUT_OF_RANGE);
+          char want[96];
+          snprintf(want, sizeof want, "labels[%zu] = %d is outside [0, %zu)", where[w], (int)bad, m);
+          ck_assert_msg(strstr(fastloss_last_error(), want) != NULL, "message '%s' lacks '%s'",
+                        fastloss_last_error(), want);
+          ck_assert(loss == 12345.0);
+          for (size_t i = 0; i < LN * m; i++) {
+            uint32_t bits;
+            memcpy(&bits, &grad[i], 4);
+            ck_assert_msg(bits == 0x5a5a5a5au, "grad[%zu] written on error", i);
+          }
+        }
+      }
+      /* Valid labels: MEAN = SUM / (rows not ignored), the same total. */
+      size_t ignored = 0;
+      for (size_t i = 0; i < LN; i++) labels[i] = (int32_t)((i * 13) % m);
+      if (ignore)
+        for (size_t i = 5; i < LN; i += 37, ignored++) labels[i] = (int32_t)m;
+      fastloss_xent_params sum_p = p, mean_p = p;
+      sum_p.reduction = FASTLOSS_REDUCTION_SUM;
+      mean_p.reduction = FASTLOSS_REDUCTION_MEAN;
+      double sum = 0.0, mean = 0.0;
+      ck_assert_int_eq(fastloss_xent_f32(LN, m, logits, m, labels, &sum_p, NULL, &sum, NULL, m),
+                       FASTLOSS_OK);
+      ck_assert_int_eq(fastloss_xent_f32(LN, m, logits, m, labels, &mean_p, NULL, &mean, NULL, m),
+                       FASTLOSS_OK);
+      ck_assert_msg(ignore == 0 || ignored == 8, "ignored %zu rows", ignored);
+      ck_assert_msg(mean == sum / (double)(LN - ignored), "mean %.17g, sum %.17g / %zu", mean, sum,
+                    (size_t)LN - ignored);
+    }
+  }
+  free(labels);
+  free(logits);
+  free(grad);
+  free(row_loss);
 }
 END_TEST
 
@@ -206,6 +276,7 @@ Suite *fl_suite_errors(void) {
   tcase_add_test(tc, error_size_overflow);
   tcase_add_test(tc, error_invalid_stride);
   tcase_add_test(tc, error_label_out_of_range);
+  tcase_add_test(tc, error_label_out_of_range_long);
   tcase_add_test(tc, error_invalid_argument);
   tcase_add_test(tc, error_not_binary_and_not_stochastic);
   tcase_add_test(tc, error_overlap);

@@ -243,6 +243,27 @@ START_TEST(rdot_skips_zero_weights) {
 }
 END_TEST
 
+/* Row r's label: 0, m - 1, outside [0, m) in every way (negative, m, the
+ * int32 extremes, an ignore-index-like -100) or inside at random. */
+static int32_t fl_small_label(size_t m, size_t r, int variant, fl_rng *rng) {
+  switch ((r + m + (size_t)variant) % 8) {
+    case 0:
+      return 0;
+    case 1:
+      return (int32_t)m - 1;
+    case 2:
+      return -1;
+    case 3:
+      return (int32_t)m;
+    case 4:
+      return INT32_MIN;
+    case 5:
+      return r % 2 ? INT32_MAX : -100;
+    default:
+      return (int32_t)(fl_rng_u32(rng) % m);
+  }
+}
+
 START_TEST(smallrows_against_reference) {
   const fl_f32_xent_kernels *k = fl_run.kernels->f32_xent;
   fl_rng rng;
@@ -250,38 +271,65 @@ START_TEST(smallrows_against_reference) {
   for (size_t m = 1; m <= FL_XENT_SMALL_M; m++)
     for (size_t rows = 1; rows <= FL_XENT_SMALL_ROWS; rows += (rows < 40 ? 1 : 11))
       for (int variant = 0; variant < 4; variant++) {
-        const size_t ld = (variant & 1) ? m + 3 : m;
+        const int odd = variant & 1; /* ld > m and misaligned pointers */
+        const size_t ld = odd ? m + 3 : m;
         const int with_grad = variant != 2, in_place = variant == 3;
         const size_t total = (rows - 1) * ld + m;
-        fl_buf z = fl_buf_new(total, variant & 1), g = fl_buf_new(total, 0);
-        fl_buf outs = fl_buf_new(3 * rows, 1);
-        float alpha[FL_XENT_SMALL_ROWS], beta[FL_XENT_SMALL_ROWS];
+        fl_buf z = fl_buf_new(total, odd), g = fl_buf_new(total, 0);
+        fl_buf outs = fl_buf_new(4 * rows, odd), coefs = fl_buf_new(3 * rows, odd);
+        /* The labels end where their allocation does, so that an
+         * AddressSanitizer build sees a read past them. */
+        int32_t *label_base = malloc((rows + (size_t)odd) * sizeof *label_base);
+        int32_t *labels = label_base + odd;
+        float *alpha = coefs.data, *beta = coefs.data + rows, *label_coef = coefs.data + 2 * rows;
         for (size_t e = 0; e < total; e++) z.data[e] = (float)(3.0 * fl_rng_normal(&rng));
         for (size_t r = 0; r < rows; r++) {
           alpha[r] = (float)(0.5 + fl_rng_uniform(&rng));
           beta[r] = (float)(0.01 * fl_rng_uniform(&rng));
+          label_coef[r] = r % 5 == 4 ? 0.0f : (float)(0.5 + fl_rng_uniform(&rng));
+          labels[r] = fl_small_label(m, r, variant, &rng);
         }
         if (rows > 2) { /* an all -inf row and a row with -inf masks */
           for (size_t j = 0; j < m; j++) z.data[1 * ld + j] = -INFINITY;
           z.data[2 * ld] = -INFINITY;
         }
+        if (rows > 3) z.data[3 * ld + (m - 1)] = NAN; /* NaN at the label when it is m - 1 */
         float *z0 = malloc(total * sizeof *z0);
         for (size_t e = 0; e < total; e++) z0[e] = z.data[e];
         float *grad = with_grad ? (in_place ? z.data : g.data) : NULL;
         float *row_max = outs.data, *row_logsum = outs.data + rows, *row_zsum = outs.data + 2 * rows;
-        k->xent_smallrows(rows, m, z.data, ld, alpha, beta, grad, ld, row_max, row_logsum, row_zsum);
+        float *row_zy = outs.data + 3 * rows;
+        /* Without a gradient the coefficients are not read. */
+        k->xent_smallrows(rows, m, z.data, ld, labels, with_grad ? alpha : NULL,
+                          with_grad ? beta : NULL, with_grad ? label_coef : NULL, grad, ld, row_max,
+                          row_logsum, row_zsum, row_zy);
         fl_buf_check_canaries(&z, "smallrows z");
         fl_buf_check_canaries(&g, "smallrows grad");
         fl_buf_check_canaries(&outs, "smallrows row outputs");
+        /* The scalar kernel on the same rows: the same max and z at the label, bit for bit. */
+        float scalar_outs[4 * FL_XENT_SMALL_ROWS];
+        fl_f32_xent_kernels__scalar.xent_smallrows(rows, m, z0, ld, labels, NULL, NULL, NULL, NULL,
+                                                   0, scalar_outs, scalar_outs + rows, NULL,
+                                                   scalar_outs + 3 * rows);
         for (size_t r = 0; r < rows; r++) {
           const float *zr = z0 + r * ld;
+          const int32_t y = labels[r];
+          const int labelled = y >= 0 && (size_t)y < m;
           const double max = fl_ref_max(m, zr);
           const double shift = max > -FLT_MAX ? max : -FLT_MAX;
           double sum = 0.0, zsum = 0.0;
           for (size_t j = 0; j < m; j++) zsum += (double)zr[j] - shift;
           FL_CHECK1(fl_same_bits(row_max[r], (float)max));
+          FL_CHECK(fl_same_bits(row_zy[r], labelled ? zr[y] : 0.0f),
+                   "smallrows zy m=%zu rows=%zu r=%zu label %d: %g", m, rows, r, (int)y,
+                   (double)row_zy[r]);
+          FL_CHECK1(fl_same_bits(row_max[r], scalar_outs[r]));
+          FL_CHECK1(fl_same_bits(row_zy[r], scalar_outs[3 * rows + r]));
           FL_CHECK(fl_close(row_zsum[r], zsum, 1e-5, 1e-5), "zsum rows=%zu r=%zu: %g vs %g", rows, r,
                         (double)row_zsum[r], zsum);
+          /* The gaps between rows (ld > m) are never written. */
+          if (ld > m && !in_place && r + 1 < rows)
+            for (size_t j = m; j < ld; j++) FL_CHECK1(isnan(g.data[r * ld + j]));
           if (max == -INFINITY) continue; /* the caller handles such rows */
           for (size_t j = 0; j < m; j++) sum += exp((double)zr[j] - max);
           /* sum >= 1 (the max term), so log sum >= 0: 2 ULP of the float log plus
@@ -290,19 +338,23 @@ START_TEST(smallrows_against_reference) {
                    rows, r, (double)row_logsum[r], log(sum));
           if (!with_grad) continue;
           for (size_t j = 0; j < m; j++) {
-            const double want = exp((double)zr[j] - max) * alpha[r] / sum - beta[r];
-            FL_CHECK(fl_close(grad[r * ld + j], want, 1e-7, 1e-6),
-                          "smallrows grad m=%zu rows=%zu r=%zu j=%zu: %g vs %g", m, rows, r, j,
-                          (double)grad[r * ld + j], want);
+            const double softmax = exp((double)zr[j] - max) * alpha[r] / sum;
+            const double term = labelled && j == (size_t)y ? (double)label_coef[r] : 0.0;
+            const double want = softmax - beta[r] - term;
+            const double got = grad[r * ld + j];
+            /* The label term cancels the softmax's: bound by the terms' size. */
+            const double tol = 1e-7 + 1e-6 * (fabs(softmax) + term);
+            FL_CHECK(isnan(want) ? isnan(got) : fabs(got - want) <= tol,
+                     "smallrows grad m=%zu rows=%zu r=%zu j=%zu label %d: %.9g vs %.9g", m, rows, r,
+                     j, (int)y, got, want);
           }
-          /* The gaps between rows (ld > m) are never written. */
-          if (ld > m && !in_place && r + 1 < rows)
-            for (size_t j = m; j < ld; j++) FL_CHECK1(isnan(g.data[r * ld + j]));
         }
         free(z0);
+        free(label_base);
         fl_buf_free(&z);
         fl_buf_free(&g);
         fl_buf_free(&outs);
+        fl_buf_free(&coefs);
       }
 }
 END_TEST

@@ -85,8 +85,8 @@ static int mpi_started = 0; /* MPI_Init was called */
 /* ------------------------------------------------------------ options */
 
 typedef struct options {
-  const char *train, *output, *save_vocab;
-  long long size, window, negative, threads, iter, min_count, debug, loss_every;
+  const char *train, *output, *save_vocab, *read_vocab;
+  long long size, window, negative, threads, iter, min_count, debug, loss_every, classes;
   double sample, alpha;
   int binary, shared_negatives, deterministic, cbow;
   uint64_t seed;
@@ -117,6 +117,13 @@ static void usage(FILE *out) {
           "                       (0.025 for skip-gram, 0.05 with -cbow 1)\n"
           "  -binary 0|1          write the vectors in binary (0)\n"
           "  -save-vocab FILE     also write \"word count\" lines, most frequent first\n"
+          "  -read-vocab FILE     the vocabulary and its counts from FILE's \"word count\"\n"
+          "                       lines (as -save-vocab writes them), not from -train;\n"
+          "                       -train's other words are skipped; FILE's first word\n"
+          "                       stays first, as word2vec.c (see README)\n"
+          "  -classes N           write \"word class\" text lines instead of the vectors:\n"
+          "                       word2vec.c's k-means (10 iterations) of the vectors\n"
+          "                       into N classes, 0 = off (0)\n"
           "  -debug N             progress on stderr when N >= 2 (2)\n"
           "  -cbow 0|1            1: CBOW, the mean of the context words' vectors\n"
           "                       predicts the centre word; 0: skip-gram (word2vec.c's\n"
@@ -221,6 +228,8 @@ static void parse_options(int argc, char **argv, options *o) {
       {"-train", FLAG_PATH, &o->train, 0, 0},
       {"-output", FLAG_PATH, &o->output, 0, 0},
       {"-save-vocab", FLAG_PATH, &o->save_vocab, 0, 0},
+      {"-read-vocab", FLAG_PATH, &o->read_vocab, 0, 0},
+      {"-classes", FLAG_INTEGER, &o->classes, 0, INT_MAX},
       {"-size", FLAG_INTEGER, &o->size, 1, 1 << 20},
       {"-window", FLAG_INTEGER, &o->window, 1, MAX_SENTENCE},
       {"-negative", FLAG_INTEGER, &o->negative, 1, 1000},
@@ -256,8 +265,6 @@ static void parse_options(int argc, char **argv, options *o) {
     const flag_spec *flag = NULL;
     for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++)
       if (!strcmp(name, flags[f].name)) flag = &flags[f];
-    if (!flag && (!strcmp(name, "-read-vocab") || !strcmp(name, "-classes")))
-      fail("word2vec.c's %s is not implemented", name);
     if (!flag) fail("unknown flag '%s' (see -help)", name);
     if (i + 1 >= argc) fail("%s needs a value (see -help)", name);
     const char *value = argv[i + 1];
@@ -304,6 +311,11 @@ typedef struct vocabulary {
   size_t arena_used, arena_capacity;
   uint32_t *slots; /* open addressing: word index + 1, 0 = empty */
   size_t slot_mask;
+  /* -read-vocab: the words and counts are the file's; read_shard skips the
+   * text's other words, counts nothing, and reads a newline as the word
+   * "</s>" when the file has it (index `newline`), else skips it. */
+  int frozen;
+  int32_t newline;
 } vocabulary;
 
 static void *xrealloc(void *p, size_t count, size_t size) {
@@ -332,6 +344,18 @@ static void vocabulary_rehash(vocabulary *v, size_t n_slots) {
     while (v->slots[s]) s = (s + 1) & v->slot_mask;
     v->slots[s] = (uint32_t)(w + 1);
   }
+}
+
+/* The index of `word`, or -1 when v does not have it. */
+static int32_t vocabulary_find(const vocabulary *v, const char *word, size_t length) {
+  uint64_t h = hash_word(word, length);
+  for (size_t s = h & v->slot_mask; v->slots[s]; s = (s + 1) & v->slot_mask) {
+    const word_entry *e = &v->words[v->slots[s] - 1];
+    const char *text = v->arena + e->text;
+    if (e->hash == h && !memcmp(text, word, length) && text[length] == '\0')
+      return (int32_t)(v->slots[s] - 1);
+  }
+  return -1;
 }
 
 /* The index of `word` (adding it with count 0 if new). */
@@ -376,6 +400,11 @@ static void corpus_push(corpus *c, int32_t id) {
 }
 
 static void add_token(vocabulary *v, corpus *c, const char *word, size_t length) {
+  if (v->frozen) { /* word2vec.c skips a word its vocabulary lacks */
+    int32_t known = vocabulary_find(v, word, length);
+    if (known >= 0) corpus_push(c, known);
+    return;
+  }
   size_t index = vocabulary_find_or_add(v, word, length);
   v->words[index].count++;
   corpus_push(c, (int32_t)index);
@@ -441,9 +470,11 @@ static void read_shard(FILE *f, const char *path, int shard, int n_shards, vocab
           done = 1;
           break;
         }
-        if (ch == '\n') {
+        if (ch == '\n' && !v->frozen) {
           v->words[END_OF_SENTENCE].count++;
           corpus_push(c, END_OF_SENTENCE);
+        } else if (ch == '\n' && v->newline >= 0) {
+          corpus_push(c, v->newline);
         }
       } else if (length < MAX_WORD_BYTES) {
         word[length++] = ch;
@@ -558,6 +589,64 @@ static void read_shared_vocabulary(FILE *f, const options *o, vocabulary *v, cor
   free(local.slots);
 }
 
+/* -read-vocab FILE, word2vec.c's ReadVocab: one word and its count per line
+ * (a word, spaces or tabs, a decimal count; what -save-vocab writes).  '\r' is
+ * dropped and words are cut to MAX_WORD_BYTES, as -train's words are, so a
+ * file's word matches the text's.  The words keep the file's order: its first
+ * word gets index 0, which sort_and_prune keeps first whatever its count, as
+ * word2vec.c's SortVocab keeps its word 0, and training ends a sentence at
+ * word 0, as word2vec.c does.  A -save-vocab file begins with "</s>", so it
+ * gives the vocabulary built from the text.  A file that begins with another
+ * word makes that word the sentence end, and a newline of the text is the
+ * word "</s>" (trained as any word) or, when the file lacks "</s>", skipped --
+ * all as in word2vec.c.  A line that is not "word count", a repeated word or
+ * an empty file ends the program (word2vec.c would read on). */
+static void read_vocabulary_file(const char *path, vocabulary *v) {
+  FILE *f = fopen(path, "rb");
+  if (!f) fail("cannot read -read-vocab %s: %s", path, strerror(errno));
+  char *line = NULL;
+  size_t line_capacity = 0, line_number = 0;
+  uint64_t total = 0;
+  ssize_t got;
+  while ((got = getline(&line, &line_capacity, f)) >= 0) {
+    line_number++;
+    size_t n = (size_t)got, i = 0, length = 0;
+    char word[MAX_WORD_BYTES];
+    for (; i < n && line[i] != '\0' && !is_separator(line[i]); i++)
+      if (line[i] != '\r' && length < MAX_WORD_BYTES) word[length++] = line[i];
+    size_t word_end = i;
+    while (i < n && (line[i] == ' ' || line[i] == '\t')) i++;
+    int valid = length > 0 && i > word_end && i < n && line[i] >= '0' && line[i] <= '9';
+    unsigned long long count = 0;
+    if (valid) {
+      char *end;
+      errno = 0;
+      count = strtoull(line + i, &end, 10);
+      valid = errno != ERANGE && count <= LLONG_MAX;
+      for (i = (size_t)(end - line); valid && i < n; i++)
+        valid = line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n';
+    }
+    if (!valid) {
+      while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+      fail("-read-vocab %s line %zu is not \"word count\" (a count in [0, 2^63)): '%.*s%s'", path,
+           line_number, (int)(n < 80 ? n : 80), line, n > 80 ? "..." : "");
+    }
+    if (vocabulary_find(v, word, length) >= 0)
+      fail("-read-vocab %s line %zu repeats the word '%.*s'", path, line_number, (int)length, word);
+    size_t index = vocabulary_find_or_add(v, word, length); /* may move v->words */
+    v->words[index].count = count;
+    if (count > (uint64_t)LLONG_MAX - total)
+      fail("the counts of -read-vocab %s add up to more than 2^63 - 1", path);
+    total += count;
+  }
+  if (ferror(f)) fail("error reading -read-vocab %s: %s", path, strerror(errno));
+  fclose(f);
+  free(line);
+  if (v->n_words == 0) fail("-read-vocab %s has no words", path);
+  v->frozen = 1;
+  v->newline = vocabulary_find(v, "</s>", 4);
+}
+
 static const vocabulary *sort_vocabulary;
 
 /* Most frequent first; ties in order of first appearance, so the order (and
@@ -569,7 +658,8 @@ static int compare_by_count(const void *a, const void *b) {
   return i < j ? -1 : i > j;
 }
 
-/* word2vec.c's SortVocab: "</s>" stays first whatever its count, the rest by
+/* word2vec.c's SortVocab: "</s>" (index 0; with -read-vocab, the file's first
+ * word) stays first whatever its count, the rest by
  * count, words below min_count dropped (from the text too).  Returns the
  * kept words' indices in v (order[final id] = index). */
 static size_t *sort_and_prune(vocabulary *v, corpus *c, uint64_t min_count, size_t *n_kept) {
@@ -970,6 +1060,65 @@ static void write_vectors(FILE *f, const options *o, const vocabulary *v, const 
   }
 }
 
+/* -classes N: word2vec.c's k-means of the input vectors, then "word class"
+ * lines (text whatever -binary says, and no header line, as word2vec.c).
+ * Word a starts in class a % N; each of 10 iterations sums every class's
+ * vectors, divides the sum by 1 + the class's size and scales it to unit
+ * length, and moves every word to the class whose centroid has the largest
+ * dot product with its vector (the first such class; class 0 if none
+ * exceeds -10).  A class left without words (a zero sum) takes no words, as
+ * word2vec.c's 0/0 centroid never wins.  Sums and dot products are in double
+ * (word2vec.c's in float), each in index order, without fused multiply-adds,
+ * so the classes depend on the vectors only. */
+static void write_classes(FILE *f, const vocabulary *v, const size_t *order, size_t n, size_t dim,
+                          size_t k, const float *emb) {
+#pragma STDC FP_CONTRACT OFF
+  int *class_of = xrealloc(NULL, n, sizeof *class_of);
+  double *centroids = xrealloc(NULL, k, dim * sizeof *centroids);
+  size_t *sizes = xrealloc(NULL, k, sizeof *sizes);
+  unsigned char *usable = xrealloc(NULL, k, 1);
+  for (size_t w = 0; w < n; w++) class_of[w] = (int)(w % k);
+  for (int iteration = 0; iteration < 10; iteration++) {
+    memset(centroids, 0, k * dim * sizeof *centroids);
+    for (size_t j = 0; j < k; j++) sizes[j] = 1;
+    for (size_t w = 0; w < n; w++) {
+      double *centroid = centroids + (size_t)class_of[w] * dim;
+      for (size_t d = 0; d < dim; d++) centroid[d] += (double)emb[w * dim + d];
+      sizes[class_of[w]]++;
+    }
+    for (size_t j = 0; j < k; j++) {
+      double *centroid = centroids + j * dim, norm = 0.0;
+      for (size_t d = 0; d < dim; d++) {
+        centroid[d] /= (double)sizes[j];
+        norm += centroid[d] * centroid[d];
+      }
+      norm = sqrt(norm);
+      usable[j] = norm > 0.0;
+      for (size_t d = 0; usable[j] && d < dim; d++) centroid[d] /= norm;
+    }
+    for (size_t w = 0; w < n; w++) {
+      double best = -10.0;
+      int best_class = 0;
+      for (size_t j = 0; j < k; j++) {
+        if (!usable[j]) continue;
+        double dot = 0.0;
+        for (size_t d = 0; d < dim; d++) dot += centroids[j * dim + d] * (double)emb[w * dim + d];
+        if (dot > best) {
+          best = dot;
+          best_class = (int)j;
+        }
+      }
+      class_of[w] = best_class;
+    }
+  }
+  for (size_t w = 0; w < n; w++)
+    fprintf(f, "%s %d\n", v->arena + v->words[order[w]].text, class_of[w]);
+  free(class_of);
+  free(centroids);
+  free(sizes);
+  free(usable);
+}
+
 static float *alloc_floats(size_t count) {
   if (count > SIZE_MAX / sizeof(float) - 64) fail("-size times the vocabulary is too large");
   size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
@@ -1021,20 +1170,32 @@ int main(int argc, char **argv) {
 
   vocabulary v = {0};
   vocabulary_rehash(&v, 1 << 16);
-  vocabulary_find_or_add(&v, "</s>", 4);
   corpus c = {0};
-  if (world_size > 1)
-    read_shared_vocabulary(train_file, &o, &v, &c);
-  else
-    read_shard(train_file, o.train, 0, 1, &v, &c);
+  if (o.read_vocab) { /* every rank reads the file: nothing to merge */
+    read_vocabulary_file(o.read_vocab, &v);
+    read_shard(train_file, o.train, world_rank, world_size, &v, &c);
+  } else {
+    vocabulary_find_or_add(&v, "</s>", 4);
+    if (world_size > 1)
+      read_shared_vocabulary(train_file, &o, &v, &c);
+    else
+      read_shard(train_file, o.train, 0, 1, &v, &c);
+  }
   size_t n_words;
   size_t *order = sort_and_prune(&v, &c, (uint64_t)o.min_count, &n_words);
   long long train_words = (long long)c.n_ids;
-  if (world_size > 1) { /* the whole corpus: the kept words' counts */
+  /* The whole corpus, or -read-vocab (word2vec.c's train_words: the file's
+   * counts): the kept words' counts. */
+  if (world_size > 1 || o.read_vocab) {
     train_words = 0;
     for (size_t w = 0; w < n_words; w++) train_words += (long long)v.words[order[w]].count;
   }
+  if (n_words < 2 && o.read_vocab)
+    fail("no word of -read-vocab %s after its first has a count of -min-count or more",
+         o.read_vocab);
   if (n_words < 2) fail("no word of %s occurs -min-count times", o.train);
+  if ((size_t)o.classes > n_words)
+    fail("-classes %lld is more than the %zu words of the vocabulary", o.classes, n_words);
   if (o.debug > 0 && speaks())
     fprintf(stderr, "Vocab size: %zu\nWords in train file: %lld\n", n_words, train_words);
 
@@ -1132,7 +1293,10 @@ int main(int argc, char **argv) {
 
   FILE *out = fopen(o.output, "wb");
   if (!out) fail("cannot write -output %s: %s", o.output, strerror(errno));
-  write_vectors(out, &o, &v, order, n_words, t.in_emb);
+  if (o.classes)
+    write_classes(out, &v, order, n_words, t.dim, (size_t)o.classes, t.in_emb);
+  else
+    write_vectors(out, &o, &v, order, n_words, t.in_emb);
   if (ferror(out) | fclose(out)) fail("error writing -output %s: %s", o.output, strerror(errno));
 
   double words_per_second = (double)t.s.words_done / (train_seconds > 0 ? train_seconds : 1e-9);

@@ -22,7 +22,9 @@
 #     flags -shard-index R -shard-count 2, each training shard R alone from the
 #     same initial tables with the same vocabulary, noise table, random
 #     streams and learning-rate schedule as rank R (and a != b, so the
-#     average is not one of them);
+#     average is not one of them); with -read-vocab of (b)'s vocabulary
+#     (read by every rank, not merged) the 2-rank and shard runs give the
+#     same bytes;
 # (d) with many syncs (-sync-words 10000), two runs give the same bytes, and
 #     on a corpus with a large vocabulary (where the input table syncs only
 #     its touched rows, as the summary line must say) -sync-touched 1 gives
@@ -30,8 +32,9 @@
 #     average of two equal rows is that row exactly;
 # (e) mpirun -np 1 gives the same bytes as a plain run (no change with 1 rank);
 # (f) failures end every rank with a non-zero exit and a message, never a hang
-#     (each run under `timeout 60`): a missing -train (every rank), an
-#     unwritable -output (rank 0 only: rank 1 is waiting in MPI_Allgatherv),
+#     (each run under `timeout 60`): a missing -train or -read-vocab (every
+#     rank), an unwritable -output (rank 0 only: rank 1 is waiting in
+#     MPI_Allgatherv),
 #     and -test-fail-rank 1 (rank 1 fails at the first sync while rank 0 waits
 #     in MPI_Allreduce).
 # Exits 77 (meson's SKIP) without /usr/bin/python3 (it writes the corpus and
@@ -163,6 +166,18 @@ print("  max |shard0 - shard1| %.3g, max |2 ranks - 1 process| %.3g"
 PY
 then ok "(c) 2 ranks, one sync = float32 (shard 0 run + shard 1 run) / 2 bit for bit; != 1 process"
 else bad "(c) the 2-rank vectors are not the average of the shard runs"; fi
+# -read-vocab (every rank reads the file, nothing merged) of (b)'s -min-count 1
+# vocabulary: the same bytes as the merged vocabulary's runs, 2 ranks and a shard.
+run -np 2 "$w2v" $det -sync-words 1000000000 -read-vocab "$dir/one-1.vocab" \
+  -output "$dir/avg-read.bin" -save-vocab "$dir/two-read.vocab" 2>"$dir/avg-read.log" ||
+  { cat "$dir/avg-read.log"; bad "(c) 2-rank -read-vocab run failed"; }
+"$w2v" $det -shard-index 1 -shard-count 2 -read-vocab "$dir/one-1.vocab" \
+  -output "$dir/shard1-read.bin" 2>/dev/null || bad "(c) -shard-index 1 -read-vocab run failed"
+if [ -s "$dir/avg.bin" ] && cmp -s "$dir/avg.bin" "$dir/avg-read.bin" &&
+   cmp -s "$dir/one-1.vocab" "$dir/two-read.vocab" &&
+   [ -s "$dir/shard1.bin" ] && cmp -s "$dir/shard1.bin" "$dir/shard1-read.bin"; then
+  ok "(c) -read-vocab: 2 ranks and -shard-index 1 give the merged vocabulary's bytes"
+else bad "(c) -read-vocab: 2 ranks or -shard-index 1 differ from the merged vocabulary's runs"; fi
 
 # (d) many syncs: run to run, and touched rows against whole tables.
 for i in 1 2; do
@@ -212,6 +227,8 @@ expect_abort() {
 }
 expect_abort "rank [01] of 2: cannot read -train $dir/missing.txt" \
   -train "$dir/missing.txt" -output "$dir/x.txt"
+expect_abort "rank [01] of 2: cannot read -read-vocab $dir/missing.vocab" \
+  $common -iter 1 -threads 1 -read-vocab "$dir/missing.vocab" -output "$dir/x.txt"
 expect_abort "rank 0 of 2: cannot write -output $dir/no/such/dir/x.txt" \
   $common -iter 1 -threads 1 -output "$dir/no/such/dir/x.txt"
 expect_abort "rank 1 of 2: out of memory (simulated by -test-fail-rank 1 at the first sync)" \

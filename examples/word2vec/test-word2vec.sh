@@ -4,7 +4,12 @@
 # check can fail; (b) -deterministic 1 gives byte-identical vectors on 1 and 2
 # threads; (c) the text and binary formats; (d) bad arguments exit 1 with a
 # message; (e) the same for CBOW (-cbow 1): it trains, writes vectors, its
-# loss falls, and 1 and 2 threads agree byte for byte with -deterministic 1.
+# loss falls, and 1 and 2 threads agree byte for byte with -deterministic 1;
+# (f) -read-vocab: a -save-vocab file read back gives the same bytes, the
+# words, order, pruning and counts come from the file, -train's other words
+# are skipped, and bad files exit 1; (g) -classes N: "word class" lines equal
+# to word2vec.c's k-means recomputed in Python from the run's vectors, the
+# same on 1 and 2 threads, and N above the vocabulary exits 1.
 # Exits 77 (meson's SKIP) without /usr/bin/python3, which writes
 # the corpus.
 #   usage: test-word2vec.sh PATH/fastloss-word2vec PATH/gen-corpus.py
@@ -94,6 +99,7 @@ then ok "(c) text and binary formats ($((vocab + 1)) words with </s>, size 32)"
 else bad "(c) output format"; fi
 
 # (d) Errors: exit status 1 and a message on stderr naming the problem.
+part="(d)"
 expect_error() {
   want=$1
   shift
@@ -102,9 +108,9 @@ expect_error() {
   status=$?
   set -e
   if [ "$status" -eq 1 ] && grep -q -- "$want" "$dir/err.log"; then
-    ok "(d) $* -> exit 1: $(cat "$dir/err.log")"
+    ok "$part $* -> exit 1: $(cat "$dir/err.log")"
   else
-    bad "(d) $* -> exit $status, stderr: $(cat "$dir/err.log"), wanted '$want'"
+    bad "$part $* -> exit $status, stderr: $(cat "$dir/err.log"), wanted '$want'"
   fi
 }
 expect_error "unknown flag '-bogus'" -train "$dir/corpus.txt" -output "$dir/x.txt" -bogus 1
@@ -148,5 +154,181 @@ fi
 if cmp -s "$dir/cbow-det-1.txt" "$dir/det-0-1.txt"; then
   bad "(e) cbow and skip-gram gave the same vectors"
 fi
+
+# (f) -read-vocab FILE: the vocabulary and counts are FILE's.  Read back, a
+# -save-vocab file gives the run that wrote it byte for byte (and -save-vocab
+# writes it again); half of its words: the output has those words, in order,
+# training reads only them (the summary's word count is -iter times their
+# counts' sum) and the loss still falls; counts reversed at -min-count 20:
+# the order and pruning follow the file's counts; counts raised by 1000 (the
+# same order): other vectors, as the noise table, subsampling and learning
+# rate use the file's counts; bad files exit 1 with a message.
+rv="$common -iter 1 -threads 2 -deterministic 1"
+"$w2v" $rv -output "$dir/rv-built.txt" -save-vocab "$dir/built.vocab" 2>/dev/null ||
+  bad "(f) -save-vocab run failed"
+"$w2v" $rv -read-vocab "$dir/built.vocab" -output "$dir/rv-read.txt" \
+  -save-vocab "$dir/read.vocab" 2>"$dir/rv.log" || { cat "$dir/rv.log"; bad "(f) -read-vocab run failed"; }
+if [ -s "$dir/rv-built.txt" ] && cmp -s "$dir/rv-built.txt" "$dir/rv-read.txt"; then
+  ok "(f) -read-vocab of the run's -save-vocab: the same vectors byte for byte"
+else
+  bad "(f) -read-vocab of the run's -save-vocab gives other vectors"
+fi
+if [ -s "$dir/read.vocab" ] && cmp -s "$dir/built.vocab" "$dir/read.vocab"; then
+  ok "(f) -save-vocab with -read-vocab writes the vocabulary read ($(wc -l <"$dir/read.vocab") words)"
+else
+  bad "(f) -save-vocab with -read-vocab: $(head -n 3 "$dir/read.vocab" 2>/dev/null)"
+fi
+"$python" - "$dir" <<'PY'
+import sys
+d = sys.argv[1]
+lines = open(d + "/built.vocab").read().splitlines()
+words = [l.split(" ")[0] for l in lines]
+counts = [int(l.split(" ")[1]) for l in lines]
+# </s> and every other word
+with open(d + "/half.vocab", "w") as f:
+    for i in range(0, len(lines), 2):
+        f.write("%s %d\n" % (words[i], counts[i]))
+# counts reversed (</s> keeps its own); expected -save-vocab at -min-count 20:
+# </s> first, then by count (ties in file order), counts under 20 dropped
+rest = list(range(1, len(lines)))
+new = {i: counts[len(lines) - i] for i in rest}
+with open(d + "/reversed.vocab", "w") as f:
+    f.write("%s %d\n" % (words[0], counts[0]))
+    for i in rest:
+        f.write("%s %d\n" % (words[i], new[i]))
+with open(d + "/reversed-expected.vocab", "w") as f:
+    f.write("%s %d\n" % (words[0], counts[0]))
+    for i in sorted(rest, key=lambda i: (-new[i], i)):
+        if new[i] >= 20:
+            f.write("%s %d\n" % (words[i], new[i]))
+with open(d + "/plus1000.vocab", "w") as f:
+    f.write("%s %d\n" % (words[0], counts[0]))
+    for i in rest:
+        f.write("%s %d\n" % (words[i], counts[i] + 1000))
+PY
+"$w2v" $common -iter 2 -sample 1e-3 -threads 2 -loss-every 20000 -read-vocab "$dir/half.vocab" \
+  -output "$dir/half.txt" 2>"$dir/half.log" || { cat "$dir/half.log"; bad "(f) half-vocabulary run failed"; }
+tr '\r' '\n' <"$dir/half.log" >"$dir/half.lines"
+half_words=$(wc -l <"$dir/half.vocab")
+if [ "$(head -n 1 "$dir/half.txt")" = "$half_words 32" ] &&
+   [ "$(sed 1d "$dir/half.txt" | cut -d ' ' -f 1)" = "$(cut -d ' ' -f 1 "$dir/half.vocab")" ]; then
+  ok "(f) half the words in -read-vocab: the output has those $half_words words, in order"
+else
+  bad "(f) half the words in -read-vocab: output header $(head -n 1 "$dir/half.txt" 2>/dev/null)"
+fi
+half_read=$(awk '{ s += $2 } END { print 2 * s }' "$dir/half.vocab")
+if grep -q "fastloss-word2vec: $half_read words in" "$dir/half.lines"; then
+  ok "(f) the other words of -train are skipped: $half_read words trained (2 x their counts)"
+else
+  bad "(f) want $half_read words trained: $(grep 'words in' "$dir/half.lines")"
+fi
+if falls "$dir/half.lines"; then ok "(f) half vocabulary: the loss falls"
+else bad "(f) half vocabulary: the loss does not fall"; fi
+"$w2v" $rv -min-count 20 -read-vocab "$dir/reversed.vocab" -output "$dir/reversed.txt" \
+  -save-vocab "$dir/reversed-saved.vocab" 2>/dev/null || bad "(f) reversed-counts run failed"
+if [ -s "$dir/reversed-saved.vocab" ] &&
+   cmp -s "$dir/reversed-expected.vocab" "$dir/reversed-saved.vocab" &&
+   [ "$(head -n 1 "$dir/reversed.txt")" = "$(wc -l <"$dir/reversed-expected.vocab") 32" ]; then
+  ok "(f) reversed counts, -min-count 20: the file's order and pruning ($(wc -l <"$dir/reversed-saved.vocab") words)"
+else
+  bad "(f) reversed counts: the vocabulary is not sorted and pruned by the file's counts"
+fi
+"$w2v" $rv -read-vocab "$dir/plus1000.vocab" -output "$dir/plus1000.txt" 2>/dev/null ||
+  bad "(f) plus-1000 run failed"
+if [ "$(cut -d ' ' -f 1 "$dir/plus1000.txt")" = "$(cut -d ' ' -f 1 "$dir/rv-built.txt")" ] &&
+   ! cmp -s "$dir/plus1000.txt" "$dir/rv-built.txt"; then
+  ok "(f) counts + 1000 (the same order): the same words, other vectors"
+else
+  bad "(f) counts + 1000: the file's counts are not what trains"
+fi
+part="(f)"
+printf '</s> 5\nfoo 12x\n' >"$dir/bad-count.vocab"
+printf '</s> 5\nfoo\n' >"$dir/no-count.vocab"
+printf '</s> 5\nfoo -3\n' >"$dir/negative.vocab"
+printf '</s> 5\nfoo 3\nbar 2\nfoo 2\n' >"$dir/repeated.vocab"
+: >"$dir/empty.vocab"
+for case in "cannot read -read-vocab $dir/missing.vocab:missing" \
+            "line 2 is not \"word count\":bad-count" "line 2 is not \"word count\":no-count" \
+            "line 2 is not \"word count\":negative" "line 4 repeats the word 'foo':repeated" \
+            "has no words:empty"; do
+  expect_error "${case%:*}" $common -output "$dir/x.txt" -read-vocab "$dir/${case##*:}.vocab"
+done
+
+# (g) -classes N: "word class" lines, the words of the vectors' output and
+# classes in [0, N), all used; the same bytes on 1 and 2 threads with
+# -deterministic 1; equal to word2vec.c's k-means recomputed here from the
+# binary vectors of the same run with -classes 0 ((c)'s vectors.bin); N above
+# the vocabulary exits 1.
+for t in 1 2; do
+  "$w2v" $common -iter 1 -threads $t -deterministic 1 -binary 1 -classes 5 \
+    -output "$dir/classes-$t.txt" 2>"$dir/classes.log" || { cat "$dir/classes.log"; bad "(g) -classes run failed"; }
+done
+if [ -s "$dir/classes-1.txt" ] && cmp -s "$dir/classes-1.txt" "$dir/classes-2.txt"; then
+  ok "(g) -classes 5 -deterministic 1: 1 and 2 threads byte-identical"
+else
+  bad "(g) -classes 5 -deterministic 1: 1 and 2 threads differ"
+fi
+if "$python" - "$dir/vectors.bin" "$dir/classes-2.txt" 5 <<'PY'
+import math, struct, sys
+vectors, classes, k = sys.argv[1], sys.argv[2], int(sys.argv[3])
+data = open(vectors, "rb").read()
+header, _, rest = data.partition(b"\n")
+n, dim = map(int, header.split())
+words, rows, pos = [], [], 0
+for _ in range(n):
+    end = rest.index(b" ", pos)
+    words.append(rest[pos:end])
+    rows.append(struct.unpack("<%df" % dim, rest[end + 1:end + 1 + 4 * dim]))
+    pos = end + 2 + 4 * dim
+lines = open(classes, "rb").read().split(b"\n")
+assert lines[-1] == b"", "no final newline"
+pairs = [l.split(b" ") for l in lines[:-1]]
+assert len(pairs) == n, "%d lines, want %d" % (len(pairs), n)
+assert all(len(p) == 2 for p in pairs), "a line is not 'word class'"
+assert [p[0] for p in pairs] == words, "not the vectors' words"
+got = [int(p[1]) for p in pairs]
+assert all(0 <= c < k for c in got), "a class outside [0, %d)" % k
+assert len(set(got)) == k, "only %d classes used" % len(set(got))
+# word2vec.c's k-means, in double, every sum in index order
+cl = [a % k for a in range(n)]
+for _ in range(10):
+    cent = [[0.0] * dim for _ in range(k)]
+    size = [1] * k
+    for c in range(n):
+        row, ce = rows[c], cent[cl[c]]
+        for d in range(dim):
+            ce[d] += row[d]
+        size[cl[c]] += 1
+    usable = []
+    for b in range(k):
+        ce, norm = cent[b], 0.0
+        for d in range(dim):
+            ce[d] /= size[b]
+            norm += ce[d] * ce[d]
+        norm = math.sqrt(norm)
+        usable.append(norm > 0.0)
+        if norm > 0.0:
+            for d in range(dim):
+                ce[d] /= norm
+    for c in range(n):
+        best, best_class, row = -10.0, 0, rows[c]
+        for b in range(k):
+            if not usable[b]:
+                continue
+            x, ce = 0.0, cent[b]
+            for d in range(dim):
+                x += ce[d] * row[d]
+            if x > best:
+                best, best_class = x, b
+        cl[c] = best_class
+diff = sum(1 for a, b in zip(cl, got) if a != b)
+assert diff == 0, "%d of %d words in another class than the reference k-means" % (diff, n)
+print("  %d words, class sizes %s" % (n, [got.count(c) for c in range(k)]))
+PY
+then ok "(g) -classes 5: $((vocab + 1)) 'word class' lines, all 5 classes, = the reference k-means"
+else bad "(g) -classes 5 output"; fi
+part="(g)"
+expect_error "-classes $((vocab + 2)) is more than the $((vocab + 1)) words" $common -output "$dir/x.txt" -classes $((vocab + 2))
+expect_error "-classes needs an integer" $common -output "$dir/x.txt" -classes -1
 
 finish word2vec

@@ -196,28 +196,47 @@ static float fl_f32_xent_rdot_ukernel__avx2(size_t m, const float *a, float shif
 }
 
 /* Rows across lanes: lane r holds row r.  Each group of 8 rows is loaded
- * as 8 x 8 blocks (masked to the row's m columns), transposed into one
- * vector per class, computed class by class, and transposed back for the
- * gradient's masked stores. */
+ * as 8 x 8 blocks, transposed into one vector per class, computed class by
+ * class, and transposed back for the gradient's stores.  Rows of 8 to 16
+ * classes take blocks of full columns, [0, 8) and [m - 8, m), which overlap
+ * below 16 classes (the shared classes are loaded twice and stored twice,
+ * the same values), so nothing is masked and nothing outside a row is
+ * touched; rows of fewer than 8 classes take one masked block.  The label
+ * term: the rows' labels, one per lane, compared with each class index. */
 static void fl_f32_xent_smallrows_ukernel__avx2(size_t rows, size_t m, const float *z, size_t ld_z,
-                                                const float *alpha, const float *beta, float *grad,
-                                                size_t ld_grad, float *row_max, float *row_logsum,
-                                                float *row_zsum) {
-  __m256 tile[FL_XENT_SMALL_M];
+                                                const int32_t *labels, const float *alpha,
+                                                const float *beta, const float *label_coef,
+                                                float *grad, size_t ld_grad, float *row_max,
+                                                float *row_logsum, float *row_zsum, float *row_zy) {
+  __m256 tile[FL_XENT_SMALL_M], is_label[FL_XENT_SMALL_M];
+  const size_t blocks = m > W ? 2 : 1;
+  const size_t last = m > W ? m - W : 0; /* the second block's first column */
+  const __m256i cmask = fl_avx2_tail_mask(m < W ? m : W);
+  const __m256i one = _mm256_set1_epi32(1);
   for (size_t first = 0; first < rows; first += W) {
     const size_t count = rows - first < W ? rows - first : W;
     const __m256i mask = fl_avx2_tail_mask(count);
-    for (size_t c = 0; c < m; c += W) {
-      const __m256i cmask = fl_avx2_tail_mask(m - c < W ? m - c : W);
+    for (size_t b = 0; b < blocks; b++) {
+      const size_t c = b == 0 ? 0 : last;
       __m256 block[W];
       for (size_t r = 0; r < W; r++)
-        block[r] = r < count ? _mm256_maskload_ps(z + (first + r) * ld_z + c, cmask) : _mm256_setzero_ps();
+        block[r] = r >= count ? _mm256_setzero_ps()
+                   : m >= W   ? _mm256_loadu_ps(z + (first + r) * ld_z + c)
+                              : _mm256_maskload_ps(z + (first + r) * ld_z, cmask);
       fl_avx2_transpose(block, tile + c); /* c + 8 <= FL_XENT_SMALL_M */
     }
+    /* Lanes past `count` load 0 and match class 0, and are never stored. */
+    const __m256i y = count == W ? _mm256_loadu_si256((const __m256i *)(labels + first))
+                                 : _mm256_maskload_epi32((const int *)(labels + first), mask);
     __m256 max = _mm256_set1_ps(-INFINITY), zsum = _mm256_setzero_ps(), sum = _mm256_setzero_ps();
+    __m256 zy = _mm256_setzero_ps();
+    __m256i j_vec = _mm256_setzero_si256();
     for (size_t j = 0; j < m; j++) max = _mm256_max_ps(tile[j], max);
     const __m256 shift = _mm256_max_ps(max, _mm256_set1_ps(-FLT_MAX));
     for (size_t j = 0; j < m; j++) {
+      is_label[j] = _mm256_castsi256_ps(_mm256_cmpeq_epi32(y, j_vec));
+      zy = _mm256_blendv_ps(zy, tile[j], is_label[j]);
+      j_vec = _mm256_add_epi32(j_vec, one);
       zsum = _mm256_add_ps(zsum, _mm256_sub_ps(tile[j], shift));
       tile[j] = fl_avx2_exp_nonpos(_mm256_sub_ps(tile[j], max));
       sum = _mm256_add_ps(sum, tile[j]);
@@ -225,16 +244,27 @@ static void fl_f32_xent_smallrows_ukernel__avx2(size_t rows, size_t m, const flo
     fl_avx2_store_tail(row_max + first, count, max);
     fl_avx2_store_tail(row_logsum + first, count, fl_avx2_log(sum));
     if (row_zsum != NULL) fl_avx2_store_tail(row_zsum + first, count, zsum);
+    fl_avx2_store_tail(row_zy + first, count, zy);
     if (grad == NULL) continue;
     const __m256 scale = _mm256_div_ps(_mm256_maskload_ps(alpha + first, mask), sum);
     const __m256 offset = _mm256_maskload_ps(beta + first, mask);
-    for (size_t c = 0; c < m; c += W) {
-      const size_t cols = m - c < W ? m - c : W;
+    const __m256 lcoef = _mm256_maskload_ps(label_coef + first, mask);
+    /* Each class once (the overlapping blocks share them); below 8 classes
+     * the columns past m keep the masked loads' zeros, never stored. */
+    for (size_t j = 0; j < m; j++)
+      tile[j] =
+          _mm256_sub_ps(_mm256_fmsub_ps(tile[j], scale, offset), _mm256_and_ps(is_label[j], lcoef));
+    for (size_t b = 0; b < blocks; b++) {
+      const size_t c = b == 0 ? 0 : last;
       __m256 block[W];
-      for (size_t j = 0; j < W; j++)
-        block[j] = j < cols ? _mm256_fmsub_ps(tile[c + j], scale, offset) : _mm256_setzero_ps();
-      fl_avx2_transpose(block, block);
-      for (size_t r = 0; r < count; r++) fl_avx2_store_tail(grad + (first + r) * ld_grad + c, cols, block[r]);
+      fl_avx2_transpose(tile + c, block);
+      for (size_t r = 0; r < count; r++) {
+        float *g = grad + (first + r) * ld_grad + c;
+        if (m >= W)
+          _mm256_storeu_ps(g, block[r]);
+        else
+          fl_avx2_store_tail(g, m, block[r]);
+      }
     }
   }
 }

@@ -204,12 +204,18 @@ static float fl_f32_xent_rdot_ukernel__avx512(size_t m, const float *a, float sh
 /* Rows across lanes: lane r holds row r.  Each group of 16 rows is loaded
  * as 16 x 16 blocks (masked to the row's m columns), transposed into one
  * vector per class, computed class by class, and transposed back for the
- * gradient's masked stores. */
+ * gradient's masked stores (native masked stores are fast: no overlapping
+ * blocks as in the AVX2 file).  The label term: the rows' labels, one per
+ * lane, compared with each class index (the masks kept for the gradient). */
 static void fl_f32_xent_smallrows_ukernel__avx512(size_t rows, size_t m, const float *z,
-                                                  size_t ld_z, const float *alpha,
-                                                  const float *beta, float *grad, size_t ld_grad,
-                                                  float *row_max, float *row_logsum, float *row_zsum) {
+                                                  size_t ld_z, const int32_t *labels,
+                                                  const float *alpha, const float *beta,
+                                                  const float *label_coef, float *grad,
+                                                  size_t ld_grad, float *row_max, float *row_logsum,
+                                                  float *row_zsum, float *row_zy) {
   __m512 tile[FL_XENT_SMALL_M];
+  __mmask16 is_label[FL_XENT_SMALL_M];
+  const __m512i one = _mm512_set1_epi32(1);
   for (size_t first = 0; first < rows; first += W) {
     const size_t count = rows - first < W ? rows - first : W;
     const __mmask16 mask = fl_avx512_tail_mask(count);
@@ -220,10 +226,19 @@ static void fl_f32_xent_smallrows_ukernel__avx512(size_t rows, size_t m, const f
         block[r] = r < count ? _mm512_maskz_loadu_ps(cmask, z + (first + r) * ld_z + c) : _mm512_setzero_ps();
       fl_avx512_transpose(block, tile + c); /* c + 16 <= FL_XENT_SMALL_M */
     }
+    /* Lanes past `count` hold -1, which matches no class, and are never stored. */
+    int32_t tail[W];
+    for (size_t r = 0; r < W; r++) tail[r] = r < count ? labels[first + r] : -1;
+    const __m512i y = _mm512_loadu_si512(count == W ? labels + first : tail);
     __m512 max = _mm512_set1_ps(-INFINITY), zsum = _mm512_setzero_ps(), sum = _mm512_setzero_ps();
+    __m512 zy = _mm512_setzero_ps();
+    __m512i j_vec = _mm512_setzero_si512();
     for (size_t j = 0; j < m; j++) max = _mm512_max_ps(tile[j], max);
     const __m512 shift = _mm512_max_ps(max, _mm512_set1_ps(-FLT_MAX));
     for (size_t j = 0; j < m; j++) {
+      is_label[j] = _mm512_cmpeq_epi32_mask(y, j_vec);
+      zy = _mm512_mask_mov_ps(zy, is_label[j], tile[j]);
+      j_vec = _mm512_add_epi32(j_vec, one);
       zsum = _mm512_add_ps(zsum, _mm512_sub_ps(tile[j], shift));
       tile[j] = fl_avx512_exp_nonpos(_mm512_sub_ps(tile[j], max));
       sum = _mm512_add_ps(sum, tile[j]);
@@ -231,15 +246,20 @@ static void fl_f32_xent_smallrows_ukernel__avx512(size_t rows, size_t m, const f
     fl_avx512_store_tail(row_max + first, count, max);
     fl_avx512_store_tail(row_logsum + first, count, fl_avx512_log(sum));
     if (row_zsum != NULL) fl_avx512_store_tail(row_zsum + first, count, zsum);
+    fl_avx512_store_tail(row_zy + first, count, zy);
     if (grad == NULL) continue;
     const __m512 scale = _mm512_div_ps(_mm512_maskz_loadu_ps(mask, alpha + first), sum);
     const __m512 offset = _mm512_maskz_loadu_ps(mask, beta + first);
+    const __m512 lcoef = _mm512_maskz_loadu_ps(mask, label_coef + first);
+    /* The columns past m keep the masked loads' zeros, never stored. */
+    for (size_t j = 0; j < m; j++) {
+      const __m512 g = _mm512_fmsub_ps(tile[j], scale, offset);
+      tile[j] = _mm512_mask_sub_ps(g, is_label[j], g, lcoef);
+    }
     for (size_t c = 0; c < m; c += W) {
       const size_t cols = m - c < W ? m - c : W;
       __m512 block[W];
-      for (size_t j = 0; j < W; j++)
-        block[j] = j < cols ? _mm512_fmsub_ps(tile[c + j], scale, offset) : _mm512_setzero_ps();
-      fl_avx512_transpose(block, block);
+      fl_avx512_transpose(tile + c, block);
       for (size_t r = 0; r < count; r++) fl_avx512_store_tail(grad + (first + r) * ld_grad + c, cols, block[r]);
     }
   }

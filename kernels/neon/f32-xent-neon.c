@@ -194,27 +194,48 @@ static float fl_f32_xent_rdot_ukernel__neon(size_t m, const float *a, float shif
 }
 
 /* Rows across lanes: lane r holds row r.  Each group of 4 rows is loaded
- * as 4 x 4 blocks (cut to the row's m columns), transposed into one vector
- * per class, computed class by class, and transposed back for the
- * gradient's tail stores. */
+ * as 4 x 4 blocks, transposed into one vector per class, computed class by
+ * class, and transposed back for the gradient's stores.  Rows of 4 to 16
+ * classes take blocks of full columns, [0, 4), [4, 8), ... and last
+ * [m - 4, m), which overlaps the one before when 4 does not divide m (the
+ * shared classes are loaded twice and stored twice, the same values), so no
+ * tail goes through a stack buffer and nothing outside a row is touched;
+ * rows of fewer than 4 classes take one block cut to the row.  The label
+ * term: the rows' labels, one per lane, compared with each class index (the
+ * masks kept for the gradient). */
 static void fl_f32_xent_smallrows_ukernel__neon(size_t rows, size_t m, const float *z, size_t ld_z,
-                                                const float *alpha, const float *beta, float *grad,
-                                                size_t ld_grad, float *row_max, float *row_logsum,
-                                                float *row_zsum) {
+                                                const int32_t *labels, const float *alpha,
+                                                const float *beta, const float *label_coef,
+                                                float *grad, size_t ld_grad, float *row_max,
+                                                float *row_logsum, float *row_zsum, float *row_zy) {
   float32x4_t tile[FL_XENT_SMALL_M];
+  uint32x4_t is_label[FL_XENT_SMALL_M];
+  const size_t blocks = (m + W - 1) / W;
+  const int32x4_t one = vdupq_n_s32(1);
   for (size_t first = 0; first < rows; first += W) {
     const size_t count = rows - first < W ? rows - first : W;
-    for (size_t c = 0; c < m; c += W) {
-      const size_t cols = m - c < W ? m - c : W;
+    for (size_t b = 0; b < blocks; b++) {
+      const size_t c = m < W ? 0 : (b + 1) * W <= m ? b * W : m - W;
       float32x4_t block[W];
       for (size_t r = 0; r < W; r++)
-        block[r] = r < count ? fl_neon_load_tail(z + (first + r) * ld_z + c, cols, 0.0f) : vdupq_n_f32(0.0f);
+        block[r] = r >= count ? vdupq_n_f32(0.0f)
+                   : m >= W   ? vld1q_f32(z + (first + r) * ld_z + c)
+                              : fl_neon_load_tail(z + (first + r) * ld_z, m, 0.0f);
       fl_neon_transpose(block, tile + c); /* c + 4 <= FL_XENT_SMALL_M */
     }
+    /* Lanes past `count` hold -1, which matches no class, and are never stored. */
+    int32_t tail[W];
+    for (size_t r = 0; r < W; r++) tail[r] = r < count ? labels[first + r] : -1;
+    const int32x4_t y = vld1q_s32(count == W ? labels + first : tail);
     float32x4_t max = vdupq_n_f32(-INFINITY), zsum = vdupq_n_f32(0.0f), sum = vdupq_n_f32(0.0f);
+    float32x4_t zy = vdupq_n_f32(0.0f);
+    int32x4_t j_vec = vdupq_n_s32(0);
     for (size_t j = 0; j < m; j++) max = vmaxnmq_f32(tile[j], max);
     const float32x4_t shift = vmaxnmq_f32(max, vdupq_n_f32(-FLT_MAX));
     for (size_t j = 0; j < m; j++) {
+      is_label[j] = vceqq_s32(y, j_vec);
+      zy = vbslq_f32(is_label[j], tile[j], zy);
+      j_vec = vaddq_s32(j_vec, one);
       zsum = vaddq_f32(zsum, vsubq_f32(tile[j], shift));
       tile[j] = fl_neon_exp_nonpos(vsubq_f32(tile[j], max));
       sum = vaddq_f32(sum, tile[j]);
@@ -222,16 +243,27 @@ static void fl_f32_xent_smallrows_ukernel__neon(size_t rows, size_t m, const flo
     fl_neon_store_tail(row_max + first, count, max);
     fl_neon_store_tail(row_logsum + first, count, fl_neon_log(sum));
     if (row_zsum != NULL) fl_neon_store_tail(row_zsum + first, count, zsum);
+    fl_neon_store_tail(row_zy + first, count, zy);
     if (grad == NULL) continue;
     const float32x4_t scale = vdivq_f32(fl_neon_load_tail(alpha + first, count, 0.0f), sum);
     const float32x4_t offset = fl_neon_load_tail(beta + first, count, 0.0f);
-    for (size_t c = 0; c < m; c += W) {
-      const size_t cols = m - c < W ? m - c : W;
+    const float32x4_t lcoef = fl_neon_load_tail(label_coef + first, count, 0.0f);
+    /* Each class once (the overlapping blocks share them); below 4 classes
+     * the columns past m keep the loads' zeros, never stored. */
+    for (size_t j = 0; j < m; j++)
+      tile[j] =
+          vsubq_f32(fl_neon_fmsub(tile[j], scale, offset), fl_neon_and_mask(lcoef, is_label[j]));
+    for (size_t b = 0; b < blocks; b++) {
+      const size_t c = m < W ? 0 : (b + 1) * W <= m ? b * W : m - W;
       float32x4_t block[W];
-      for (size_t j = 0; j < W; j++)
-        block[j] = j < cols ? fl_neon_fmsub(tile[c + j], scale, offset) : vdupq_n_f32(0.0f);
-      fl_neon_transpose(block, block);
-      for (size_t r = 0; r < count; r++) fl_neon_store_tail(grad + (first + r) * ld_grad + c, cols, block[r]);
+      fl_neon_transpose(tile + c, block);
+      for (size_t r = 0; r < count; r++) {
+        float *g = grad + (first + r) * ld_grad + c;
+        if (m >= W)
+          vst1q_f32(g, block[r]);
+        else
+          fl_neon_store_tail(g, m, block[r]);
+      }
     }
   }
 }

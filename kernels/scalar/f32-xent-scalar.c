@@ -73,18 +73,24 @@ static float fl_f32_xent_rdot_ukernel__scalar(size_t m, const float *a, float sh
   return (float)sum;
 }
 
+/* The label term is subtracted after the affine one, as the SIMD kernels do,
+ * so that every ISA rounds the label's gradient the same way. */
 static void fl_f32_xent_smallrows_ukernel__scalar(size_t rows, size_t m, const float *z,
-                                                  size_t ld_z, const float *alpha,
-                                                  const float *beta, float *grad,
-                                                  size_t ld_grad, float *row_max,
-                                                  float *row_logsum, float *row_zsum) {
+                                                  size_t ld_z, const int32_t *labels,
+                                                  const float *alpha, const float *beta,
+                                                  const float *label_coef, float *grad,
+                                                  size_t ld_grad, float *row_max, float *row_logsum,
+                                                  float *row_zsum, float *row_zy) {
   for (size_t i = 0; i < rows; i++) {
     const float *zi = z + i * ld_z;
+    /* A label outside [0, m) wraps past m as size_t and names no class. */
+    const size_t y = (size_t)(int64_t)labels[i];
     float max = -INFINITY;
     for (size_t j = 0; j < m; j++) max = zi[j] > max ? zi[j] : max;
     const float shift = max > -FLT_MAX ? max : -FLT_MAX;
     double sum = 0.0, zsum = 0.0;
     for (size_t j = 0; j < m; j++) zsum += (double)(zi[j] - shift);
+    row_zy[i] = y < m ? zi[y] : 0; /* before an in-place gradient overwrites it */
     if (grad != NULL) {
       float *gi = grad + i * ld_grad;
       for (size_t j = 0; j < m; j++) {
@@ -93,6 +99,7 @@ static void fl_f32_xent_smallrows_ukernel__scalar(size_t rows, size_t m, const f
       }
       const float scale = alpha[i] / (float)sum;
       for (size_t j = 0; j < m; j++) gi[j] = gi[j] * scale - beta[i];
+      if (y < m) gi[y] -= label_coef[i];
     } else {
       for (size_t j = 0; j < m; j++) sum += (double)fl_scalar_exp_nonpos(zi[j] - max);
     }

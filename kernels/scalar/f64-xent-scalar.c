@@ -72,18 +72,22 @@ static double fl_f64_xent_rdot_ukernel__scalar(size_t m, const double *a, double
   return (double)sum;
 }
 
-static void fl_f64_xent_smallrows_ukernel__scalar(size_t rows, size_t m, const double *z,
-                                                  size_t ld_z, const double *alpha,
-                                                  const double *beta, double *grad,
-                                                  size_t ld_grad, double *row_max,
-                                                  double *row_logsum, double *row_zsum) {
+/* The label term is subtracted after the affine one, as the SIMD kernels do,
+ * so that every ISA rounds the label's gradient the same way. */
+static void fl_f64_xent_smallrows_ukernel__scalar(
+    size_t rows, size_t m, const double *z, size_t ld_z, const int32_t *labels, const double *alpha,
+    const double *beta, const double *label_coef, double *grad, size_t ld_grad, double *row_max,
+    double *row_logsum, double *row_zsum, double *row_zy) {
   for (size_t i = 0; i < rows; i++) {
     const double *zi = z + i * ld_z;
+    /* A label outside [0, m) wraps past m as size_t and names no class. */
+    const size_t y = (size_t)(int64_t)labels[i];
     double max = -INFINITY;
     for (size_t j = 0; j < m; j++) max = zi[j] > max ? zi[j] : max;
     const double shift = max > -DBL_MAX ? max : -DBL_MAX;
     double sum = 0.0, zsum = 0.0;
     for (size_t j = 0; j < m; j++) zsum += (double)(zi[j] - shift);
+    row_zy[i] = y < m ? zi[y] : 0; /* before an in-place gradient overwrites it */
     if (grad != NULL) {
       double *gi = grad + i * ld_grad;
       for (size_t j = 0; j < m; j++) {
@@ -92,6 +96,7 @@ static void fl_f64_xent_smallrows_ukernel__scalar(size_t rows, size_t m, const d
       }
       const double scale = alpha[i] / (double)sum;
       for (size_t j = 0; j < m; j++) gi[j] = gi[j] * scale - beta[i];
+      if (y < m) gi[y] -= label_coef[i];
     } else {
       for (size_t j = 0; j < m; j++) sum += (double)exp(zi[j] - max);
     }
