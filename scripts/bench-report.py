@@ -14,6 +14,7 @@ usage: bench-report.py FASTLOSS_JSON [--torch TORCH_JSON | --peers-skipped WHY]
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 
@@ -268,6 +269,17 @@ def targets_section(out, results, isa, shapes, thread_counts):
     out.append("")
 
 
+def host_probe_summary(lines):
+    """fastloss-host-probe lines (before and after the run) as one line."""
+    found = [re.search(r"(\d+) threads [\d.]+ e9 op/s; scaling ([\d.]+)x", line) for line in lines]
+    found = [m for m in found if m]
+    if not found:
+        return "not run"
+    return ("a 2nd thread added %s to register-only arithmetic (before, after the run; "
+            "bench/host-probe.c; about 2x when the host gives two free cores)" %
+            " and ".join("%sx" % m.group(2) for m in found))
+
+
 def main():
     parser = argparse.ArgumentParser(description="Formats fastloss-bench results.")
     parser.add_argument("fastloss_json")
@@ -276,6 +288,8 @@ def main():
     parser.add_argument("--build-dir")
     parser.add_argument("--min-time", help="--benchmark_min_time used, for the method line")
     parser.add_argument("--seconds", help="wall time of the benchmark run, for the method line")
+    parser.add_argument("--host-probe", action="append", default=[],
+                        help="a fastloss-host-probe output line (before and after the run)")
     args = parser.parse_args()
 
     context, results, repetitions, errors, shares, others = load_fastloss(args.fastloss_json)
@@ -321,6 +335,7 @@ def main():
         ("cpu share", "%s  (1-thread benchmarks: CPU time / wall time, median; below ~95%% "
                       "means other work took the CPU)" % (
                           "%.0f%%" % (100 * statistics.median(shares)) if shares else "-")),
+        ("host probe", host_probe_summary(args.host_probe)),
         ("method", "median of %d repetition%s%s, wall-clock, items = n*m logits%s" % (
             repetitions, "" if repetitions == 1 else "s", " of >= %s s each" % args.min_time if args.min_time else "",
             "; run took %s s" % args.seconds if args.seconds else "")),
