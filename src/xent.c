@@ -136,6 +136,23 @@ static fastloss_status fl_xent_check(size_t n, size_t m, const void *logits, siz
   return FASTLOSS_OK;
 }
 
+/* Adds to *bad and *skipped the tallies of labels[0, count), count <= 64 (the
+ * 32-bit lane sums cannot overflow); with a constant count the loop has a
+ * fixed trip count, which the vectoriser likes. */
+static inline void fl_xent_tally_labels(const int32_t *labels, size_t count, uint32_t bound,
+                                        uint32_t ignore, uint32_t any_ignore, size_t *bad,
+                                        size_t *skipped) {
+  uint32_t chunk_bad = 0, chunk_skipped = 0;
+  for (size_t k = 0; k < count; k++) {
+    const uint32_t label = (uint32_t)labels[k];
+    const uint32_t skip = (uint32_t)(label == ignore) & any_ignore;
+    chunk_skipped += skip;
+    chunk_bad += (uint32_t)(label >= bound) & (skip ^ 1u);
+  }
+  *bad += chunk_bad;
+  *skipped += chunk_skipped;
+}
+
 /* Without class weights, the count of labels outside [0, m) that are not
  * the ignore index (use_ignore_index 0: every label counts) and, through
  * *ignored, how many are the ignore index.  Branch-free, in fixed-length
@@ -149,23 +166,9 @@ static size_t fl_xent_count_bad_labels(size_t n, size_t m, const int32_t *labels
   const uint32_t ignore = use_ignore_index ? (uint32_t)ignore_index : UINT32_C(0);
   const uint32_t any_ignore = use_ignore_index ? UINT32_C(1) : UINT32_C(0);
   size_t bad = 0, skipped = 0, i = 0;
-  for (; i + CHUNK <= n; i += CHUNK) {
-    uint32_t chunk_bad = 0, chunk_skipped = 0;
-    for (size_t k = 0; k < CHUNK; k++) {
-      const uint32_t label = (uint32_t)labels[i + k];
-      const uint32_t skip = (uint32_t)(label == ignore) & any_ignore;
-      chunk_skipped += skip;
-      chunk_bad += (uint32_t)(label >= bound) & (skip ^ 1u);
-    }
-    bad += chunk_bad;
-    skipped += chunk_skipped;
-  }
-  for (; i < n; i++) {
-    const uint32_t label = (uint32_t)labels[i];
-    const uint32_t skip = (uint32_t)(label == ignore) & any_ignore;
-    skipped += skip;
-    bad += (uint32_t)(label >= bound) & (skip ^ 1u);
-  }
+  for (; i + CHUNK <= n; i += CHUNK)
+    fl_xent_tally_labels(labels + i, CHUNK, bound, ignore, any_ignore, &bad, &skipped);
+  fl_xent_tally_labels(labels + i, n - i, bound, ignore, any_ignore, &bad, &skipped);
   *ignored = skipped;
   return bad;
 }

@@ -5,11 +5,15 @@
 # the flags every run shares, $common, its number of distinct words, $vocab,
 # and vectors_ok FILE, true when FILE is word2vec text output of those
 # words plus </s> with 32 numbers each.  finish NAME ends the script.
+# PYTHONPATH gets this directory: the Python checks import read_vectors.py.
 python=/usr/bin/python3
 if [ ! -x "$python" ]; then
   echo "SKIP: $python not found (it generates the corpus)"
   exit 77
 fi
+
+PYTHONPATH="$(cd "$(dirname "$0")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT

@@ -137,18 +137,10 @@ done
 if "$python" - "$dir" <<'PY'
 import sys
 import numpy as np
+from read_vectors import read_binary
 def load(path):
-    data = open(path, "rb").read()
-    header, _, rest = data.partition(b"\n")
-    n, dim = map(int, header.split())
-    words, rows, pos = [], [], 0
-    for _ in range(n):
-        end = rest.index(b" ", pos)
-        words.append(rest[pos:end])
-        rows.append(np.frombuffer(rest[end + 1:end + 1 + 4 * dim], dtype="<f4"))
-        pos = end + 2 + 4 * dim
-    assert pos == len(rest), path
-    return words, np.array(rows)
+    words, rows = read_binary(path)
+    return words, np.array(rows, dtype=np.float32)
 d = sys.argv[1]
 words, two = load(d + "/avg.bin")
 words0, a = load(d + "/shard0.bin")

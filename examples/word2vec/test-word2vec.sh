@@ -65,7 +65,8 @@ fi
 "$w2v" $common -iter 1 -threads 2 -deterministic 1 -binary 0 -output "$dir/vectors1.txt" 2>/dev/null ||
   bad "text run failed"
 if "$python" - "$dir/vectors1.txt" "$dir/vectors.bin" "$((vocab + 1))" 32 <<'PY'
-import struct, sys
+import sys
+from read_vectors import read_binary
 text, binary, vocab, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 with open(text, "rb") as f:
     lines = f.read().split(b"\n")
@@ -81,19 +82,11 @@ for line in lines[1:]:
     rows.append([float(x) for x in fields[1:]])
 assert words[0] == b"</s>", "first word %r" % words[0]
 assert len(set(words)) == vocab, "repeated words"
-with open(binary, "rb") as f:
-    data = f.read()
-header, _, rest = data.partition(b"\n")
-assert header == b"%d %d" % (vocab, size), "binary header %r" % header
-pos = 0
-for word, row in zip(words, rows):
-    end = rest.index(b" ", pos)
-    assert rest[pos:end] == word, "binary word %r, text word %r" % (rest[pos:end], word)
-    values = struct.unpack("<%df" % size, rest[end + 1:end + 1 + 4 * size])
-    assert rest[end + 1 + 4 * size:end + 2 + 4 * size] == b"\n", "binary: no newline after a row"
-    assert all(abs(a - b) <= 5e-7 for a, b in zip(values, row)), "binary and text rows differ"
-    pos = end + 2 + 4 * size
-assert pos == len(rest), "binary: %d trailing bytes" % (len(rest) - pos)
+bwords, brows = read_binary(binary)
+assert bwords == words, "binary words differ from the text words"
+assert all(len(b) == size for b in brows), "binary rows of another size"
+for word, row, values in zip(words, rows, brows):
+    assert all(abs(a - b) <= 5e-7 for a, b in zip(values, row)), "binary and text rows of %r differ" % word
 PY
 then ok "(c) text and binary formats ($((vocab + 1)) words with </s>, size 32)"
 else bad "(c) output format"; fi
@@ -269,17 +262,11 @@ else
   bad "(g) -classes 5 -deterministic 1: 1 and 2 threads differ"
 fi
 if "$python" - "$dir/vectors.bin" "$dir/classes-2.txt" 5 <<'PY'
-import math, struct, sys
+import math, sys
+from read_vectors import read_binary
 vectors, classes, k = sys.argv[1], sys.argv[2], int(sys.argv[3])
-data = open(vectors, "rb").read()
-header, _, rest = data.partition(b"\n")
-n, dim = map(int, header.split())
-words, rows, pos = [], [], 0
-for _ in range(n):
-    end = rest.index(b" ", pos)
-    words.append(rest[pos:end])
-    rows.append(struct.unpack("<%df" % dim, rest[end + 1:end + 1 + 4 * dim]))
-    pos = end + 2 + 4 * dim
+words, rows = read_binary(vectors)
+n, dim = len(rows), len(rows[0])
 lines = open(classes, "rb").read().split(b"\n")
 assert lines[-1] == b"", "no final newline"
 pairs = [l.split(b" ") for l in lines[:-1]]
