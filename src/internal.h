@@ -66,6 +66,35 @@ int fl_ranges_overlap(const void *a, size_t a_bytes, const void *b, size_t b_byt
  * on one line).  *block is what to free(); both are NULL without memory. */
 void *fl_malloc_lines(size_t bytes, void **block);
 
+/* Asks for `bytes` from p into the cache (for writing when `write`). */
+static inline void fl_prefetch(const void *p, size_t bytes, int write) {
+#if defined(__GNUC__)
+  const char *c = p;
+  for (size_t at = 0; at < bytes; at += 64) {
+    if (write)
+      __builtin_prefetch(c + at, 1, 3);
+    else
+      __builtin_prefetch(c + at, 0, 3);
+  }
+#else
+  (void)p;
+  (void)bytes;
+  (void)write;
+#endif
+}
+
+/* Asks for the rows ids[0, count) of a (rows, dim) float table, for writing:
+ * the rows of a negative-sampling step are random rows of tables larger
+ * than the L2, so a step that waits for each is a chain of trips to the L3
+ * (or to the other core's cache, for a row another Hogwild thread wrote
+ * last); asked for a few groups ahead, they arrive while the current group
+ * computes. */
+static inline void fl_prefetch_rows(const float *table, const int32_t *ids, size_t count,
+                                    size_t dim) {
+  for (size_t i = 0; i < count; i++)
+    fl_prefetch(table + (size_t)ids[i] * dim, dim * sizeof(float), 1);
+}
+
 /* sgns.c: negative sampling shared by the skip-gram and CBOW steps. */
 /* Logits whose probabilities are multiplied before one log: each factor is
  * at least FLT_EPSILON (2^-23), so 32 of them stay above 2^-736, far from

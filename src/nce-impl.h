@@ -101,16 +101,16 @@ fastloss_status FL_NAME(fastloss_nce_loss_)(fastloss_nce *nce, size_t n_ex, size
     const size_t first_row = first_ex * n_c, last_row = last_ex * n_c;
     for (size_t r = first_row; r < last_row; r++) xrows[r] = X + r * d;
     for (size_t i = first_ex; i < last_ex && i < first_ex + FL_NCE_PREFETCH_AHEAD; i++)
-      fl_nce_prefetch(W + (size_t)target[i] * d, d * sizeof(FL_T), 0);
+      fl_prefetch(W + (size_t)target[i] * d, d * sizeof(FL_T), 0);
     if (used > 0)
       kernels->nce_dots(last_row - first_row, used, d, xrows + first_row, neg_rows,
                         y + first_row * stride + 1, stride);
     for (size_t i = first_ex; i < last_ex; i++) {
       if (i + FL_NCE_PREFETCH_AHEAD < last_ex) {
         const size_t ahead = (size_t)target[i + FL_NCE_PREFETCH_AHEAD];
-        fl_nce_prefetch(W + ahead * d, d * sizeof(FL_T), 0);
-        fl_nce_prefetch(bias + ahead, sizeof(FL_T), 0);
-        if (subtract) fl_nce_prefetch(log_q + ahead, sizeof(double), 0);
+        fl_prefetch(W + ahead * d, d * sizeof(FL_T), 0);
+        fl_prefetch(bias + ahead, sizeof(FL_T), 0);
+        if (subtract) fl_prefetch(log_q + ahead, sizeof(double), 0);
       }
       const size_t t = (size_t)target[i];
       const FL_T *target_row = W + t * d;
@@ -214,7 +214,7 @@ static void FL_NAME(fl_nce_backward_)(fastloss_nce *nce, const fl_nce_call *call
     const size_t last_ex = first_ex + block_ex < n_ex ? first_ex + block_ex : n_ex;
     for (size_t i = first_ex; i < last_ex; i++) {
       if (i + FL_NCE_PREFETCH_AHEAD < last_ex)
-        fl_nce_prefetch(W + (size_t)target[i + FL_NCE_PREFETCH_AHEAD] * d, d * sizeof(FL_T), 0);
+        fl_prefetch(W + (size_t)target[i + FL_NCE_PREFETCH_AHEAD] * d, d * sizeof(FL_T), 0);
       w[0] = W + (size_t)target[i] * d;
       for (size_t r = i * n_c; r < (i + 1) * n_c; r++) {
         FL_T *out = dX + r * d;
@@ -255,10 +255,10 @@ static void FL_NAME(fl_nce_backward_)(fastloss_nce *nce, const fl_nce_call *call
     for (size_t r = 0; r < rows; r++)
       kernels->nce_ger(k, len, dz + r * stride + 1, X + r * d + offset, neg_out);
     for (size_t i = 0; i < n_ex && i < FL_NCE_PREFETCH_AHEAD; i++)
-      fl_nce_prefetch(dW + (size_t)target[i] * d + offset, len * sizeof(FL_T), 1);
+      fl_prefetch(dW + (size_t)target[i] * d + offset, len * sizeof(FL_T), 1);
     for (size_t i = 0; i < n_ex; i++) {
       if (i + FL_NCE_PREFETCH_AHEAD < n_ex)
-        fl_nce_prefetch(dW + (size_t)target[i + FL_NCE_PREFETCH_AHEAD] * d + offset,
+        fl_prefetch(dW + (size_t)target[i + FL_NCE_PREFETCH_AHEAD] * d + offset,
                         len * sizeof(FL_T), 1);
       if (skip_target[i]) continue;
       for (size_t cc = 0; cc < n_c; cc++) {
@@ -412,10 +412,10 @@ static void FL_NAME(fl_nce_apply_param_)(const fastloss_nce *nce, FL_NAME(fl_nce
   for (size_t t = 0; t < count; t++) {
     if (!dense && t + FL_NCE_PREFETCH_AHEAD < count) {
       const size_t ahead = (size_t)nce->touched_rows[t + FL_NCE_PREFETCH_AHEAD] * len;
-      fl_nce_prefetch(P + ahead, len * sizeof(FL_T), 1);
-      fl_nce_prefetch(G + ahead, len * sizeof(FL_T), 0);
-      if (s0 != NULL) fl_nce_prefetch(s0 + ahead, len * sizeof(FL_T), 1);
-      if (s1 != NULL) fl_nce_prefetch(s1 + ahead, len * sizeof(FL_T), 1);
+      fl_prefetch(P + ahead, len * sizeof(FL_T), 1);
+      fl_prefetch(G + ahead, len * sizeof(FL_T), 0);
+      if (s0 != NULL) fl_prefetch(s0 + ahead, len * sizeof(FL_T), 1);
+      if (s1 != NULL) fl_prefetch(s1 + ahead, len * sizeof(FL_T), 1);
     }
     const size_t row = dense ? t : (size_t)nce->touched_rows[t];
     const size_t at = row * len;

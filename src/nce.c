@@ -110,23 +110,6 @@ static int fl_mul_overflows(size_t a, size_t b, size_t *out) {
   return 0;
 }
 
-/* Asks for `bytes` from p into the cache (for writing when `write`). */
-static inline void fl_nce_prefetch(const void *p, size_t bytes, int write) {
-#if defined(__GNUC__)
-  const char *c = p;
-  for (size_t at = 0; at < bytes; at += 64) {
-    if (write)
-      __builtin_prefetch(c + at, 1, 3);
-    else
-      __builtin_prefetch(c + at, 0, 3);
-  }
-#else
-  (void)p;
-  (void)bytes;
-  (void)write;
-#endif
-}
-
 /* Grows *buffer to at least `bytes`; the contents are not kept. */
 static int fl_nce_grow(void **buffer, size_t *capacity, size_t bytes) {
   if (*capacity >= bytes) return 1;

@@ -28,6 +28,12 @@
 #include <omp.h>
 #endif
 
+/* Groups ahead whose rows are asked for (fl_prefetch_rows).  Measured with
+ * fastloss-word2vec on a 1M-token corpus (AVX2, d 100, k 5, 1 thread):
+ * per-pair negatives 13-15% faster with 1, 2 or 4 groups ahead alike, shared
+ * negatives (groups of about 6 pairs) a few percent. */
+#define FL_SGNS_PREFETCH_AHEAD 2
+
 /* Per-thread working memory, sized for the largest group of the batch. */
 typedef struct fl_sgns_scratch {
   const float **x;  /* [rows] input rows */
@@ -410,6 +416,16 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
     for (size_t g = 0; g < n_groups; g++) {
       const size_t first = offsets != NULL ? offsets[g] : g;
       const size_t rows = offsets != NULL ? offsets[g + 1] - offsets[g] : 1;
+      if (g + FL_SGNS_PREFETCH_AHEAD < n_groups) {
+        const size_t ahead = g + FL_SGNS_PREFETCH_AHEAD;
+        const size_t a_first = offsets != NULL ? offsets[ahead] : ahead;
+        const size_t a_rows = offsets != NULL ? offsets[ahead + 1] - a_first : 1;
+        if (a_rows > 0) {
+          fl_prefetch_rows(in_emb, batch->inputs + a_first, a_rows, dim);
+          fl_prefetch_rows(out_emb, batch->targets + a_first, 1, dim);
+          if (k > 0) fl_prefetch_rows(out_emb, negatives + ahead * k, k, dim);
+        }
+      }
       if (rows == 0) continue;
       sum += fl_sgns_group(kernels->f32_nce, dim, in_emb, out_emb, batch, first, rows,
                            k > 0 ? negatives + g * k : NULL, lr, want_loss, &s);
