@@ -136,6 +136,17 @@ static double FL_NAME(fl_xent_soft_row_)(const FL_NAME(fl_xent_job_) * job, size
   return target_sum * log((double)sum) - tz;
 }
 
+/* The loss of one row from the smallrows kernel's results, terms relative
+ * to the row max as in fl_xent_hard_row_; a zero coefficient drops its term
+ * (so that, e.g., a class weight of 0 gives 0, not 0 * inf). */
+static inline double FL_NAME(fl_xent_small_loss_)(double label_coef, double uniform_coef, size_t m,
+                                                  FL_T max, FL_T zy, FL_T logsum, FL_T zsum) {
+  double loss = 0.0;
+  if (label_coef != 0.0) loss += label_coef * (((double)max - (double)zy) + (double)logsum);
+  if (uniform_coef != 0.0) loss += uniform_coef * ((double)m * (double)logsum - (double)zsum);
+  return loss;
+}
+
 /* Rows [first, first + count) of at most FL_XENT_SMALL_M classes, hard
  * labels, through the rows-across-lanes kernel, which also applies the label
  * term of the gradient and reads z at the label.  Returns the summed loss.
@@ -180,20 +191,17 @@ static double FL_NAME(fl_xent_small_rows_)(const FL_NAME(fl_xent_job_) * job, si
   job->k->xent_smallrows(count, m, job->z + first * job->ld_z, job->ld_z, labels,
                          with_grad ? alpha : NULL, with_grad ? beta : NULL,
                          with_grad ? label_scaled : NULL, g, job->ld_grad, max, logsum, zsum, zy);
-  /* Without weights, the losses of every row first, branch-free so that the
-   * compiler vectorises it, then the rare rows (ignored, all -inf) again
-   * below; the same arithmetic, in the same order, as the loop below. */
+  /* Without weights, the losses of every row first (a loop the compiler
+   * vectorises: the coefficients are the same for every row), then the rare
+   * rows (ignored, all -inf) again below. */
   double loss[FL_XENT_SMALL_ROWS];
   int special = w != NULL;
   if (!special) {
-    const double label_coef = 1.0 - s;
     for (size_t r = 0; r < count; r++) {
-      loss[r] = 0.0 + label_coef * (((double)max[r] - (double)zy[r]) + (double)logsum[r]);
+      loss[r] = FL_NAME(fl_xent_small_loss_)(1.0 - s, uniform_coef, m, max[r], zy[r], logsum[r],
+                                             zsum[r]);
       special |= max[r] == -INFINITY;
     }
-    if (uniform_coef != 0.0)
-      for (size_t r = 0; r < count; r++)
-        loss[r] += uniform_coef * ((double)m * (double)logsum[r] - (double)zsum[r]);
     if (job->use_ignore_index)
       for (size_t r = 0; r < count; r++) special |= labels[r] == job->ignore_index;
   }
@@ -212,10 +220,8 @@ static double FL_NAME(fl_xent_small_rows_)(const FL_NAME(fl_xent_job_) * job, si
       loss[r] = FL_NAME(fl_xent_degenerate_row_)(job, gi, isnan(zsum[r]), label_coef + uniform_sum);
       continue;
     }
-    const double log_sum = (double)logsum[r];
-    loss[r] = 0.0;
-    if (label_coef != 0.0) loss[r] += label_coef * (((double)max[r] - zy[r]) + log_sum);
-    if (uniform_coef != 0.0) loss[r] += uniform_coef * ((double)m * log_sum - (double)zsum[r]);
+    loss[r] = FL_NAME(fl_xent_small_loss_)(label_coef, uniform_coef, m, max[r], zy[r], logsum[r],
+                                           zsum[r]);
   }
   if (job->row_loss != NULL)
     for (size_t r = 0; r < count; r++) job->row_loss[first + r] = (FL_T)loss[r];

@@ -307,6 +307,46 @@ START_TEST(xent_extremes) {
 }
 END_TEST
 
+/* A class weight of 0 on the label drops the label term even where the
+ * label's logit is -inf (0 * inf would be NaN): row loss 0, total 0 and a
+ * zero gradient, f32 and f64, through the small-vocabulary path (m <= 16)
+ * and the general one. */
+START_TEST(xent_zero_weight_masked_label) {
+  enum { N = 11, MAX_M = 40 };
+  const size_t ms[] = {2, 3, 8, 13, 16, 17, 40};
+  for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++) {
+    const size_t m = ms[k];
+    const int32_t label = (int32_t)(k % 2 == 0 ? 0 : m - 1);
+    float z[N * MAX_M], g[N * MAX_M], row_loss[N], w[MAX_M];
+    double zd[N * MAX_M], gd[N * MAX_M], row_lossd[N], wd[MAX_M];
+    int32_t y[N];
+    for (size_t j = 0; j < m; j++) w[j] = (float)(1 + j % 3);
+    w[label] = 0.0f;
+    for (size_t i = 0; i < N; i++) {
+      y[i] = label;
+      for (size_t j = 0; j < m; j++) z[i * m + j] = (float)((i * 7 + j * 3) % 11) - 5.0f;
+      z[i * m + (size_t)label] = -INFINITY;
+    }
+    for (size_t j = 0; j < m; j++) wd[j] = w[j];
+    for (size_t q = 0; q < N * m; q++) zd[q] = z[q];
+    fastloss_xent_params p;
+    memset(&p, 0, sizeof p);
+    p.reduction = FASTLOSS_REDUCTION_SUM;
+    p.weight_f32 = w;
+    p.weight_f64 = wd;
+    double loss = -1.0, lossd = -1.0;
+    ck_assert_int_eq(fastloss_xent_f32(N, m, z, m, y, &p, row_loss, &loss, g, m), FASTLOSS_OK);
+    ck_assert_int_eq(fastloss_xent_f64(N, m, zd, m, y, &p, row_lossd, &lossd, gd, m), FASTLOSS_OK);
+    FL_CHECK(loss == 0.0 && lossd == 0.0, "m %zu: loss %g (f32), %g (f64), want 0", m, loss, lossd);
+    for (size_t i = 0; i < N; i++)
+      FL_CHECK(row_loss[i] == 0.0f && row_lossd[i] == 0.0, "m %zu: row %zu loss %g, %g", m, i,
+               (double)row_loss[i], row_lossd[i]);
+    for (size_t q = 0; q < N * m; q++)
+      FL_CHECK(g[q] == 0.0f && gd[q] == 0.0, "m %zu: grad[%zu] %g, %g", m, q, (double)g[q], gd[q]);
+  }
+}
+END_TEST
+
 /* Bit-identical results for 1, 2, 3 and 8 threads. */
 START_TEST(xent_thread_invariance) {
   const fl_xcase cases[] = {{.n = 257, .m = 1000, .smoothing = 0.1},
@@ -460,6 +500,7 @@ Suite *fl_suite_xent(void) {
   tcase_add_test(tc, xent_large_rows);
   tcase_add_test(tc, xent_options);
   tcase_add_test(tc, xent_extremes);
+  tcase_add_test(tc, xent_zero_weight_masked_label);
   tcase_add_test(tc, xent_thread_invariance);
   tcase_add_test(tc, xent_f64_finite_differences);
   tcase_add_test(tc, xent_f32_finite_differences);
