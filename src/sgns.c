@@ -30,7 +30,7 @@
 
 /* Groups ahead whose rows are asked for (fl_prefetch_rows).  Measured with
  * fastloss-word2vec on a 1M-token corpus (AVX2, d 100, k 5, 1 thread):
- * per-pair negatives 13-15% faster with 1, 2 or 4 groups ahead alike, shared
+ * per-pair negatives 14-20% faster with 1, 2 or 4 groups ahead alike, shared
  * negatives (groups of about 6 pairs) a few percent. */
 #define FL_SGNS_PREFETCH_AHEAD 2
 
