@@ -22,7 +22,11 @@
 /* X(name, return type, parameter list), for element type T:
  *   rmax       max_j x_j, NaN entries ignored (they reach the row through the
  *              sums); -inf for an all -inf row
- *   rexpstore  y_j = exp(x_j - max); returns sum_j y_j
+ *   rexpstore  y_j = exp(x_j - max); returns sum_j y_j.  Also stores rmax of
+ *              the m elements at `next` in *next_max: the driver passes the
+ *              next row, whose read from memory then overlaps the exps
+ *              instead of waiting in a pass of its own (next may be x; it
+ *              must not overlap y unless it is x).
  *   ronline    one-pass max and sum_j exp(x_j - max) (Milakov & Gimelshein);
  *              a +inf entry makes the sum NaN, as exp(inf - inf) does in the
  *              two-pass kernels
@@ -46,7 +50,7 @@
  *              alpha, beta and label_coef are read only when grad is not NULL. */
 #define FL_XENT_KERNELS(X, T)                                                                      \
   X(xent_rmax, T, (size_t m, const T *x))                                                          \
-  X(xent_rexpstore, T, (size_t m, const T *x, T max, T *y))                                        \
+  X(xent_rexpstore, T, (size_t m, const T *x, T max, T *y, const T *next, T *next_max))           \
   X(xent_ronline, void, (size_t m, const T *x, T *max, T *sum))                                    \
   X(xent_vexpscale, void, (size_t m, const T *x, T max, T scale, T *y))                            \
   X(xent_vaffine, void, (size_t m, T *y, T alpha, T beta, T gamma, const T *t, const T *w))        \

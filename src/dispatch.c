@@ -192,3 +192,13 @@ int fl_threads_for(double work) {
   if (work < FL_PARALLEL_MIN_WORK) return 1;
   return fastloss_get_num_threads();
 }
+
+void fl_thread_share(size_t count, size_t *first, size_t *last) {
+  size_t thread = 0, threads = 1;
+#if FL_HAVE_OPENMP
+  thread = (size_t)omp_get_thread_num();
+  threads = (size_t)omp_get_num_threads();
+#endif
+  *first = count * thread / threads;
+  *last = count * (thread + 1) / threads;
+}

@@ -45,6 +45,11 @@ void fl_dispatch_force(const fl_isa_kernels *kernels);
 /* Threads a call of `work` element-operations may use (1 when small). */
 int fl_threads_for(double work);
 
+/* The calling thread's contiguous share [first, last) of `count` items in
+ * the innermost parallel region (all of them outside one): thread t of T
+ * takes [count t / T, count (t + 1) / T). */
+void fl_thread_share(size_t count, size_t *first, size_t *last);
+
 /* Sum of count doubles, `stride` bytes apart from x (sizeof(double) for an
  * array, the record size for a field of an array of records), in a fixed
  * pairwise order: the same result whatever the thread count that produced

@@ -45,12 +45,27 @@ static int FL_NAME(fl_has_nan_)(size_t m, const FL_T *x) {
   return 0;
 }
 
-/* Phase 1 of a row, reading only: the max (and, on the one-pass path, the
+/* A thread's rows in order, on the three-pass path: the gradient pass of
+ * row i also takes the max of row i + 1 (xent_rexpstore reads it while its
+ * exps compute), and row i + 1 then skips its max pass.  `next` is the
+ * next row's logits, or NULL for a thread's last row; `next_max` is valid
+ * for row `next_row` when `have_next_max`.  A max is the same value
+ * whichever kernel takes it, so results do not depend on where a thread's
+ * rows begin. */
+typedef struct FL_NAME(fl_xent_pipe_) {
+  const FL_T *next;
+  size_t next_row;
+  int have_next_max;
+  FL_T next_max;
+} FL_NAME(fl_xent_pipe_);
+
+/* Phase 1 of row i, reading only: the max (and, on the one-pass path, the
  * sum of exp(z - max)).  Returns 0 for a degenerate (all -inf) row. */
-static int FL_NAME(fl_xent_row_stats_)(const FL_NAME(fl_xent_job_) * job, const FL_T *z, int three_pass,
+static int FL_NAME(fl_xent_row_stats_)(const FL_NAME(fl_xent_job_) * job, size_t i, const FL_T *z,
+                                       int three_pass, const FL_NAME(fl_xent_pipe_) * pipe,
                                        FL_T *max, FL_T *sum) {
   if (three_pass) {
-    *max = job->k->xent_rmax(job->m, z);
+    *max = pipe->have_next_max && pipe->next_row == i ? pipe->next_max : job->k->xent_rmax(job->m, z);
     *sum = 0;
   } else {
     job->k->xent_ronline(job->m, z, max, sum);
@@ -58,17 +73,23 @@ static int FL_NAME(fl_xent_row_stats_)(const FL_NAME(fl_xent_job_) * job, const 
   return *max != -INFINITY;
 }
 
-/* Phase 3 of a row, after every read the loss needs (the gradient may alias
+/* Phase 3 of row i, after every read the loss needs (the gradient may alias
  * the logits): g = exp(z - max) * alpha / sum - (beta + gamma t) w.  On the
- * three-pass path it computes the sum while storing the exps. */
-static void FL_NAME(fl_xent_row_grad_)(const FL_NAME(fl_xent_job_) * job, const FL_T *z, FL_T *g,
-                                       int three_pass, FL_T max, FL_T *sum, double alpha, double beta,
+ * three-pass path it computes the sum while storing the exps, and the next
+ * row's max. */
+static void FL_NAME(fl_xent_row_grad_)(const FL_NAME(fl_xent_job_) * job, size_t i, const FL_T *z,
+                                       FL_T *g, int three_pass, FL_NAME(fl_xent_pipe_) * pipe,
+                                       FL_T max, FL_T *sum, double alpha, double beta,
                                        double gamma, const FL_T *t, const FL_T *w) {
   const FL_KERNEL_TABLE *k = job->k;
   const size_t m = job->m;
   const int affine = beta != 0.0 || t != NULL;
   if (three_pass) {
-    *sum = k->xent_rexpstore(m, z, max, g);
+    FL_T next_max;
+    *sum = k->xent_rexpstore(m, z, max, g, pipe->next != NULL ? pipe->next : z, &next_max);
+    pipe->have_next_max = pipe->next != NULL;
+    pipe->next_row = i + 1;
+    pipe->next_max = next_max;
     k->xent_vaffine(m, g, (FL_T)(alpha / (double)*sum), (FL_T)beta, (FL_T)gamma, t,
                     affine ? w : NULL);
   } else {
@@ -80,7 +101,8 @@ static void FL_NAME(fl_xent_row_grad_)(const FL_NAME(fl_xent_job_) * job, const 
 /* Row i with an integer label.  Terms are taken relative to the row max, so
  * huge logits cancel exactly: loss = label_coef (max - z_y + log sum)
  *                                  + uniform_coef (wsum log sum - sum_c w_c (z_c - max)). */
-static double FL_NAME(fl_xent_hard_row_)(const FL_NAME(fl_xent_job_) * job, size_t i) {
+static double FL_NAME(fl_xent_hard_row_)(const FL_NAME(fl_xent_job_) * job, size_t i,
+                                         FL_NAME(fl_xent_pipe_) * pipe) {
   const size_t m = job->m;
   const FL_T *z = job->z + i * job->ld_z;
   FL_T *g = job->grad != NULL ? job->grad + i * job->ld_grad : NULL;
@@ -96,12 +118,12 @@ static double FL_NAME(fl_xent_hard_row_)(const FL_NAME(fl_xent_job_) * job, size
   const double target_sum = label_coef + uniform_coef * job->wsum;
   const int three_pass = g != NULL && m <= FL_XENT_THREEPASS_MAX;
   FL_T max, sum;
-  if (!FL_NAME(fl_xent_row_stats_)(job, z, three_pass, &max, &sum))
+  if (!FL_NAME(fl_xent_row_stats_)(job, i, z, three_pass, pipe, &max, &sum))
     return FL_NAME(fl_xent_degenerate_row_)(job, g, FL_NAME(fl_has_nan_)(m, z), target_sum);
   const double max_minus_zy = (double)max - (double)z[y];
   const double zw = s > 0.0 ? (double)job->k->xent_rdot(m, z, max, w, NULL) : 0.0;
   if (g != NULL) {
-    FL_NAME(fl_xent_row_grad_)(job, z, g, three_pass, max, &sum, job->scale * target_sum,
+    FL_NAME(fl_xent_row_grad_)(job, i, z, g, three_pass, pipe, max, &sum, job->scale * target_sum,
                                job->scale * uniform_coef, 0.0, NULL, w);
     g[y] -= (FL_T)(job->scale * label_coef);
   }
@@ -113,7 +135,8 @@ static double FL_NAME(fl_xent_hard_row_)(const FL_NAME(fl_xent_job_) * job, size
 }
 
 /* Row i with a soft target row: loss = target_sum log sum - sum_c t_c (z_c - max). */
-static double FL_NAME(fl_xent_soft_row_)(const FL_NAME(fl_xent_job_) * job, size_t i) {
+static double FL_NAME(fl_xent_soft_row_)(const FL_NAME(fl_xent_job_) * job, size_t i,
+                                         FL_NAME(fl_xent_pipe_) * pipe) {
   const FL_KERNEL_TABLE *k = job->k;
   const size_t m = job->m;
   const FL_T *z = job->z + i * job->ld_z;
@@ -126,13 +149,14 @@ static double FL_NAME(fl_xent_soft_row_)(const FL_NAME(fl_xent_job_) * job, size
       (1.0 - s) * (double)k->xent_rdot(m, t, (FL_T)0, w, NULL) + uniform_coef * job->wsum;
   const int three_pass = g != NULL && m <= FL_XENT_THREEPASS_MAX;
   FL_T max, sum;
-  if (!FL_NAME(fl_xent_row_stats_)(job, z, three_pass, &max, &sum))
+  if (!FL_NAME(fl_xent_row_stats_)(job, i, z, three_pass, pipe, &max, &sum))
     return FL_NAME(fl_xent_degenerate_row_)(job, g, FL_NAME(fl_has_nan_)(m, z), target_sum);
   double tz = (1.0 - s) * (double)k->xent_rdot(m, z, max, t, w);
   if (s > 0.0) tz += uniform_coef * (double)k->xent_rdot(m, z, max, w, NULL);
   if (g != NULL)
-    FL_NAME(fl_xent_row_grad_)(job, z, g, three_pass, max, &sum, job->scale * target_sum,
-                               job->scale * uniform_coef, job->scale * (1.0 - s), t, w);
+    FL_NAME(fl_xent_row_grad_)(job, i, z, g, three_pass, pipe, max, &sum,
+                               job->scale * target_sum, job->scale * uniform_coef,
+                               job->scale * (1.0 - s), t, w);
   return target_sum * log((double)sum) - tz;
 }
 
@@ -247,27 +271,36 @@ static fastloss_status FL_NAME(fl_xent_run_)(const FL_NAME(fl_xent_job_) * job, 
                     !(job->smoothing > 0.0 && job->w != NULL);
   const int threads = fl_threads_for((double)n * (double)m);
   (void)threads;
+  /* Each thread takes a contiguous share of the blocks, so that its rows
+   * follow one another (fl_xent_pipe_). */
 #if FL_HAVE_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#pragma omp parallel num_threads(threads) if (threads > 1)
 #endif
-  for (size_t b = 0; b < blocks; b++) {
-    const size_t first = b * block_rows;
-    const size_t last = first + block_rows < n ? first + block_rows : n;
-    double sum = 0.0;
-    if (small) {
-      for (size_t i = first; i < last; i += FL_XENT_SMALL_ROWS) {
-        const size_t count = last - i < FL_XENT_SMALL_ROWS ? last - i : FL_XENT_SMALL_ROWS;
-        sum += FL_NAME(fl_xent_small_rows_)(job, i, count);
+  {
+    size_t b_first, b_last;
+    fl_thread_share(blocks, &b_first, &b_last);
+    const size_t rows_end = b_last * block_rows < n ? b_last * block_rows : n;
+    FL_NAME(fl_xent_pipe_) pipe = {0};
+    for (size_t b = b_first; b < b_last; b++) {
+      const size_t first = b * block_rows;
+      const size_t last = first + block_rows < n ? first + block_rows : n;
+      double sum = 0.0;
+      if (small) {
+        for (size_t i = first; i < last; i += FL_XENT_SMALL_ROWS) {
+          const size_t count = last - i < FL_XENT_SMALL_ROWS ? last - i : FL_XENT_SMALL_ROWS;
+          sum += FL_NAME(fl_xent_small_rows_)(job, i, count);
+        }
+      } else {
+        for (size_t i = first; i < last; i++) {
+          pipe.next = i + 1 < rows_end ? job->z + (i + 1) * job->ld_z : NULL;
+          const double loss = job->labels != NULL ? FL_NAME(fl_xent_hard_row_)(job, i, &pipe)
+                                                  : FL_NAME(fl_xent_soft_row_)(job, i, &pipe);
+          if (job->row_loss != NULL) job->row_loss[i] = (FL_T)loss;
+          sum += loss;
+        }
       }
-    } else {
-      for (size_t i = first; i < last; i++) {
-        const double loss = job->labels != NULL ? FL_NAME(fl_xent_hard_row_)(job, i)
-                                                : FL_NAME(fl_xent_soft_row_)(job, i);
-        if (job->row_loss != NULL) job->row_loss[i] = (FL_T)loss;
-        sum += loss;
-      }
+      block_sums[b] = sum;
     }
-    block_sums[b] = sum;
   }
   *total = fl_sum_pairwise(block_sums, blocks, sizeof(double));
   if (block_sums != stack_sums) free(block_sums);

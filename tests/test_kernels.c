@@ -100,10 +100,30 @@ START_TEST(rexpstore_and_vexpscale) {
       const size_t m = sizes[s];
       const int mis = (int)(s + (size_t)kind) % 2;
       fl_buf x = fl_buf_new(m, mis), y = fl_buf_new(m, !mis), y2 = fl_buf_new(m, 0);
+      /* The next row: another kind (every kind, NaN included, over the
+       * loop) and the other alignment; every 5th size all -inf. */
+      fl_buf nx = fl_buf_new(m, !mis);
       fl_fill(x.data, m, kind, &rng);
+      fl_fill(nx.data, m, (kind + 1 + (int)s) % 4, &rng);
+      if (s % 5 == 0)
+        for (size_t j = 0; j < m; j++) nx.data[j] = -INFINITY;
       const float max = (float)fl_ref_max(m, x.data);
       if (max == -INFINITY) goto next;
-      const float sum = k->xent_rexpstore(m, x.data, max, y.data);
+      float next_max = 0.0f;
+      const float sum = k->xent_rexpstore(m, x.data, max, y.data, nx.data, &next_max);
+      fl_buf_check_canaries(&nx, "rexpstore next");
+      FL_CHECK(fl_same_bits(next_max, (float)fl_ref_max(m, nx.data)),
+               "rexpstore next_max m=%zu kind=%d: %g vs %g", m, kind, (double)next_max,
+               fl_ref_max(m, nx.data));
+      FL_CHECK1(fl_same_bits(next_max, fl_f32_xent_kernels__scalar.xent_rmax(m, nx.data)));
+      /* In place, next = x = y: the same exps, sum and max (x's own). */
+      for (size_t j = 0; j < m; j++) y2.data[j] = x.data[j];
+      float own_max = 0.0f;
+      const float sum_in_place = k->xent_rexpstore(m, y2.data, max, y2.data, y2.data, &own_max);
+      FL_CHECK1(fl_same_bits(sum_in_place, sum) && fl_same_bits(own_max, max));
+      for (size_t j = 0; j < m; j++)
+        FL_CHECK(fl_same_bits(y2.data[j], y.data[j]), "rexpstore in place m=%zu j=%zu", m, j);
+      fl_buf_check_canaries(&y2, "rexpstore in place");
       const float scale = 0.37f;
       k->xent_vexpscale(m, x.data, max, scale, y2.data);
       fl_buf_check_canaries(&y, "rexpstore y");
@@ -120,9 +140,11 @@ START_TEST(rexpstore_and_vexpscale) {
       }
       FL_CHECK(fl_close(sum, ref_sum, 0.0, fl_sum_tol(m)), "rexpstore sum m=%zu kind=%d: %.9g vs %.9g", m,
                     kind, (double)sum, ref_sum);
-      const float scalar_sum = fl_f32_xent_kernels__scalar.xent_rexpstore(m, x.data, max, y2.data);
+      const float scalar_sum =
+          fl_f32_xent_kernels__scalar.xent_rexpstore(m, x.data, max, y2.data, x.data, &own_max);
       FL_CHECK1(fl_close(sum, scalar_sum, 0.0, fl_sum_tol(m)));
     next:
+      fl_buf_free(&nx);
       fl_buf_free(&x);
       fl_buf_free(&y);
       fl_buf_free(&y2);

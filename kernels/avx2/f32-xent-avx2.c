@@ -34,11 +34,17 @@ static float fl_f32_xent_rmax_ukernel__avx2(size_t m, const float *x) {
   return fl_avx2_hmax(_mm256_max_ps(_mm256_max_ps(max0, max1), _mm256_max_ps(max2, max3)));
 }
 
-static float fl_f32_xent_rexpstore_ukernel__avx2(size_t m, const float *x, float max, float *y) {
+/* The next row's loads go first in each step: with next = x = y (in place)
+ * they read before the stores. */
+static float fl_f32_xent_rexpstore_ukernel__avx2(size_t m, const float *x, float max, float *y,
+                                                 const float *next, float *next_max) {
   const __m256 vmax = _mm256_set1_ps(max);
   __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0;
+  __m256 nmax0 = _mm256_set1_ps(-INFINITY), nmax1 = nmax0;
   size_t j = 0;
   for (; j + 2 * W <= m; j += 2 * W) {
+    nmax0 = _mm256_max_ps(_mm256_loadu_ps(next + j), nmax0);
+    nmax1 = _mm256_max_ps(_mm256_loadu_ps(next + j + W), nmax1);
     const __m256 e0 = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
     const __m256 e1 = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j + W), vmax));
     _mm256_storeu_ps(y + j, e0);
@@ -47,17 +53,22 @@ static float fl_f32_xent_rexpstore_ukernel__avx2(size_t m, const float *x, float
     sum1 = _mm256_add_ps(sum1, e1);
   }
   for (; j + W <= m; j += W) {
+    nmax0 = _mm256_max_ps(_mm256_loadu_ps(next + j), nmax0);
     const __m256 e = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
     _mm256_storeu_ps(y + j, e);
     sum0 = _mm256_add_ps(sum0, e);
   }
   if (j < m) {
     const __m256i mask = fl_avx2_tail_mask(m - j);
+    const __m256 v = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(next + j, mask),
+                                      _mm256_castsi256_ps(mask));
+    nmax1 = _mm256_max_ps(v, nmax1);
     const __m256 e = _mm256_and_ps(fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_maskload_ps(x + j, mask), vmax)),
                                    _mm256_castsi256_ps(mask));
     fl_avx2_store_tail(y + j, m - j, e);
     sum1 = _mm256_add_ps(sum1, e);
   }
+  *next_max = fl_avx2_hmax(_mm256_max_ps(nmax0, nmax1));
   return fl_avx2_hsum(_mm256_add_ps(sum0, sum1));
 }
 

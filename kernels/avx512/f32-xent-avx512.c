@@ -38,11 +38,17 @@ static float fl_f32_xent_rmax_ukernel__avx512(size_t m, const float *x) {
   return fl_avx512_hmax(_mm512_max_ps(_mm512_max_ps(max0, max1), _mm512_max_ps(max2, max3)));
 }
 
-static float fl_f32_xent_rexpstore_ukernel__avx512(size_t m, const float *x, float max, float *y) {
+/* The next row's loads go first in each step: with next = x = y (in place)
+ * they read before the stores. */
+static float fl_f32_xent_rexpstore_ukernel__avx512(size_t m, const float *x, float max, float *y,
+                                                   const float *next, float *next_max) {
   const __m512 vmax = _mm512_set1_ps(max);
   __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0;
+  __m512 nmax0 = _mm512_set1_ps(-INFINITY), nmax1 = nmax0;
   size_t j = 0;
   for (; j + 2 * W <= m; j += 2 * W) {
+    nmax0 = _mm512_max_ps(_mm512_loadu_ps(next + j), nmax0);
+    nmax1 = _mm512_max_ps(_mm512_loadu_ps(next + j + W), nmax1);
     const __m512 e0 = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmax));
     const __m512 e1 = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j + W), vmax));
     _mm512_storeu_ps(y + j, e0);
@@ -51,17 +57,20 @@ static float fl_f32_xent_rexpstore_ukernel__avx512(size_t m, const float *x, flo
     sum1 = _mm512_add_ps(sum1, e1);
   }
   for (; j + W <= m; j += W) {
+    nmax0 = _mm512_max_ps(_mm512_loadu_ps(next + j), nmax0);
     const __m512 e = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmax));
     _mm512_storeu_ps(y + j, e);
     sum0 = _mm512_add_ps(sum0, e);
   }
   if (j < m) {
     const __mmask16 mask = fl_avx512_tail_mask(m - j);
+    nmax1 = _mm512_max_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), mask, next + j), nmax1);
     const __m512 e = _mm512_maskz_mov_ps(
         mask, fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + j), vmax)));
     fl_avx512_store_tail(y + j, m - j, e);
     sum1 = _mm512_add_ps(sum1, e);
   }
+  *next_max = fl_avx512_hmax(_mm512_max_ps(nmax0, nmax1));
   return fl_avx512_hsum(_mm512_add_ps(sum0, sum1));
 }
 

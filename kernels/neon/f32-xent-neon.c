@@ -32,11 +32,17 @@ static float fl_f32_xent_rmax_ukernel__neon(size_t m, const float *x) {
   return fl_neon_hmax(vmaxnmq_f32(vmaxnmq_f32(max0, max1), vmaxnmq_f32(max2, max3)));
 }
 
-static float fl_f32_xent_rexpstore_ukernel__neon(size_t m, const float *x, float max, float *y) {
+/* The next row's loads go first in each step: with next = x = y (in place)
+ * they read before the stores. */
+static float fl_f32_xent_rexpstore_ukernel__neon(size_t m, const float *x, float max, float *y,
+                                                 const float *next, float *next_max) {
   const float32x4_t vmax = vdupq_n_f32(max);
   float32x4_t sum0 = vdupq_n_f32(0.0f), sum1 = sum0;
+  float32x4_t nmax0 = vdupq_n_f32(-INFINITY), nmax1 = nmax0;
   size_t j = 0;
   for (; j + 2 * W <= m; j += 2 * W) {
+    nmax0 = vmaxnmq_f32(vld1q_f32(next + j), nmax0);
+    nmax1 = vmaxnmq_f32(vld1q_f32(next + j + W), nmax1);
     const float32x4_t e0 = fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j), vmax));
     const float32x4_t e1 = fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j + W), vmax));
     vst1q_f32(y + j, e0);
@@ -45,18 +51,21 @@ static float fl_f32_xent_rexpstore_ukernel__neon(size_t m, const float *x, float
     sum1 = vaddq_f32(sum1, e1);
   }
   for (; j + W <= m; j += W) {
+    nmax0 = vmaxnmq_f32(vld1q_f32(next + j), nmax0);
     const float32x4_t e = fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j), vmax));
     vst1q_f32(y + j, e);
     sum0 = vaddq_f32(sum0, e);
   }
   if (j < m) {
     const size_t count = m - j;
+    nmax1 = vmaxnmq_f32(fl_neon_load_tail(next + j, count, -INFINITY), nmax1);
     const float32x4_t v = fl_neon_load_tail(x + j, count, 0.0f);
     const float32x4_t e =
         fl_neon_and_mask(fl_neon_exp_nonpos(vsubq_f32(v, vmax)), fl_neon_tail_mask(count));
     fl_neon_store_tail(y + j, count, e);
     sum1 = vaddq_f32(sum1, e);
   }
+  *next_max = fl_neon_hmax(vmaxnmq_f32(nmax0, nmax1));
   return fl_neon_hsum(vaddq_f32(sum0, sum1));
 }
 

@@ -17,14 +17,17 @@ static float fl_f32_xent_rmax_ukernel__scalar(size_t m, const float *x) {
   return max;
 }
 
-static float fl_f32_xent_rexpstore_ukernel__scalar(size_t m, const float *x, float max,
-                                                   float *y) {
+static float fl_f32_xent_rexpstore_ukernel__scalar(size_t m, const float *x, float max, float *y,
+                                                   const float *next, float *next_max) {
   double sum = 0.0;
+  float nmax = -INFINITY;
   for (size_t j = 0; j < m; j++) {
+    nmax = next[j] > nmax ? next[j] : nmax; /* read before y[j] is written (next may be x = y) */
     const float e = fl_scalar_exp_nonpos(x[j] - max);
     y[j] = e;
     sum += e;
   }
+  *next_max = nmax;
   return sum;
 }
 

@@ -16,14 +16,17 @@ static double fl_f64_xent_rmax_ukernel__scalar(size_t m, const double *x) {
   return max;
 }
 
-static double fl_f64_xent_rexpstore_ukernel__scalar(size_t m, const double *x, double max,
-                                                   double *y) {
+static double fl_f64_xent_rexpstore_ukernel__scalar(size_t m, const double *x, double max, double *y,
+                                                   const double *next, double *next_max) {
   double sum = 0.0;
+  double nmax = -INFINITY;
   for (size_t j = 0; j < m; j++) {
+    nmax = next[j] > nmax ? next[j] : nmax; /* read before y[j] is written (next may be x = y) */
     const double e = exp(x[j] - max);
     y[j] = e;
     sum += e;
   }
+  *next_max = nmax;
   return sum;
 }
 
