@@ -27,6 +27,8 @@
  *              next row, whose read from memory then overlaps the exps
  *              instead of waiting in a pass of its own (next may be x; it
  *              must not overlap y unless it is x).
+ *   rexpsum    sum_j exp(x_j - max), and rmax of `next` in *next_max, as
+ *              rexpstore without the stores (forward-only calls)
  *   ronline    one-pass max and sum_j exp(x_j - max) (Milakov & Gimelshein);
  *              a +inf entry makes the sum NaN, as exp(inf - inf) does in the
  *              two-pass kernels
@@ -51,6 +53,7 @@
 #define FL_XENT_KERNELS(X, T)                                                                      \
   X(xent_rmax, T, (size_t m, const T *x))                                                          \
   X(xent_rexpstore, T, (size_t m, const T *x, T max, T *y, const T *next, T *next_max))           \
+  X(xent_rexpsum, T, (size_t m, const T *x, T max, const T *next, T *next_max))                    \
   X(xent_ronline, void, (size_t m, const T *x, T *max, T *sum))                                    \
   X(xent_vexpscale, void, (size_t m, const T *x, T max, T scale, T *y))                            \
   X(xent_vaffine, void, (size_t m, T *y, T alpha, T beta, T gamma, const T *t, const T *w))        \

@@ -24,6 +24,7 @@ typedef struct FL_NAME(fl_xent_job_) {
   FL_T *row_loss;
   FL_T *grad;
   size_t ld_grad;
+  fl_xent_mode mode; /* how every row of the call is computed */
 } FL_NAME(fl_xent_job_);
 
 /* A row whose logits are all -inf (the max ignores NaN, so also a row of
@@ -45,13 +46,13 @@ static int FL_NAME(fl_has_nan_)(size_t m, const FL_T *x) {
   return 0;
 }
 
-/* A thread's rows in order, on the three-pass path: the gradient pass of
- * row i also takes the max of row i + 1 (xent_rexpstore reads it while its
- * exps compute), and row i + 1 then skips its max pass.  `next` is the
- * next row's logits, or NULL for a thread's last row; `next_max` is valid
- * for row `next_row` when `have_next_max`.  A max is the same value
- * whichever kernel takes it, so results do not depend on where a thread's
- * rows begin. */
+/* A thread's rows in order, on the two- and three-pass paths: the exp pass
+ * of row i (xent_rexpsum or xent_rexpstore) also takes the max of row i + 1,
+ * whose read from memory then overlaps the exps, and row i + 1 skips its
+ * max pass.  `next` is the next row's logits, or NULL for a thread's last
+ * row; `next_max` is valid for row `next_row` when `have_next_max`.  A max
+ * is the same value whichever kernel takes it, so results do not depend on
+ * where a thread's rows begin. */
 typedef struct FL_NAME(fl_xent_pipe_) {
   const FL_T *next;
   size_t next_row;
@@ -59,18 +60,32 @@ typedef struct FL_NAME(fl_xent_pipe_) {
   FL_T next_max;
 } FL_NAME(fl_xent_pipe_);
 
-/* Phase 1 of row i, reading only: the max (and, on the one-pass path, the
- * sum of exp(z - max)).  Returns 0 for a degenerate (all -inf) row. */
+/* Called by the exp pass of row i (logits z): the row whose max it takes
+ * into pipe->next_max (z itself, ignored, for a thread's last row). */
+static const FL_T *FL_NAME(fl_xent_pipe_advance_)(FL_NAME(fl_xent_pipe_) * pipe, size_t i,
+                                                   const FL_T *z) {
+  pipe->have_next_max = pipe->next != NULL;
+  pipe->next_row = i + 1;
+  return pipe->next != NULL ? pipe->next : z;
+}
+
+/* Phase 1 of row i, reading only: the max and, except on the three-pass
+ * path, the sum of exp(z - max).  Returns 0 for a degenerate (all -inf)
+ * row. */
 static int FL_NAME(fl_xent_row_stats_)(const FL_NAME(fl_xent_job_) * job, size_t i, const FL_T *z,
-                                       int three_pass, const FL_NAME(fl_xent_pipe_) * pipe,
-                                       FL_T *max, FL_T *sum) {
-  if (three_pass) {
-    *max = pipe->have_next_max && pipe->next_row == i ? pipe->next_max : job->k->xent_rmax(job->m, z);
-    *sum = 0;
-  } else {
-    job->k->xent_ronline(job->m, z, max, sum);
+                                       FL_NAME(fl_xent_pipe_) * pipe, FL_T *max, FL_T *sum) {
+  const FL_KERNEL_TABLE *k = job->k;
+  *sum = 0;
+  if (job->mode == FL_XENT_ONLINE) {
+    k->xent_ronline(job->m, z, max, sum);
+    return *max != -INFINITY;
   }
-  return *max != -INFINITY;
+  *max = pipe->have_next_max && pipe->next_row == i ? pipe->next_max : k->xent_rmax(job->m, z);
+  if (*max == -INFINITY) return 0;
+  if (job->mode == FL_XENT_TWO_PASS)
+    *sum = k->xent_rexpsum(job->m, z, *max, FL_NAME(fl_xent_pipe_advance_)(pipe, i, z),
+                           &pipe->next_max);
+  return 1;
 }
 
 /* Phase 3 of row i, after every read the loss needs (the gradient may alias
@@ -78,18 +93,15 @@ static int FL_NAME(fl_xent_row_stats_)(const FL_NAME(fl_xent_job_) * job, size_t
  * three-pass path it computes the sum while storing the exps, and the next
  * row's max. */
 static void FL_NAME(fl_xent_row_grad_)(const FL_NAME(fl_xent_job_) * job, size_t i, const FL_T *z,
-                                       FL_T *g, int three_pass, FL_NAME(fl_xent_pipe_) * pipe,
-                                       FL_T max, FL_T *sum, double alpha, double beta,
-                                       double gamma, const FL_T *t, const FL_T *w) {
+                                       FL_T *g, FL_NAME(fl_xent_pipe_) * pipe, FL_T max, FL_T *sum,
+                                       double alpha, double beta, double gamma, const FL_T *t,
+                                       const FL_T *w) {
   const FL_KERNEL_TABLE *k = job->k;
   const size_t m = job->m;
   const int affine = beta != 0.0 || t != NULL;
-  if (three_pass) {
-    FL_T next_max;
-    *sum = k->xent_rexpstore(m, z, max, g, pipe->next != NULL ? pipe->next : z, &next_max);
-    pipe->have_next_max = pipe->next != NULL;
-    pipe->next_row = i + 1;
-    pipe->next_max = next_max;
+  if (job->mode == FL_XENT_THREE_PASS) {
+    *sum = k->xent_rexpstore(m, z, max, g, FL_NAME(fl_xent_pipe_advance_)(pipe, i, z),
+                             &pipe->next_max);
     k->xent_vaffine(m, g, (FL_T)(alpha / (double)*sum), (FL_T)beta, (FL_T)gamma, t,
                     affine ? w : NULL);
   } else {
@@ -116,14 +128,13 @@ static double FL_NAME(fl_xent_hard_row_)(const FL_NAME(fl_xent_job_) * job, size
   const double label_coef = (1.0 - s) * (w != NULL ? (double)w[y] : 1.0);
   const double uniform_coef = s / (double)m;
   const double target_sum = label_coef + uniform_coef * job->wsum;
-  const int three_pass = g != NULL && m <= FL_XENT_THREEPASS_MAX;
   FL_T max, sum;
-  if (!FL_NAME(fl_xent_row_stats_)(job, i, z, three_pass, pipe, &max, &sum))
+  if (!FL_NAME(fl_xent_row_stats_)(job, i, z, pipe, &max, &sum))
     return FL_NAME(fl_xent_degenerate_row_)(job, g, FL_NAME(fl_has_nan_)(m, z), target_sum);
   const double max_minus_zy = (double)max - (double)z[y];
   const double zw = s > 0.0 ? (double)job->k->xent_rdot(m, z, max, w, NULL) : 0.0;
   if (g != NULL) {
-    FL_NAME(fl_xent_row_grad_)(job, i, z, g, three_pass, pipe, max, &sum, job->scale * target_sum,
+    FL_NAME(fl_xent_row_grad_)(job, i, z, g, pipe, max, &sum, job->scale * target_sum,
                                job->scale * uniform_coef, 0.0, NULL, w);
     g[y] -= (FL_T)(job->scale * label_coef);
   }
@@ -147,14 +158,13 @@ static double FL_NAME(fl_xent_soft_row_)(const FL_NAME(fl_xent_job_) * job, size
   const double uniform_coef = s / (double)m;
   const double target_sum =
       (1.0 - s) * (double)k->xent_rdot(m, t, (FL_T)0, w, NULL) + uniform_coef * job->wsum;
-  const int three_pass = g != NULL && m <= FL_XENT_THREEPASS_MAX;
   FL_T max, sum;
-  if (!FL_NAME(fl_xent_row_stats_)(job, i, z, three_pass, pipe, &max, &sum))
+  if (!FL_NAME(fl_xent_row_stats_)(job, i, z, pipe, &max, &sum))
     return FL_NAME(fl_xent_degenerate_row_)(job, g, FL_NAME(fl_has_nan_)(m, z), target_sum);
   double tz = (1.0 - s) * (double)k->xent_rdot(m, z, max, t, w);
   if (s > 0.0) tz += uniform_coef * (double)k->xent_rdot(m, z, max, w, NULL);
   if (g != NULL)
-    FL_NAME(fl_xent_row_grad_)(job, i, z, g, three_pass, pipe, max, &sum,
+    FL_NAME(fl_xent_row_grad_)(job, i, z, g, pipe, max, &sum,
                                job->scale * target_sum, job->scale * uniform_coef,
                                job->scale * (1.0 - s), t, w);
   return target_sum * log((double)sum) - tz;
@@ -349,6 +359,7 @@ fastloss_status FL_NAME(fastloss_xent_)(size_t n, size_t m, const FL_T *logits, 
       .row_loss = row_loss,
       .grad = grad,
       .ld_grad = ld_grad,
+      .mode = fl_xent_mode_for(m, grad != NULL),
   };
   double total = 0.0;
   status = FL_NAME(fl_xent_run_)(&job, n, &total);
@@ -381,6 +392,7 @@ fastloss_status FL_NAME(fastloss_xent_soft_)(size_t n, size_t m, const FL_T *log
       .row_loss = row_loss,
       .grad = grad,
       .ld_grad = ld_grad,
+      .mode = fl_xent_mode_for(m, grad != NULL),
   };
   double total = 0.0;
   status = FL_NAME(fl_xent_run_)(&job, n, &total);

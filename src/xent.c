@@ -9,8 +9,10 @@
  * instead of stalling a pass of its own; only a thread's first row runs
  * rmax.  (1 thread, AVX2: fwd+bwd 10-17% faster at 256x32000, 4096x1000
  * and 64x128000; README has the A/B.)
- * Forward-only calls and rows too large for cache take ronline (Milakov &
- * Gimelshein 2018: max and sum in one read), then vexpscale for the gradient.
+ * Forward-only calls with rows up to FL_XENT_TWOPASS_MAX take rmax then
+ * rexpsum, pipelined the same way.  Larger forward-only rows and rows too
+ * large for cache take ronline (Milakov & Gimelshein 2018: max and sum in
+ * one read), then vexpscale for the gradient.
  * Rows of at most FL_XENT_SMALL_M classes go through smallrows, which lays
  * rows across vector lanes.
  *
@@ -36,6 +38,26 @@
  * only rows past 1 MiB, which a shared L3 no longer holds with their
  * gradient, take the one-read online pass plus vexpscale. */
 #define FL_XENT_THREEPASS_MAX 262144
+/* Forward-only rows up to this many elements take two passes, a max and
+ * then rexpsum, pipelined across rows (xent-impl.h): the second read hits
+ * L2, and the exps run without the online pass's per-block rescaling
+ * (AVX2, 1 thread, A/B of the benchmark, minimum / median of 20 runs:
+ * 256 x 32000 3.51 / 4.16 -> 3.18 / 3.61 ms, 4096 x 1000 1.94 / 2.20 ->
+ * 1.74 / 1.94 ms, 256 x 1000 109 / 116 -> 100 / 118 us; at 64 x 128000,
+ * whose rows would be read from L3 twice, a prototype was no faster). */
+#define FL_XENT_TWOPASS_MAX 32768
+
+/* How the rows of one call are computed (xent-impl.h). */
+typedef enum fl_xent_mode {
+  FL_XENT_ONLINE,     /* ronline (+ vexpscale for the gradient) */
+  FL_XENT_TWO_PASS,   /* forward only: rmax, rexpsum */
+  FL_XENT_THREE_PASS, /* with the gradient: rmax, rexpstore, vaffine */
+} fl_xent_mode;
+
+static fl_xent_mode fl_xent_mode_for(size_t m, int grad) {
+  if (grad) return m <= FL_XENT_THREEPASS_MAX ? FL_XENT_THREE_PASS : FL_XENT_ONLINE;
+  return m <= FL_XENT_TWOPASS_MAX ? FL_XENT_TWO_PASS : FL_XENT_ONLINE;
+}
 /* Block sums kept on the stack up to this many blocks. */
 #define FL_XENT_STACK_BLOCKS 256
 

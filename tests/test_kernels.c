@@ -116,6 +116,15 @@ START_TEST(rexpstore_and_vexpscale) {
                "rexpstore next_max m=%zu kind=%d: %g vs %g", m, kind, (double)next_max,
                fl_ref_max(m, nx.data));
       FL_CHECK1(fl_same_bits(next_max, fl_f32_xent_kernels__scalar.xent_rmax(m, nx.data)));
+      /* rexpsum: rexpstore's sum and next max, without stores. */
+      float sum_only_next_max = 0.0f;
+      const float sum_only = k->xent_rexpsum(m, x.data, max, nx.data, &sum_only_next_max);
+      FL_CHECK(fl_same_bits(sum_only, sum) && fl_same_bits(sum_only_next_max, next_max),
+               "rexpsum m=%zu kind=%d: %.9g vs %.9g", m, kind, (double)sum_only, (double)sum);
+      const float scalar_sum_only =
+          fl_f32_xent_kernels__scalar.xent_rexpsum(m, x.data, max, nx.data, &sum_only_next_max);
+      FL_CHECK1(fl_close(sum_only, scalar_sum_only, 0.0, fl_sum_tol(m)) &&
+                fl_same_bits(sum_only_next_max, next_max));
       /* In place, next = x = y: the same exps, sum and max (x's own). */
       for (size_t j = 0; j < m; j++) y2.data[j] = x.data[j];
       float own_max = 0.0f;

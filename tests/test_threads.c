@@ -90,6 +90,11 @@ static void fl_case_xent_f32(fl_bytes *out) {
     fl_bytes_add(out, &loss, sizeof loss);
     fl_bytes_add(out, row, n * sizeof *row);
     fl_bytes_add(out, g, n * ld * sizeof *g);
+    /* Forward only (the two-pass path). */
+    ck_assert_int_eq(fastloss_xent_f32(n, m, z, ld, labels, &params, row, &loss, NULL, ld),
+                     FASTLOSS_OK);
+    fl_bytes_add(out, &loss, sizeof loss);
+    fl_bytes_add(out, row, n * sizeof *row);
     params.use_ignore_index = 0;
     ck_assert_int_eq(fastloss_xent_soft_f32(n, m, z, ld, t, ld, &params, row, &loss, g, ld),
                      FASTLOSS_OK);
@@ -118,6 +123,10 @@ static void fl_case_xent_f64(fl_bytes *out) {
   fl_bytes_add(out, &loss, sizeof loss);
   fl_bytes_add(out, row, n * sizeof *row);
   fl_bytes_add(out, g, n * ld * sizeof *g);
+  ck_assert_int_eq(fastloss_xent_f64(n, m, z, ld, labels, &params, row, &loss, NULL, ld),
+                   FASTLOSS_OK);
+  fl_bytes_add(out, &loss, sizeof loss);
+  fl_bytes_add(out, row, n * sizeof *row);
   ck_assert_int_eq(fastloss_xent_soft_f64(n, m, z, ld, t, ld, &params, row, &loss, g, ld),
                    FASTLOSS_OK);
   fl_bytes_add(out, &loss, sizeof loss);

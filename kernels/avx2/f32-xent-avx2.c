@@ -34,10 +34,12 @@ static float fl_f32_xent_rmax_ukernel__avx2(size_t m, const float *x) {
   return fl_avx2_hmax(_mm256_max_ps(_mm256_max_ps(max0, max1), _mm256_max_ps(max2, max3)));
 }
 
-/* The next row's loads go first in each step: with next = x = y (in place)
- * they read before the stores. */
-static float fl_f32_xent_rexpstore_ukernel__avx2(size_t m, const float *x, float max, float *y,
-                                                 const float *next, float *next_max) {
+/* sum_j exp(x_j - max), stored to y unless y is NULL, and the max of
+ * `next`: the body of rexpstore and rexpsum (inlined into each; in rexpsum
+ * the NULL tests fold away).  The next row's loads go first in each step:
+ * with next = x = y (in place) they read before the stores. */
+static inline float fl_avx2_rexp(size_t m, const float *x, float max, float *y,
+                                 const float *next, float *next_max) {
   const __m256 vmax = _mm256_set1_ps(max);
   __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0;
   __m256 nmax0 = _mm256_set1_ps(-INFINITY), nmax1 = nmax0;
@@ -47,15 +49,17 @@ static float fl_f32_xent_rexpstore_ukernel__avx2(size_t m, const float *x, float
     nmax1 = _mm256_max_ps(_mm256_loadu_ps(next + j + W), nmax1);
     const __m256 e0 = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
     const __m256 e1 = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j + W), vmax));
-    _mm256_storeu_ps(y + j, e0);
-    _mm256_storeu_ps(y + j + W, e1);
+    if (y != NULL) {
+      _mm256_storeu_ps(y + j, e0);
+      _mm256_storeu_ps(y + j + W, e1);
+    }
     sum0 = _mm256_add_ps(sum0, e0);
     sum1 = _mm256_add_ps(sum1, e1);
   }
   for (; j + W <= m; j += W) {
     nmax0 = _mm256_max_ps(_mm256_loadu_ps(next + j), nmax0);
     const __m256 e = fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmax));
-    _mm256_storeu_ps(y + j, e);
+    if (y != NULL) _mm256_storeu_ps(y + j, e);
     sum0 = _mm256_add_ps(sum0, e);
   }
   if (j < m) {
@@ -65,11 +69,21 @@ static float fl_f32_xent_rexpstore_ukernel__avx2(size_t m, const float *x, float
     nmax1 = _mm256_max_ps(v, nmax1);
     const __m256 e = _mm256_and_ps(fl_avx2_exp_nonpos(_mm256_sub_ps(_mm256_maskload_ps(x + j, mask), vmax)),
                                    _mm256_castsi256_ps(mask));
-    fl_avx2_store_tail(y + j, m - j, e);
+    if (y != NULL) fl_avx2_store_tail(y + j, m - j, e);
     sum1 = _mm256_add_ps(sum1, e);
   }
   *next_max = fl_avx2_hmax(_mm256_max_ps(nmax0, nmax1));
   return fl_avx2_hsum(_mm256_add_ps(sum0, sum1));
+}
+
+static float fl_f32_xent_rexpstore_ukernel__avx2(size_t m, const float *x, float max, float *y,
+                                                 const float *next, float *next_max) {
+  return fl_avx2_rexp(m, x, max, y, next, next_max);
+}
+
+static float fl_f32_xent_rexpsum_ukernel__avx2(size_t m, const float *x, float max,
+                                               const float *next, float *next_max) {
+  return fl_avx2_rexp(m, x, max, NULL, next, next_max);
 }
 
 /* One step of the online softmax for lanes holding `block_max` as the max of

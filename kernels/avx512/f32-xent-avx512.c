@@ -38,10 +38,12 @@ static float fl_f32_xent_rmax_ukernel__avx512(size_t m, const float *x) {
   return fl_avx512_hmax(_mm512_max_ps(_mm512_max_ps(max0, max1), _mm512_max_ps(max2, max3)));
 }
 
-/* The next row's loads go first in each step: with next = x = y (in place)
- * they read before the stores. */
-static float fl_f32_xent_rexpstore_ukernel__avx512(size_t m, const float *x, float max, float *y,
-                                                   const float *next, float *next_max) {
+/* sum_j exp(x_j - max), stored to y unless y is NULL, and the max of
+ * `next`: the body of rexpstore and rexpsum (inlined into each; in rexpsum
+ * the NULL tests fold away).  The next row's loads go first in each step:
+ * with next = x = y (in place) they read before the stores. */
+static inline float fl_avx512_rexp(size_t m, const float *x, float max, float *y,
+                                   const float *next, float *next_max) {
   const __m512 vmax = _mm512_set1_ps(max);
   __m512 sum0 = _mm512_setzero_ps(), sum1 = sum0;
   __m512 nmax0 = _mm512_set1_ps(-INFINITY), nmax1 = nmax0;
@@ -51,15 +53,17 @@ static float fl_f32_xent_rexpstore_ukernel__avx512(size_t m, const float *x, flo
     nmax1 = _mm512_max_ps(_mm512_loadu_ps(next + j + W), nmax1);
     const __m512 e0 = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmax));
     const __m512 e1 = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j + W), vmax));
-    _mm512_storeu_ps(y + j, e0);
-    _mm512_storeu_ps(y + j + W, e1);
+    if (y != NULL) {
+      _mm512_storeu_ps(y + j, e0);
+      _mm512_storeu_ps(y + j + W, e1);
+    }
     sum0 = _mm512_add_ps(sum0, e0);
     sum1 = _mm512_add_ps(sum1, e1);
   }
   for (; j + W <= m; j += W) {
     nmax0 = _mm512_max_ps(_mm512_loadu_ps(next + j), nmax0);
     const __m512 e = fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_loadu_ps(x + j), vmax));
-    _mm512_storeu_ps(y + j, e);
+    if (y != NULL) _mm512_storeu_ps(y + j, e);
     sum0 = _mm512_add_ps(sum0, e);
   }
   if (j < m) {
@@ -67,11 +71,21 @@ static float fl_f32_xent_rexpstore_ukernel__avx512(size_t m, const float *x, flo
     nmax1 = _mm512_max_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), mask, next + j), nmax1);
     const __m512 e = _mm512_maskz_mov_ps(
         mask, fl_avx512_exp_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + j), vmax)));
-    fl_avx512_store_tail(y + j, m - j, e);
+    if (y != NULL) fl_avx512_store_tail(y + j, m - j, e);
     sum1 = _mm512_add_ps(sum1, e);
   }
   *next_max = fl_avx512_hmax(_mm512_max_ps(nmax0, nmax1));
   return fl_avx512_hsum(_mm512_add_ps(sum0, sum1));
+}
+
+static float fl_f32_xent_rexpstore_ukernel__avx512(size_t m, const float *x, float max, float *y,
+                                                   const float *next, float *next_max) {
+  return fl_avx512_rexp(m, x, max, y, next, next_max);
+}
+
+static float fl_f32_xent_rexpsum_ukernel__avx512(size_t m, const float *x, float max,
+                                                 const float *next, float *next_max) {
+  return fl_avx512_rexp(m, x, max, NULL, next, next_max);
 }
 
 /* One step of the online softmax for lanes holding `block_max` as the max of

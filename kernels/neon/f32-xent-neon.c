@@ -32,10 +32,12 @@ static float fl_f32_xent_rmax_ukernel__neon(size_t m, const float *x) {
   return fl_neon_hmax(vmaxnmq_f32(vmaxnmq_f32(max0, max1), vmaxnmq_f32(max2, max3)));
 }
 
-/* The next row's loads go first in each step: with next = x = y (in place)
- * they read before the stores. */
-static float fl_f32_xent_rexpstore_ukernel__neon(size_t m, const float *x, float max, float *y,
-                                                 const float *next, float *next_max) {
+/* sum_j exp(x_j - max), stored to y unless y is NULL, and the max of
+ * `next`: the body of rexpstore and rexpsum (inlined into each; in rexpsum
+ * the NULL tests fold away).  The next row's loads go first in each step:
+ * with next = x = y (in place) they read before the stores. */
+static inline float fl_neon_rexp(size_t m, const float *x, float max, float *y,
+                                 const float *next, float *next_max) {
   const float32x4_t vmax = vdupq_n_f32(max);
   float32x4_t sum0 = vdupq_n_f32(0.0f), sum1 = sum0;
   float32x4_t nmax0 = vdupq_n_f32(-INFINITY), nmax1 = nmax0;
@@ -45,15 +47,17 @@ static float fl_f32_xent_rexpstore_ukernel__neon(size_t m, const float *x, float
     nmax1 = vmaxnmq_f32(vld1q_f32(next + j + W), nmax1);
     const float32x4_t e0 = fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j), vmax));
     const float32x4_t e1 = fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j + W), vmax));
-    vst1q_f32(y + j, e0);
-    vst1q_f32(y + j + W, e1);
+    if (y != NULL) {
+      vst1q_f32(y + j, e0);
+      vst1q_f32(y + j + W, e1);
+    }
     sum0 = vaddq_f32(sum0, e0);
     sum1 = vaddq_f32(sum1, e1);
   }
   for (; j + W <= m; j += W) {
     nmax0 = vmaxnmq_f32(vld1q_f32(next + j), nmax0);
     const float32x4_t e = fl_neon_exp_nonpos(vsubq_f32(vld1q_f32(x + j), vmax));
-    vst1q_f32(y + j, e);
+    if (y != NULL) vst1q_f32(y + j, e);
     sum0 = vaddq_f32(sum0, e);
   }
   if (j < m) {
@@ -62,11 +66,21 @@ static float fl_f32_xent_rexpstore_ukernel__neon(size_t m, const float *x, float
     const float32x4_t v = fl_neon_load_tail(x + j, count, 0.0f);
     const float32x4_t e =
         fl_neon_and_mask(fl_neon_exp_nonpos(vsubq_f32(v, vmax)), fl_neon_tail_mask(count));
-    fl_neon_store_tail(y + j, count, e);
+    if (y != NULL) fl_neon_store_tail(y + j, count, e);
     sum1 = vaddq_f32(sum1, e);
   }
   *next_max = fl_neon_hmax(vmaxnmq_f32(nmax0, nmax1));
   return fl_neon_hsum(vaddq_f32(sum0, sum1));
+}
+
+static float fl_f32_xent_rexpstore_ukernel__neon(size_t m, const float *x, float max, float *y,
+                                                 const float *next, float *next_max) {
+  return fl_neon_rexp(m, x, max, y, next, next_max);
+}
+
+static float fl_f32_xent_rexpsum_ukernel__neon(size_t m, const float *x, float max,
+                                               const float *next, float *next_max) {
+  return fl_neon_rexp(m, x, max, NULL, next, next_max);
 }
 
 /* One step of the online softmax for lanes holding `block_max` as the max of

@@ -31,6 +31,18 @@ static float fl_f32_xent_rexpstore_ukernel__scalar(size_t m, const float *x, flo
   return sum;
 }
 
+static float fl_f32_xent_rexpsum_ukernel__scalar(size_t m, const float *x, float max, const float *next,
+                                                 float *next_max) {
+  double sum = 0.0;
+  float nmax = -INFINITY;
+  for (size_t j = 0; j < m; j++) {
+    nmax = next[j] > nmax ? next[j] : nmax;
+    sum += fl_scalar_exp_nonpos(x[j] - max);
+  }
+  *next_max = nmax;
+  return sum;
+}
+
 /* Online max and sum: the sum is rescaled only when the running max grows.
  * -inf entries contribute exactly 0 (without this, -inf - -inf is NaN). */
 static void fl_f32_xent_ronline_ukernel__scalar(size_t m, const float *x, float *max_out,

@@ -30,6 +30,18 @@ static double fl_f64_xent_rexpstore_ukernel__scalar(size_t m, const double *x, d
   return sum;
 }
 
+static double fl_f64_xent_rexpsum_ukernel__scalar(size_t m, const double *x, double max, const double *next,
+                                                 double *next_max) {
+  double sum = 0.0;
+  double nmax = -INFINITY;
+  for (size_t j = 0; j < m; j++) {
+    nmax = next[j] > nmax ? next[j] : nmax;
+    sum += exp(x[j] - max);
+  }
+  *next_max = nmax;
+  return sum;
+}
+
 /* Online max and sum: the sum is rescaled only when the running max grows.
  * -inf entries contribute exactly 0 (without this, -inf - -inf is NaN). */
 static void fl_f64_xent_ronline_ukernel__scalar(size_t m, const double *x, double *max_out,
