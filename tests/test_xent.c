@@ -64,10 +64,11 @@ static void fl_xdata_make(const fl_xcase *c, fl_rng *rng, fl_xdata *d) {
     if (c->kind == 2)
       for (size_t j = 0; j < m; j++) z[j] = 7.25f;
     if (c->kind == 3 && i == n / 2) z[m / 2] = NAN;
-    if (c->kind == 4 && i == n / 2) {
-      for (size_t j = 0; j < m; j++) z[j] = i % 2 ? -INFINITY : z[j];
-      if (d->labels[i] >= 0) z[d->labels[i]] = -INFINITY;
-    }
+    /* Kind 4: a -inf label logit, and a row of -inf only (loss +inf,
+     * gradient 0). */
+    if (c->kind == 4 && i == n / 2 && d->labels[i] >= 0) z[d->labels[i]] = -INFINITY;
+    if (c->kind == 4 && i == n / 2 + 1)
+      for (size_t j = 0; j < m; j++) z[j] = -INFINITY;
     if (c->soft) {
       double sum = 0.0;
       for (size_t j = 0; j < m; j++) {
@@ -299,10 +300,14 @@ START_TEST(xent_extremes) {
   const size_t count = sizeof fl_feature_ms / sizeof fl_feature_ms[0];
   for (size_t k = 0; k < count; k++)
     for (int kind = 1; kind <= 4; kind++)
-      for (int variant = 0; variant < 3; variant++) {
+      for (int variant = 0; variant < 5; variant++) {
+        /* Variants 3 and 4: forward only (two passes up to 32768 classes,
+         * the online pass beyond), hard and soft labels. */
         fl_xcase c = {.n = 9, .m = fl_feature_ms[k], .kind = kind, .in_place = variant == 1,
-                      .smoothing = variant == 2 ? 0.1 : 0.0, .soft = variant == 2 && kind != 4};
-        fl_xcheck(&c, 400 + k * 16 + (size_t)kind * 3 + (size_t)variant);
+                      .smoothing = variant == 2 ? 0.1 : 0.0,
+                      .soft = (variant == 2 || variant == 4) && kind != 4,
+                      .forward_only = variant >= 3};
+        fl_xcheck(&c, 400 + k * 32 + (size_t)kind * 5 + (size_t)variant);
       }
 }
 END_TEST
