@@ -7,8 +7,9 @@
  * A thread's rows are pipelined: rexpstore of row i also takes the max of
  * row i + 1, so that row's one read from memory overlaps row i's exps
  * instead of stalling a pass of its own; only a thread's first row runs
- * rmax.  (1 thread, AVX2: fwd+bwd 10-17% faster at 256x32000, 4096x1000
- * and 64x128000; README has the A/B.)
+ * rmax.  (1 thread, AVX2, A/B at 256 x 32000, 4096 x 1000 and
+ * 64 x 128000: fwd+bwd 8-14% faster by the median, 17-23% by the minimum;
+ * README has the table.)
  * Forward-only calls with rows up to FL_XENT_TWOPASS_MAX take rmax then
  * rexpsum, pipelined the same way.  Larger forward-only rows and rows too
  * large for cache take ronline (Milakov & Gimelshein 2018: max and sum in
