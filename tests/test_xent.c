@@ -422,6 +422,12 @@ static void fl_x64_case(size_t n, size_t m, int soft, fastloss_reduction reducti
   FL_CHECK(fl_close(loss, rloss, 1e-12, 1e-12), "f64 loss %.17g vs %.17g", loss, rloss);
   for (size_t i = 0; i < n; i++) FL_CHECK1(fl_close(row[i], rrow[i], 1e-12, 1e-12));
   for (size_t k = 0; k < n * m; k++) FL_CHECK1(fl_close(g[k], rg[k], 1e-13, 1e-11));
+  /* Forward only (the two-pass rows from m = 17 on, rexpsum): the same loss. */
+  double fwd_loss;
+  ck_assert_int_eq(FL_CALL64(z, NULL, row, &fwd_loss), FASTLOSS_OK);
+  FL_CHECK(fl_close(fwd_loss, rloss, 1e-12, 1e-12), "f64 forward-only loss %.17g vs %.17g", fwd_loss,
+           rloss);
+  for (size_t i = 0; i < n; i++) FL_CHECK1(fl_close(row[i], rrow[i], 1e-12, 1e-12));
   /* Central differences of the reduced loss. */
   for (size_t k = 0; k < n * m; k++) {
     const double h = 1e-6, saved = z[k];
