@@ -275,11 +275,13 @@ static void bench_nce_run(flb_state *state, void *context) {
   double loss = 0.0;
   int failed = !ok;
   if (ok) {
-    failed |= fastloss_nce_loss_f32(nce, c->n_ex, 1, x, target, NULL, 1, &loss, NULL) != FASTLOSS_OK;
+    failed |= fastloss_nce_loss_f32(nce, c->n_ex, 1, c->dim, x, target, NULL, 1, &loss, NULL) !=
+              FASTLOSS_OK;
     failed |= fastloss_nce_grad_f32(nce, 1, 1, dx) != FASTLOSS_OK; /* warm-up, untimed */
   }
   while (!failed && flb_keep_running(state)) {
-    failed |= fastloss_nce_loss_f32(nce, c->n_ex, 1, x, target, NULL, 1, &loss, NULL) != FASTLOSS_OK;
+    failed |= fastloss_nce_loss_f32(nce, c->n_ex, 1, c->dim, x, target, NULL, 1, &loss, NULL) !=
+              FASTLOSS_OK;
     failed |= fastloss_nce_grad_f32(nce, 1, 1, dx) != FASTLOSS_OK;
     flb_do_not_optimize(&loss);
     flb_clobber_memory();

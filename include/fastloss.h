@@ -439,17 +439,21 @@ FASTLOSS_API void fastloss_nce_destroy(fastloss_nce *nce);
  * [n_ex]; neg_samples [k] or NULL to draw k from the sampler.  Writes the
  * summed loss and, if y_pred is not NULL, y_pred (n_ex, n_c) = p_t.  With
  * retain_derived the call is kept for the next grad(); X must then stay
- * valid and unchanged until that grad(). */
+ * valid and unchanged until that grad().  n_in is X's last dimension, passed
+ * so that it can be checked: one other than the config's n_in is
+ * FASTLOSS_ERR_INVALID_SHAPE ("X has n_in = 64, but the loss was created
+ * with n_in = 128"), and like every error it writes nothing and retains
+ * nothing. */
 FASTLOSS_API fastloss_status fastloss_nce_loss_f32(fastloss_nce *nce, size_t n_ex, size_t n_c,
-                                                   const float *X, const int32_t *target,
-                                                   const int32_t *neg_samples,
-                                                   int retain_derived, double *loss,
-                                                   float *y_pred);
+                                                   size_t n_in, const float *X,
+                                                   const int32_t *target,
+                                                   const int32_t *neg_samples, int retain_derived,
+                                                   double *loss, float *y_pred);
 FASTLOSS_API fastloss_status fastloss_nce_loss_f64(fastloss_nce *nce, size_t n_ex, size_t n_c,
-                                                   const double *X, const int32_t *target,
-                                                   const int32_t *neg_samples,
-                                                   int retain_derived, double *loss,
-                                                   double *y_pred);
+                                                   size_t n_in, const double *X,
+                                                   const int32_t *target,
+                                                   const int32_t *neg_samples, int retain_derived,
+                                                   double *loss, double *y_pred);
 /* The number of retained loss calls and the total elements of their dX. */
 FASTLOSS_API fastloss_status fastloss_nce_pending(const fastloss_nce *nce, size_t *calls,
                                                   size_t *dX_elements);

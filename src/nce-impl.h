@@ -26,14 +26,14 @@ static inline double FL_NAME(fl_nce_term_)(FL_T q, FL_T c) {
   return q > (FL_T)0.5 ? -log1p(-(double)c) : -log((double)q);
 }
 
-fastloss_status FL_NAME(fastloss_nce_loss_)(fastloss_nce *nce, size_t n_ex, size_t n_c,
+fastloss_status FL_NAME(fastloss_nce_loss_)(fastloss_nce *nce, size_t n_ex, size_t n_c, size_t n_in,
                                             const FL_T *X, const int32_t *target,
                                             const int32_t *neg_samples, int retain_derived,
                                             double *loss, FL_T *y_pred) {
   size_t rows = 0;
   fastloss_status status =
-      fl_nce_check_loss(nce, FL_DTYPE, "fastloss_nce_loss_" FL_STR(FL_SUFFIX), n_ex, n_c, X, target,
-                        neg_samples, loss, y_pred, &rows);
+      fl_nce_check_loss(nce, FL_DTYPE, "fastloss_nce_loss_" FL_STR(FL_SUFFIX), n_ex, n_c, n_in, X,
+                        target, neg_samples, loss, y_pred, &rows);
   if (status != FASTLOSS_OK) return status;
   const int frozen = nce->frozen;
   const int retain = retain_derived && !frozen;

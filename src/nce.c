@@ -220,9 +220,10 @@ static void fl_nce_flush(fastloss_nce *nce) {
 /* Checks the loss() arguments shared by both types, before anything is
  * written.  Returns the row count n_ex * n_c through *rows. */
 static fastloss_status fl_nce_check_loss(const fastloss_nce *nce, fastloss_dtype dtype,
-                                         const char *entry, size_t n_ex, size_t n_c, const void *X,
-                                         const int32_t *target, const int32_t *neg_samples,
-                                         const double *loss, const void *y_pred, size_t *rows) {
+                                         const char *entry, size_t n_ex, size_t n_c, size_t n_in,
+                                         const void *X, const int32_t *target,
+                                         const int32_t *neg_samples, const double *loss,
+                                         const void *y_pred, size_t *rows) {
   if (nce == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "nce is NULL");
   if (X == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "X is NULL");
   if (target == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "target is NULL");
@@ -233,6 +234,9 @@ static fastloss_status fl_nce_check_loss(const fastloss_nce *nce, fastloss_dtype
   if (n_ex == 0 || n_c == 0)
     return fl_fail(FASTLOSS_ERR_INVALID_SHAPE, "n_ex = %zu, n_c = %zu: both must be at least 1",
                    n_ex, n_c);
+  if (n_in != nce->n_in)
+    return fl_fail(FASTLOSS_ERR_INVALID_SHAPE,
+                   "X has n_in = %zu, but the loss was created with n_in = %zu", n_in, nce->n_in);
   size_t r, elements, logits;
   if (fl_mul_overflows(n_ex, n_c, &r) || fl_mul_overflows(r, nce->n_in, &elements) ||
       elements > SIZE_MAX / 8 || fl_mul_overflows(r, nce->k + 1, &logits) || logits > SIZE_MAX / 32)

@@ -291,14 +291,18 @@ static fastloss_status fl_nc_step(void *ctx, size_t i) {
     }
     case 1:
     case 2: /* two retained calls, drawn negatives */
-      return f32 ? fastloss_nce_loss_f32(c->nce, NC_N, NC_C, c->X32, c->target, NULL, 1, &c->loss, NULL)
-                 : fastloss_nce_loss_f64(c->nce, NC_N, NC_C, c->X, c->target, NULL, 1, &c->loss, NULL);
+      return f32 ? fastloss_nce_loss_f32(c->nce, NC_N, NC_C, NC_D, c->X32, c->target, NULL, 1,
+                                         &c->loss, NULL)
+                 : fastloss_nce_loss_f64(c->nce, NC_N, NC_C, NC_D, c->X, c->target, NULL, 1,
+                                         &c->loss, NULL);
     case 3:
       return f32 ? fastloss_nce_grad_f32(c->nce, 1, 1, (float *)c->dX)
                  : fastloss_nce_grad_f64(c->nce, 1, 1, c->dX);
     case 4: /* a second update: the optimizer's state is in use */
-      return f32 ? fastloss_nce_loss_f32(c->nce, NC_N, NC_C, c->X32, c->target, NULL, 1, &c->loss, NULL)
-                 : fastloss_nce_loss_f64(c->nce, NC_N, NC_C, c->X, c->target, NULL, 1, &c->loss, NULL);
+      return f32 ? fastloss_nce_loss_f32(c->nce, NC_N, NC_C, NC_D, c->X32, c->target, NULL, 1,
+                                         &c->loss, NULL)
+                 : fastloss_nce_loss_f64(c->nce, NC_N, NC_C, NC_D, c->X, c->target, NULL, 1,
+                                         &c->loss, NULL);
     default:
       return f32 ? fastloss_nce_grad_f32(c->nce, 1, 1, (float *)c->dX)
                  : fastloss_nce_grad_f64(c->nce, 1, 1, c->dX);

@@ -161,7 +161,8 @@ START_TEST(large_vocab_nce) {
     b[cls] = (float)(0.3 * fl_rng_normal(&rng));
   }
   double loss;
-  ck_assert_int_eq(fastloss_nce_loss_f32(nce, n_ex, 1, X, target, neg, 1, &loss, y), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_nce_loss_f32(nce, n_ex, 1, d, X, target, neg, 1, &loss, y),
+                   FASTLOSS_OK);
   ck_assert_int_eq(fastloss_nce_grad_f32(nce, 1, 0, dX), FASTLOSS_OK);
   const double eps = FLT_EPSILON;
   double want = 0.0;

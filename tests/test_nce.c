@@ -174,11 +174,11 @@ static void *fl_alloc_x(fastloss_dtype dtype, size_t count, const double *values
 }
 
 static fastloss_status fl_loss_any(fastloss_nce *nce, fastloss_dtype dtype, size_t n_ex, size_t n_c,
-                                   const void *X, const int32_t *target, const int32_t *neg,
-                                   int retain, double *loss, void *y_pred) {
+                                   size_t n_in, const void *X, const int32_t *target,
+                                   const int32_t *neg, int retain, double *loss, void *y_pred) {
   if (dtype == FASTLOSS_F32)
-    return fastloss_nce_loss_f32(nce, n_ex, n_c, X, target, neg, retain, loss, y_pred);
-  return fastloss_nce_loss_f64(nce, n_ex, n_c, X, target, neg, retain, loss, y_pred);
+    return fastloss_nce_loss_f32(nce, n_ex, n_c, n_in, X, target, neg, retain, loss, y_pred);
+  return fastloss_nce_loss_f64(nce, n_ex, n_c, n_in, X, target, neg, retain, loss, y_pred);
 }
 
 static fastloss_status fl_grad_any(fastloss_nce *nce, fastloss_dtype dtype, int retain, int update,
@@ -224,7 +224,7 @@ static void fl_check_reference(const fl_case *t, uint64_t seed) {
   void *y_pred = malloc(rows * elem), *dX = malloc(rows * d * elem);
   double loss = -1.0;
   fastloss_status st =
-      fl_loss_any(nce, t->dtype, t->n_ex, t->n_c, X, target, neg, 1, &loss, y_pred);
+      fl_loss_any(nce, t->dtype, t->n_ex, t->n_c, t->d, X, target, neg, 1, &loss, y_pred);
   FL_CHECK(st == FASTLOSS_OK, "loss: %s", fastloss_last_error());
   size_t calls = 0, elements = 0;
   ck_assert_int_eq(fastloss_nce_pending(nce, &calls, &elements), FASTLOSS_OK);
@@ -313,7 +313,7 @@ static double fl_fd_loss(fastloss_nce *nce, const fl_case *t, const double *X,
                          const int32_t *target, const int32_t *neg) {
   double loss = 0.0;
   const fastloss_status st =
-      fastloss_nce_loss_f64(nce, t->n_ex, t->n_c, X, target, neg, 0, &loss, NULL);
+      fastloss_nce_loss_f64(nce, t->n_ex, t->n_c, t->d, X, target, neg, 0, &loss, NULL);
   FL_CHECK(st == FASTLOSS_OK, "%s", fastloss_last_error());
   return loss;
 }
@@ -333,8 +333,9 @@ static void fl_check_fd(const fl_case *t, uint64_t seed) {
   double *X = malloc(rows * d * sizeof(double)), *dX = malloc(rows * d * sizeof(double));
   for (size_t e = 0; e < rows * d; e++) X[e] = fl_rng_normal(&rng);
   double loss;
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, t->n_ex, t->n_c, X, target, neg, 1, &loss, NULL),
-                   FASTLOSS_OK);
+  ck_assert_int_eq(
+      fastloss_nce_loss_f64(nce, t->n_ex, t->n_c, t->d, X, target, neg, 1, &loss, NULL),
+      FASTLOSS_OK);
   ck_assert_int_eq(fastloss_nce_grad_f64(nce, 1, 0, dX), FASTLOSS_OK);
   double *W, *b, *dW, *db;
   ck_assert_int_eq(fastloss_nce_params(nce, (void **)&W, (void **)&b, (void **)&dW, (void **)&db),
@@ -413,7 +414,7 @@ START_TEST(nce_numpy_ml_hits) {
     cfg.accidental_hits = mode == 0 ? FASTLOSS_HITS_KEEP : FASTLOSS_HITS_NUMPY_ML;
     fastloss_nce *nce = fl_nce_new(&cfg);
     double loss;
-    ck_assert_int_eq(fastloss_nce_loss_f64(nce, n_ex, n_c, X, target, neg, 1, &loss, NULL),
+    ck_assert_int_eq(fastloss_nce_loss_f64(nce, n_ex, n_c, d, X, target, neg, 1, &loss, NULL),
                      FASTLOSS_OK);
     ck_assert_int_eq(fastloss_nce_grad_f64(nce, 1, 0, dX[mode]), FASTLOSS_OK);
     fl_nce_read(nce, FASTLOSS_F64, V, d, NULL, NULL, dW[mode], db[mode]);
@@ -470,9 +471,11 @@ START_TEST(nce_multiple_calls) {
   for (int call = 0; call < 2; call++) {
     fastloss_nce *nce = fl_nce_new(&cfg);
     if (call == 0)
-      ck_assert_int_eq(fastloss_nce_loss_f64(nce, 3, 2, X1, t1, n1, 1, &loss, NULL), FASTLOSS_OK);
+      ck_assert_int_eq(fastloss_nce_loss_f64(nce, 3, 2, d, X1, t1, n1, 1, &loss, NULL),
+                       FASTLOSS_OK);
     else
-      ck_assert_int_eq(fastloss_nce_loss_f64(nce, 5, 1, X2, t2, n2, 1, &loss, NULL), FASTLOSS_OK);
+      ck_assert_int_eq(fastloss_nce_loss_f64(nce, 5, 1, d, X2, t2, n2, 1, &loss, NULL),
+                       FASTLOSS_OK);
     ck_assert_int_eq(fastloss_nce_grad_f64(nce, 1, 0, call == 0 ? dX1 : dX2), FASTLOSS_OK);
     double dW[40], db[10];
     fl_nce_read(nce, FASTLOSS_F64, V, d, NULL, NULL, dW, db);
@@ -482,9 +485,9 @@ START_TEST(nce_multiple_calls) {
   }
   /* Together. */
   fastloss_nce *nce = fl_nce_new(&cfg);
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 3, 2, X1, t1, n1, 1, &loss, NULL), FASTLOSS_OK);
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 5, 1, X2, t2, n2, 0, &loss, NULL), FASTLOSS_OK);
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 5, 1, X2, t2, n2, 1, &loss, NULL), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 3, 2, d, X1, t1, n1, 1, &loss, NULL), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 5, 1, d, X2, t2, n2, 0, &loss, NULL), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 5, 1, d, X2, t2, n2, 1, &loss, NULL), FASTLOSS_OK);
   size_t calls, elements;
   ck_assert_int_eq(fastloss_nce_pending(nce, &calls, &elements), FASTLOSS_OK);
   ck_assert_uint_eq(calls, 2);
@@ -497,7 +500,7 @@ START_TEST(nce_multiple_calls) {
   for (size_t e = 0; e < 40; e++) ck_assert(fl_close(dW[e], dW_sep[e], 1e-14, 1e-13));
   for (size_t e = 0; e < 10; e++) ck_assert(fl_close(db[e], db_sep[e], 1e-14, 1e-13));
   /* retain_grads = 0: dX only, dW untouched, the calls consumed. */
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 3, 2, X1, t1, n1, 1, &loss, NULL), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 3, 2, d, X1, t1, n1, 1, &loss, NULL), FASTLOSS_OK);
   double dX3[24];
   ck_assert_int_eq(fastloss_nce_grad_f64(nce, 0, 1, dX3), FASTLOSS_OK);
   for (size_t e = 0; e < 24; e++) ck_assert(dX3[e] == dX1[e]);
@@ -512,11 +515,11 @@ START_TEST(nce_multiple_calls) {
   for (size_t e = 0; e < 10; e++) ck_assert(db[e] == 0.0);
   /* As numpy-ml's flush_gradients, flush (and so update) also drops the
    * retained calls. */
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 3, 2, X1, t1, n1, 1, &loss, NULL), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 3, 2, d, X1, t1, n1, 1, &loss, NULL), FASTLOSS_OK);
   ck_assert_int_eq(fastloss_nce_flush_gradients(nce), FASTLOSS_OK);
   ck_assert_int_eq(fastloss_nce_pending(nce, &calls, &elements), FASTLOSS_OK);
   ck_assert(calls == 0 && elements == 0);
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 3, 2, X1, t1, n1, 1, &loss, NULL), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 3, 2, d, X1, t1, n1, 1, &loss, NULL), FASTLOSS_OK);
   ck_assert_int_eq(fastloss_nce_update(nce), FASTLOSS_OK);
   ck_assert_int_eq(fastloss_nce_pending(nce, &calls, &elements), FASTLOSS_OK);
   ck_assert(calls == 0 && elements == 0);
@@ -569,13 +572,13 @@ static void fl_check_optimizer(fastloss_dtype dtype, const fastloss_optimizer *o
     memcpy(pb, nb, V * elem);
     double loss;
     unsigned char dX[9 * sizeof(double)];
-    ck_assert_int_eq(fl_loss_any(probe, dtype, n_ex, n_c, X, target, neg, 1, &loss, NULL),
+    ck_assert_int_eq(fl_loss_any(probe, dtype, n_ex, n_c, d, X, target, neg, 1, &loss, NULL),
                      FASTLOSS_OK);
     ck_assert_int_eq(fl_grad_any(probe, dtype, 1, 0, dX), FASTLOSS_OK);
     double G[2][8 * 3];
     fl_nce_read(probe, dtype, V, d, NULL, NULL, G[0], G[1]);
     ck_assert_int_eq(fastloss_nce_flush_gradients(probe), FASTLOSS_OK);
-    ck_assert_int_eq(fl_loss_any(nce, dtype, n_ex, n_c, X, target, neg, 1, &loss, NULL),
+    ck_assert_int_eq(fl_loss_any(nce, dtype, n_ex, n_c, d, X, target, neg, 1, &loss, NULL),
                      FASTLOSS_OK);
     ck_assert_int_eq(fl_grad_any(nce, dtype, 1, 1, dX), FASTLOSS_OK);
     for (int param = 0; param < 2; param++) {
@@ -673,7 +676,7 @@ START_TEST(nce_lazy_vs_dense) {
     fl_nce_read(nce, FASTLOSS_F64, V, d, W[lazy][0], NULL, NULL, NULL);
     for (int step = 0; step < 2; step++) {
       const int32_t target[1] = {step == 0 ? 5 : 1}, neg[1] = {step == 0 ? 5 : 2};
-      ck_assert_int_eq(fastloss_nce_loss_f64(nce, 1, 1, X, target, neg, 1, &loss, NULL),
+      ck_assert_int_eq(fastloss_nce_loss_f64(nce, 1, 1, d, X, target, neg, 1, &loss, NULL),
                        FASTLOSS_OK);
       ck_assert_int_eq(fastloss_nce_grad_f64(nce, 1, 1, dX), FASTLOSS_OK);
       fl_nce_read(nce, FASTLOSS_F64, V, d, W[lazy][step + 1], NULL, NULL, NULL);
@@ -702,10 +705,10 @@ START_TEST(nce_sgd_step) {
   for (size_t e = 0; e < 60; e++) X[e] = fl_rng_normal(&rng);
   const int32_t target[6] = {0, 3, 3, 11, 5, 0}, neg[4] = {3, 8, 8, 2};
   double loss;
-  ck_assert_int_eq(fastloss_nce_loss_f64(a, n_ex, n_c, X, target, neg, 1, &loss, NULL),
+  ck_assert_int_eq(fastloss_nce_loss_f64(a, n_ex, n_c, d, X, target, neg, 1, &loss, NULL),
                    FASTLOSS_OK);
   ck_assert_int_eq(fastloss_nce_grad_f64(a, 1, 0, dX), FASTLOSS_OK);
-  ck_assert_int_eq(fastloss_nce_loss_f64(b, n_ex, n_c, X, target, neg, 1, &loss, NULL),
+  ck_assert_int_eq(fastloss_nce_loss_f64(b, n_ex, n_c, d, X, target, neg, 1, &loss, NULL),
                    FASTLOSS_OK);
   ck_assert_int_eq(fastloss_nce_grad_f64(b, 1, 1, dX), FASTLOSS_OK);
   double W0[60], b0[12], G[60], g[12], W1[60], b1[12];
@@ -739,7 +742,7 @@ START_TEST(nce_freeze) {
   const int32_t target[4] = {1, 2, 8, 1}, neg[3] = {0, 1, 5};
   double loss;
   /* A call retained before freezing stays pending. */
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, n_ex, n_c, X, target, neg, 1, &loss, NULL),
+  ck_assert_int_eq(fastloss_nce_loss_f64(nce, n_ex, n_c, d, X, target, neg, 1, &loss, NULL),
                    FASTLOSS_OK);
   ck_assert_int_eq(fastloss_nce_freeze(nce), FASTLOSS_OK);
   fl_nce_read(nce, FASTLOSS_F64, V, d, W, b, NULL, NULL);
@@ -747,7 +750,7 @@ START_TEST(nce_freeze) {
   double ref_y[8];
   const double ref =
       fl_ref_nce(&m, DBL_EPSILON, n_ex, n_c, X, target, neg, ref_y, NULL, NULL, NULL);
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, n_ex, n_c, X, target, NULL, 1, &loss, y),
+  ck_assert_int_eq(fastloss_nce_loss_f64(nce, n_ex, n_c, d, X, target, NULL, 1, &loss, y),
                    FASTLOSS_OK);
   ck_assert_msg(fl_close(loss, ref, 1e-13, 1e-13), "frozen loss %.15g, target-only reference %.15g",
                 loss, ref);
@@ -771,7 +774,7 @@ START_TEST(nce_freeze) {
   fl_nce_read(nce, FASTLOSS_F64, V, d, W, b, NULL, NULL);
   const double full =
       fl_ref_nce(&m, DBL_EPSILON, n_ex, n_c, X, target, neg, NULL, NULL, NULL, NULL);
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, n_ex, n_c, X, target, neg, 0, &loss, NULL),
+  ck_assert_int_eq(fastloss_nce_loss_f64(nce, n_ex, n_c, d, X, target, neg, 0, &loss, NULL),
                    FASTLOSS_OK);
   ck_assert(fl_close(loss, full, 1e-13, 1e-13));
   fastloss_nce_destroy(nce);
@@ -807,7 +810,8 @@ static void fl_thread_run(fastloss_dtype dtype, int threads, fastloss_optimizer 
       target[i] = (int32_t)(fl_rng_u32(&rng) % 40); /* many repeats */
     void *X = fl_alloc_x(dtype, rows * d, Xd);
     double loss;
-    ck_assert_int_eq(fl_loss_any(nce, dtype, n_ex, n_c, X, target, NULL, 1, &loss, y), FASTLOSS_OK);
+    ck_assert_int_eq(fl_loss_any(nce, dtype, n_ex, n_c, d, X, target, NULL, 1, &loss, y),
+                     FASTLOSS_OK);
     ck_assert_int_eq(fl_grad_any(nce, dtype, 1, 1, dX), FASTLOSS_OK);
     memcpy(p, &loss, sizeof loss);
     p += sizeof loss;
@@ -879,11 +883,13 @@ START_TEST(nce_seeded_draws) {
     int32_t neg[4];
     ck_assert_int_eq(fastloss_sampler_sample_rng(s, &rng, k, neg), FASTLOSS_OK);
     double la, lb, le, lo;
-    ck_assert_int_eq(fastloss_nce_loss_f64(a, n_ex, 1, X, target, NULL, 0, &la, NULL), FASTLOSS_OK);
-    ck_assert_int_eq(fastloss_nce_loss_f64(b, n_ex, 1, X, target, NULL, 0, &lb, NULL), FASTLOSS_OK);
-    ck_assert_int_eq(fastloss_nce_loss_f64(explicit_negs, n_ex, 1, X, target, neg, 0, &le, NULL),
+    ck_assert_int_eq(fastloss_nce_loss_f64(a, n_ex, 1, d, X, target, NULL, 0, &la, NULL),
                      FASTLOSS_OK);
-    ck_assert_int_eq(fastloss_nce_loss_f64(other, n_ex, 1, X, target, NULL, 0, &lo, NULL),
+    ck_assert_int_eq(fastloss_nce_loss_f64(b, n_ex, 1, d, X, target, NULL, 0, &lb, NULL),
+                     FASTLOSS_OK);
+    ck_assert_int_eq(fastloss_nce_loss_f64(explicit_negs, n_ex, 1, d, X, target, neg, 0, &le, NULL),
+                     FASTLOSS_OK);
+    ck_assert_int_eq(fastloss_nce_loss_f64(other, n_ex, 1, d, X, target, NULL, 0, &lo, NULL),
                      FASTLOSS_OK);
     ck_assert(la == lb && la != lo);
     ck_assert_msg(la == le, "step %d: drawn negatives give %.17g, stream-2 negatives %.17g", step,
@@ -1035,9 +1041,11 @@ START_TEST(nce_errors_calls) {
   const int32_t target[4] = {0, 1, 2, 3}, neg[2] = {4, 5};
   double loss, y[4], dX[12];
   /* A pending call and nonzero gradients, which no failed call may touch. */
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 4, 1, X, target, neg, 1, &loss, NULL), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 4, 1, 3, X, target, neg, 1, &loss, NULL),
+                   FASTLOSS_OK);
   ck_assert_int_eq(fastloss_nce_grad_f64(nce, 1, 0, dX), FASTLOSS_OK);
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 4, 1, X, target, neg, 1, &loss, NULL), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 4, 1, 3, X, target, neg, 1, &loss, NULL),
+                   FASTLOSS_OK);
   fl_snapshot before, after;
   fl_snap(nce, &before);
   ck_assert_uint_eq(before.calls, 1);
@@ -1048,45 +1056,46 @@ START_TEST(nce_errors_calls) {
     ck_assert(memcmp(&before, &after, sizeof before) == 0);        \
     ck_assert(out_loss == 77.0 && out_y[0] == 5 && out_y[3] == 5); \
   } while (0)
-  fl_expect_status(fastloss_nce_loss_f64(NULL, 4, 1, X, target, neg, 1, &out_loss, out_y),
+  fl_expect_status(fastloss_nce_loss_f64(NULL, 4, 1, 3, X, target, neg, 1, &out_loss, out_y),
                    FASTLOSS_ERR_NULL_POINTER, "nce is NULL");
-  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, NULL, target, neg, 1, &out_loss, out_y),
+  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, 3, NULL, target, neg, 1, &out_loss, out_y),
                    FASTLOSS_ERR_NULL_POINTER, "X is NULL");
   FL_NOTHING_CHANGED();
-  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, X, NULL, neg, 1, &out_loss, out_y),
+  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, 3, X, NULL, neg, 1, &out_loss, out_y),
                    FASTLOSS_ERR_NULL_POINTER, "target is NULL");
-  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, X, target, neg, 1, NULL, out_y),
+  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, 3, X, target, neg, 1, NULL, out_y),
                    FASTLOSS_ERR_NULL_POINTER, "loss is NULL");
   FL_NOTHING_CHANGED();
   float Xf[12] = {0}, yf[4];
-  fl_expect_status(fastloss_nce_loss_f32(nce, 4, 1, Xf, target, neg, 1, &out_loss, yf),
+  fl_expect_status(fastloss_nce_loss_f32(nce, 4, 1, 3, Xf, target, neg, 1, &out_loss, yf),
                    FASTLOSS_ERR_INVALID_ARGUMENT, "fastloss_nce_loss_f32 called on an f64 loss");
-  fl_expect_status(fastloss_nce_loss_f64(nce, 0, 1, X, target, neg, 1, &out_loss, out_y),
+  fl_expect_status(fastloss_nce_loss_f64(nce, 0, 1, 3, X, target, neg, 1, &out_loss, out_y),
                    FASTLOSS_ERR_INVALID_SHAPE, "n_ex = 0");
-  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 0, X, target, neg, 1, &out_loss, out_y),
+  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 0, 3, X, target, neg, 1, &out_loss, out_y),
                    FASTLOSS_ERR_INVALID_SHAPE, "n_c = 0");
-  fl_expect_status(fastloss_nce_loss_f64(nce, SIZE_MAX / 2, 3, X, target, neg, 1, &out_loss, out_y),
-                   FASTLOSS_ERR_SIZE_OVERFLOW, "overflows");
+  fl_expect_status(
+      fastloss_nce_loss_f64(nce, SIZE_MAX / 2, 3, 3, X, target, neg, 1, &out_loss, out_y),
+      FASTLOSS_ERR_SIZE_OVERFLOW, "overflows");
   FL_NOTHING_CHANGED();
   int32_t bad_target[4] = {0, 1, 2, 3};
   bad_target[3] = 7;
-  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, X, bad_target, neg, 1, &out_loss, out_y),
+  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, 3, X, bad_target, neg, 1, &out_loss, out_y),
                    FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "target[3] = 7 is outside [0, 7)");
   bad_target[3] = -2;
-  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, X, bad_target, neg, 1, &out_loss, out_y),
+  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, 3, X, bad_target, neg, 1, &out_loss, out_y),
                    FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "target[3] = -2 is outside [0, 7)");
   int32_t bad_neg[2] = {4, 100000};
-  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, X, target, bad_neg, 1, &out_loss, out_y),
+  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, 3, X, target, bad_neg, 1, &out_loss, out_y),
                    FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "neg_samples[1] = 100000 is outside [0, 7)");
   FL_NOTHING_CHANGED();
   /* Q(6) = 0: its NCE logit would be +inf. */
   bad_target[3] = 6;
-  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, X, bad_target, neg, 1, &out_loss, out_y),
+  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, 3, X, bad_target, neg, 1, &out_loss, out_y),
                    FASTLOSS_ERR_INVALID_ARGUMENT, "target[3] = 6 has noise probability 0");
   bad_neg[1] = 6;
-  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, X, target, bad_neg, 1, &out_loss, out_y),
+  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, 3, X, target, bad_neg, 1, &out_loss, out_y),
                    FASTLOSS_ERR_INVALID_ARGUMENT, "neg_samples[1] = 6 has noise probability 0");
-  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, X, target, neg, 1, &out_loss, X + 2),
+  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, 3, X, target, neg, 1, &out_loss, X + 2),
                    FASTLOSS_ERR_OVERLAP, "y_pred overlaps X");
   FL_NOTHING_CHANGED();
   /* grad */
@@ -1126,11 +1135,84 @@ START_TEST(nce_errors_calls) {
   ns.negative_sampling = 1;
   nce = fl_nce_new(&ns);
   const int32_t t6[4] = {6, 6, 0, 1};
-  ck_assert_int_eq(fastloss_nce_loss_f32(nce, 4, 1, Xf, t6, neg, 0, &loss, yf), FASTLOSS_OK);
-  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, X, t6, neg, 0, &loss, y),
+  ck_assert_int_eq(fastloss_nce_loss_f32(nce, 4, 1, 3, Xf, t6, neg, 0, &loss, yf), FASTLOSS_OK);
+  fl_expect_status(fastloss_nce_loss_f64(nce, 4, 1, 3, X, t6, neg, 0, &loss, y),
                    FASTLOSS_ERR_INVALID_ARGUMENT, "fastloss_nce_loss_f64 called on an f32 loss");
   fastloss_nce_destroy(nce);
   fastloss_sampler_destroy(s2);
+}
+END_TEST
+
+/* X with an n_in other than the config's: FASTLOSS_ERR_INVALID_SHAPE naming
+ * both, and nothing changes: not the outputs, the parameters, the
+ * gradients, the retained calls nor the negative stream (the next call with
+ * drawn negatives equals that of a twin that never saw the failed ones). */
+START_TEST(nce_errors_n_in) {
+  const size_t V = 7, d = 4, k = 2, n_ex = 3, n_c = 2, rows = n_ex * n_c;
+  fastloss_sampler *s = fl_nce_sampler(V, NULL, -1);
+  for (int pass = 0; pass < 2; pass++) {
+    const fastloss_dtype dtype = pass == 0 ? FASTLOSS_F32 : FASTLOSS_F64;
+    const size_t elem = dtype == FASTLOSS_F32 ? sizeof(float) : sizeof(double);
+    const fastloss_nce_config cfg = fl_nce_config(dtype, V, d, k, s);
+    fastloss_nce *nce = fl_nce_new(&cfg), *twin = fl_nce_new(&cfg);
+    double Xd[3 * 2 * 5]; /* room for the largest n_in passed below */
+    fl_rng rng;
+    fl_rng_seed(&rng, 6006);
+    for (size_t e = 0; e < sizeof Xd / sizeof Xd[0]; e++) Xd[e] = 0.5 * fl_rng_normal(&rng);
+    void *X = fl_alloc_x(dtype, sizeof Xd / sizeof Xd[0], Xd);
+    const int32_t target[3] = {1, 5, 2}, neg[2] = {0, 6};
+    double loss;
+    /* A retained call on each, so there is something that must stay pending. */
+    ck_assert_int_eq(fl_loss_any(nce, dtype, n_ex, n_c, d, X, target, neg, 1, &loss, NULL),
+                     FASTLOSS_OK);
+    ck_assert_int_eq(fl_loss_any(twin, dtype, n_ex, n_c, d, X, target, neg, 1, &loss, NULL),
+                     FASTLOSS_OK);
+    double W0[7 * 4], b0[7], dW0[7 * 4], db0[7], W1[7 * 4], b1[7], dW1[7 * 4], db1[7];
+    fl_nce_read(nce, dtype, V, d, W0, b0, dW0, db0);
+    const size_t wrong[3] = {3, 5, 0};
+    for (size_t w = 0; w < 3; w++) {
+      char want[96];
+      snprintf(want, sizeof want, "X has n_in = %zu, but the loss was created with n_in = 4",
+               wrong[w]);
+      double out_loss = 77.0;
+      const double canary[6] = {5, 5, 5, 5, 5, 5};
+      void *y = fl_alloc_x(dtype, rows, canary);
+      for (int retain = 0; retain < 2; retain++) {
+        fl_expect_status(
+            fl_loss_any(nce, dtype, n_ex, n_c, wrong[w], X, target, NULL, retain, &out_loss, y),
+            FASTLOSS_ERR_INVALID_SHAPE, want);
+        ck_assert_msg(out_loss == 77.0, "n_in %zu: loss written on error", wrong[w]);
+        for (size_t r = 0; r < rows; r++)
+          ck_assert_msg(fl_get(dtype, y, r) == 5.0, "n_in %zu: y_pred[%zu] written on error",
+                        wrong[w], r);
+        size_t calls = 9, elements = 9;
+        ck_assert_int_eq(fastloss_nce_pending(nce, &calls, &elements), FASTLOSS_OK);
+        ck_assert_uint_eq(calls, 1);
+        ck_assert_uint_eq(elements, rows * d);
+        fl_nce_read(nce, dtype, V, d, W1, b1, dW1, db1);
+        ck_assert(memcmp(W0, W1, sizeof W0) == 0 && memcmp(b0, b1, sizeof b0) == 0);
+        ck_assert(memcmp(dW0, dW1, sizeof dW0) == 0 && memcmp(db0, db1, sizeof db0) == 0);
+      }
+      free(y);
+    }
+    /* The right n_in still works, with the draws the twin makes. */
+    double loss_a = 0.0, loss_b = 1.0;
+    void *ya = malloc(rows * elem), *yb = malloc(rows * elem);
+    ck_assert_int_eq(fl_loss_any(nce, dtype, n_ex, n_c, d, X, target, NULL, 1, &loss_a, ya),
+                     FASTLOSS_OK);
+    ck_assert_int_eq(fl_loss_any(twin, dtype, n_ex, n_c, d, X, target, NULL, 1, &loss_b, yb),
+                     FASTLOSS_OK);
+    ck_assert(loss_a == loss_b && memcmp(ya, yb, rows * elem) == 0);
+    size_t calls = 0;
+    ck_assert_int_eq(fastloss_nce_pending(nce, &calls, NULL), FASTLOSS_OK);
+    ck_assert_uint_eq(calls, 2);
+    free(ya);
+    free(yb);
+    free(X);
+    fastloss_nce_destroy(nce);
+    fastloss_nce_destroy(twin);
+  }
+  fastloss_sampler_destroy(s);
 }
 END_TEST
 
@@ -1149,7 +1231,7 @@ START_TEST(nce_errors_draw) {
   {
     double W[10], b[5], W2[10], b2[5];
     fl_nce_read(nce, FASTLOSS_F64, 5, 2, W, b, NULL, NULL);
-    const fastloss_status st = fastloss_nce_loss_f64(nce, 2, 1, X, target, NULL, 1, &loss, y);
+    const fastloss_status st = fastloss_nce_loss_f64(nce, 2, 1, 2, X, target, NULL, 1, &loss, y);
     ck_assert_msg(st != FASTLOSS_OK, "6 distinct draws from 5 classes succeeded");
     ck_assert(loss == 77.0 && y[0] == 5 && y[1] == 5);
     size_t calls = 9;
@@ -1160,7 +1242,7 @@ START_TEST(nce_errors_draw) {
   }
   /* Explicit negatives still work (repeats are the caller's choice). */
   const int32_t neg[6] = {0, 1, 2, 3, 4, 4};
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 2, 1, X, target, neg, 1, &loss, y), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 2, 1, 2, X, target, neg, 1, &loss, y), FASTLOSS_OK);
   fastloss_nce_destroy(nce);
   fastloss_sampler_destroy(s);
 }
@@ -1183,6 +1265,7 @@ Suite *fl_suite_nce(void) {
   tcase_add_test(tc, nce_init);
   tcase_add_test(tc, nce_errors_create);
   tcase_add_test(tc, nce_errors_calls);
+  tcase_add_test(tc, nce_errors_n_in);
   tcase_add_test(tc, nce_errors_draw);
   suite_add_tcase(s, tc);
   return s;

@@ -211,11 +211,11 @@ static void fl_case_nce(fastloss_dtype dtype, int negative_sampling, fl_bytes *o
     for (size_t i = 0; i < n_ex; i++) target[i] = (int32_t)(fl_rng_u32(&rng) % 30);
     double loss;
     if (dtype == FASTLOSS_F32) {
-      ck_assert_int_eq(fastloss_nce_loss_f32(nce, n_ex, n_c, X, target, NULL, 1, &loss, y),
+      ck_assert_int_eq(fastloss_nce_loss_f32(nce, n_ex, n_c, d, X, target, NULL, 1, &loss, y),
                        FASTLOSS_OK);
       ck_assert_int_eq(fastloss_nce_grad_f32(nce, 1, 1, dX), FASTLOSS_OK);
     } else {
-      ck_assert_int_eq(fastloss_nce_loss_f64(nce, n_ex, n_c, X, target, NULL, 1, &loss, y),
+      ck_assert_int_eq(fastloss_nce_loss_f64(nce, n_ex, n_c, d, X, target, NULL, 1, &loss, y),
                        FASTLOSS_OK);
       ck_assert_int_eq(fastloss_nce_grad_f64(nce, 1, 1, dX), FASTLOSS_OK);
     }

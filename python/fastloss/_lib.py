@@ -130,7 +130,7 @@ for t in ("f32", "f64"):
     _proto("fastloss_sqerr_grad_" + t, S, c_size_t, c_size_t, P, P, P, P, P)
     _proto("fastloss_wgangp_" + t, S, c_int, c_size_t, P, c_size_t, P, c_size_t, c_size_t, P,
            c_size_t, P, P, P, P, P)
-    _proto("fastloss_nce_loss_" + t, S, P, c_size_t, c_size_t, P, P, P, c_int, P, P)
+    _proto("fastloss_nce_loss_" + t, S, P, c_size_t, c_size_t, c_size_t, P, P, P, c_int, P, P)
     _proto("fastloss_nce_grad_" + t, S, P, c_int, c_int, P)
 _proto("fastloss_sampler_create", S, P, P, c_size_t, c_int, c_int, c_uint64)
 _proto("fastloss_sampler_destroy", None, P)

@@ -342,7 +342,7 @@ class NCELoss:
         loss = _lib.c_double()
         y_pred = np.empty((n_ex, n_c), self._dtype)
         fn = _L.fastloss_nce_loss_f32 if self._dtype == _a.F32 else _L.fastloss_nce_loss_f64
-        _lib.check(fn(self._handle.ptr, n_ex, n_c, _a.addr(X), _a.addr(target),
+        _lib.check(fn(self._handle.ptr, n_ex, n_c, n_in, _a.addr(X), _a.addr(target),
                       _a.addr(neg) if neg is not None else None, int(bool(retain_derived)),
                       byref(loss), _a.addr(y_pred)))
         if rng is not None:

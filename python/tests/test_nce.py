@@ -224,9 +224,15 @@ def test_nce_draws_the_objects_own_stream():
     for _ in range(4):
         got = ours.loss(X, target, retain_derived=False)[0]
         out = _lib.c_double()
-        _lib.check(_lib.lib.fastloss_nce_loss_f64(raw._handle.ptr, 5, 3, _a.addr(X), _a.addr(t32),
-                                                  None, 0, byref(out), None))
+        _lib.check(_lib.lib.fastloss_nce_loss_f64(raw._handle.ptr, 5, 3, 4, _a.addr(X),
+                                                  _a.addr(t32), None, 0, byref(out), None))
         assert got == out.value
+    # The C call checks X's n_in itself (the wrapper checks it before calling).
+    out = _lib.c_double(77.0)
+    with pytest.raises(ValueError, match="X has n_in = 3, but the loss was created with n_in = 4"):
+        _lib.check(_lib.lib.fastloss_nce_loss_f64(raw._handle.ptr, 5, 3, 3, _a.addr(X),
+                                                  _a.addr(t32), None, 0, byref(out), None))
+    assert out.value == 77.0
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -125,10 +125,10 @@ static fastloss_status fz_loss_call(fastloss_nce *nce, int dtype64, const fz_cal
   memset(&l, 0x5a, sizeof l);
   const double before = l;
   const fastloss_status status =
-      dtype64 ? fastloss_nce_loss_f64(nce, call->n_ex, call->n_c, X64, call->target, neg, 1, &l,
-                                      yp64)
-              : fastloss_nce_loss_f32(nce, call->n_ex, call->n_c, call->X, call->target, neg, 1,
-                                      &l, yp32);
+      dtype64 ? fastloss_nce_loss_f64(nce, call->n_ex, call->n_c, n_in, X64, call->target, neg, 1,
+                                      &l, yp64)
+              : fastloss_nce_loss_f32(nce, call->n_ex, call->n_c, n_in, call->X, call->target, neg,
+                                      1, &l, yp32);
   if (status != FASTLOSS_OK) {
     if (memcmp(&l, &before, sizeof l)) fz_fail("%s: %s wrote the loss on error", name, what);
     for (size_t j = 0; j < 9; j++)

@@ -74,8 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fastloss_nce *nce = NULL;
     st[a][0] = fastloss_nce_create(&nce, &cfg);
     if (st[a][0] != FASTLOSS_OK) continue;
-    st[a][1] = fastloss_nce_loss_f32(nce, n_ex, n_c, X, target, (flags & 0x40) ? NULL : neg, 1,
-                                     &loss[a], yp[a]);
+    st[a][1] = fastloss_nce_loss_f32(nce, n_ex, n_c, cfg.n_in, X, target,
+                                     (flags & 0x40) ? NULL : neg, 1, &loss[a], yp[a]);
     if (st[a][1] != FASTLOSS_OK) {
       if (memcmp(&loss[a], &before, sizeof before)) fz_fail("%s: loss written on error", name);
       for (size_t j = 0; j < n_ex * n_c; j++)
