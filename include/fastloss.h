@@ -420,7 +420,9 @@ typedef enum fastloss_accidental_hits {
 typedef struct fastloss_nce_config {
   fastloss_dtype dtype;
   size_t n_classes, n_in;
-  size_t num_negative_samples;        /* k >= 1 */
+  size_t num_negative_samples;        /* k >= 1; when the sampler draws without
+                                         replacement, at most its classes of nonzero
+                                         probability (create refuses more) */
   const fastloss_sampler *sampler;    /* noise distribution Q; not owned, must outlive the loss */
   fastloss_optimizer optimizer;
   fastloss_init init;

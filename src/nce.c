@@ -47,6 +47,7 @@
 
 #include "config.h"
 #include "internal.h"
+#include "sampler-impl.h"
 
 /* Rows per forward and dX block: the block's logits and X rows stay in L1/L2. */
 #define FL_NCE_BLOCK_ROWS 64
@@ -437,6 +438,22 @@ static fastloss_status fl_nce_check_config(const fastloss_nce_config *config) {
     return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
                    "config->sampler has %zu classes, config->n_classes = %zu", sampler_size,
                    config->n_classes);
+  /* Without replacement the k draws of a call must be distinct classes of
+   * nonzero probability: a k above them would pass create and fail every
+   * loss() that draws.  The sampler is immutable, so this holds for good. */
+  if (!config->sampler->with_replacement) {
+    const size_t k = config->num_negative_samples;
+    if (k > config->n_classes)
+      return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
+                     "config->num_negative_samples = %zu exceeds config->n_classes = %zu, and "
+                     "config->sampler draws without replacement",
+                     k, config->n_classes);
+    if (k > config->sampler->nonzero)
+      return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT,
+                     "config->num_negative_samples = %zu exceeds the %zu classes of nonzero "
+                     "probability of config->sampler, which draws without replacement",
+                     k, config->sampler->nonzero);
+  }
   if (config->init != FASTLOSS_INIT_GLOROT_UNIFORM && config->init != FASTLOSS_INIT_GLOROT_NORMAL &&
       config->init != FASTLOSS_INIT_HE_UNIFORM && config->init != FASTLOSS_INIT_HE_NORMAL)
     return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "config->init = %d is not a fastloss_init",

@@ -1216,35 +1216,48 @@ START_TEST(nce_errors_n_in) {
 }
 END_TEST
 
-/* k above the classes of a sampler without replacement cannot be seen at
- * create (the public API does not say how a sampler draws): the draw
- * fails at loss(), which then changes nothing, the stream included. */
-START_TEST(nce_errors_draw) {
-  const double w[5] = {1, 2, 3, 4, 5};
-  fastloss_sampler *s = NULL;
-  ck_assert_int_eq(fastloss_sampler_create(&s, w, 5, 0, 0, 3), FASTLOSS_OK);
-  fastloss_nce_config cfg = fl_nce_config(FASTLOSS_F64, 5, 2, 6, s);
-  fastloss_nce *nce = fl_nce_new(&cfg);
+/* k above what a sampler without replacement can draw distinct is refused
+ * at create (naming k and the class count), not at the first loss() that
+ * draws; the boundary k and a sampler with replacement are accepted, and
+ * their loss() draws. */
+START_TEST(nce_errors_without_replacement) {
+  const double w[5] = {1, 2, 3, 4, 5}, sparse[5] = {1, 0, 3, 0, 5};
+  fastloss_sampler *distinct = NULL, *distinct_sparse = NULL, *repeats = NULL;
+  ck_assert_int_eq(fastloss_sampler_create(&distinct, w, 5, 0, 0, 3), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_sampler_create(&distinct_sparse, sparse, 5, 0, 0, 3), FASTLOSS_OK);
+  ck_assert_int_eq(fastloss_sampler_create(&repeats, w, 5, 0, 1, 3), FASTLOSS_OK);
+  fastloss_nce_config cfg = fl_nce_config(FASTLOSS_F64, 5, 2, 6, distinct);
+  fl_expect_create(&cfg, FASTLOSS_ERR_INVALID_ARGUMENT,
+                   "num_negative_samples = 6 exceeds config->n_classes = 5");
+  ck_assert_msg(strstr(fastloss_last_error(), "without replacement") != NULL, "%s",
+                fastloss_last_error());
+  cfg.num_negative_samples = 100;
+  fl_expect_create(&cfg, FASTLOSS_ERR_INVALID_ARGUMENT,
+                   "num_negative_samples = 100 exceeds config->n_classes = 5");
+  /* Two of the five classes have probability 0: three distinct draws at most. */
+  cfg.sampler = distinct_sparse;
+  cfg.negative_sampling = 1; /* NCE would refuse the zero-probability targets anyway */
+  cfg.num_negative_samples = 4;
+  fl_expect_create(&cfg, FASTLOSS_ERR_INVALID_ARGUMENT,
+                   "num_negative_samples = 4 exceeds the 3 classes of nonzero probability");
   const double X[4] = {0.5, -0.25, 1.0, 0.75};
   const int32_t target[2] = {1, 3};
   double loss = 77.0, y[2] = {5, 5};
-  {
-    double W[10], b[5], W2[10], b2[5];
-    fl_nce_read(nce, FASTLOSS_F64, 5, 2, W, b, NULL, NULL);
-    const fastloss_status st = fastloss_nce_loss_f64(nce, 2, 1, 2, X, target, NULL, 1, &loss, y);
-    ck_assert_msg(st != FASTLOSS_OK, "6 distinct draws from 5 classes succeeded");
-    ck_assert(loss == 77.0 && y[0] == 5 && y[1] == 5);
-    size_t calls = 9;
-    ck_assert_int_eq(fastloss_nce_pending(nce, &calls, NULL), FASTLOSS_OK);
-    ck_assert_uint_eq(calls, 0);
-    fl_nce_read(nce, FASTLOSS_F64, 5, 2, W2, b2, NULL, NULL);
-    ck_assert(memcmp(W, W2, sizeof W) == 0 && memcmp(b, b2, sizeof b) == 0);
+  struct {
+    const fastloss_sampler *sampler;
+    size_t k;
+  } accepted[3] = {{distinct, 5}, {distinct_sparse, 3}, {repeats, 6}};
+  for (int a = 0; a < 3; a++) {
+    cfg.sampler = accepted[a].sampler;
+    cfg.num_negative_samples = accepted[a].k;
+    fastloss_nce *nce = fl_nce_new(&cfg);
+    ck_assert_msg(fastloss_nce_loss_f64(nce, 2, 1, 2, X, target, NULL, 1, &loss, y) == FASTLOSS_OK,
+                  "k = %zu: %s", accepted[a].k, fastloss_last_error());
+    fastloss_nce_destroy(nce);
   }
-  /* Explicit negatives still work (repeats are the caller's choice). */
-  const int32_t neg[6] = {0, 1, 2, 3, 4, 4};
-  ck_assert_int_eq(fastloss_nce_loss_f64(nce, 2, 1, 2, X, target, neg, 1, &loss, y), FASTLOSS_OK);
-  fastloss_nce_destroy(nce);
-  fastloss_sampler_destroy(s);
+  fastloss_sampler_destroy(distinct);
+  fastloss_sampler_destroy(distinct_sparse);
+  fastloss_sampler_destroy(repeats);
 }
 END_TEST
 
@@ -1266,7 +1279,7 @@ Suite *fl_suite_nce(void) {
   tcase_add_test(tc, nce_errors_create);
   tcase_add_test(tc, nce_errors_calls);
   tcase_add_test(tc, nce_errors_n_in);
-  tcase_add_test(tc, nce_errors_draw);
+  tcase_add_test(tc, nce_errors_without_replacement);
   suite_add_tcase(s, tc);
   return s;
 }
