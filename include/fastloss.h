@@ -401,6 +401,17 @@ typedef struct fastloss_optimizer {
   int lazy;
 } fastloss_optimizer;
 
+/* numpy-ml's initialisations of W (n_classes, n_in), with numpy-ml's
+ * calc_fan: fan_in = n_classes, fan_out = n_in; gain 1.
+ *   GLOROT_UNIFORM  U(-b, b), b = sqrt(6 / (fan_in + fan_out))
+ *   GLOROT_NORMAL   truncated normal, std = sqrt(2 / (fan_in + fan_out))
+ *   HE_UNIFORM      U(-b, b), b = sqrt(6 / fan_in)
+ *   HE_NORMAL       truncated normal, std = sqrt(2 / fan_in)
+ * The truncated normal is numpy-ml's truncated_normal: N(0, std^2), each
+ * value 2 std or more from 0 redrawn until none is left, so every weight
+ * lies in (-2 std, 2 std) and their standard deviation is std * 0.8796
+ * (sqrt(1 - 4 phi(2) / (Phi(2) - Phi(-2)))).  The draws are deterministic:
+ * they come from the config's seed alone.  b starts at 0. */
 typedef enum fastloss_init {
   FASTLOSS_INIT_GLOROT_UNIFORM = 0,
   FASTLOSS_INIT_GLOROT_NORMAL,

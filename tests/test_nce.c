@@ -904,34 +904,70 @@ START_TEST(nce_seeded_draws) {
 END_TEST
 
 /* Initialisation: range and spread of each scheme (numpy-ml's fans:
- * fan_in = n_classes, fan_out = n_in for W of shape (n_classes, n_in)). */
+ * fan_in = n_classes, fan_out = n_in for W of shape (n_classes, n_in)).
+ * The normal schemes are numpy-ml's truncated normal: every |w| < 2 std and
+ * the spread of N(0, 1) truncated to (-2, 2),
+ *   m2 = E[z^2] = 1 - 2 a phi(a) / Z,  m4 = E[z^4] = 3 m2 - 2 a^3 phi(a) / Z
+ * (a = 2, Z = Phi(a) - Phi(-a) = erf(a / sqrt 2)), so the weights' standard
+ * deviation is std sqrt(m2) = 0.8796 std.  Uniform(-b, b): m2 = b^2 / 3,
+ * m4 = b^4 / 5.  Tolerances: 5 standard errors of the sample mean
+ * (sqrt(m2 / N)) and of the sample standard deviation (by the delta
+ * method, sqrt((m4 - m2^2) / N) / (2 sqrt(m2))) over N weights; a plain
+ * normal (std 1.137 times the truncated one, and values beyond 2 std)
+ * fails both the bound and the spread. */
 START_TEST(nce_init) {
-  const size_t V = 400, d = 50;
+  const size_t V = 1000, d = 200, N = V * d;
+  const double a = 2.0, phi = exp(-0.5 * a * a) / sqrt(2.0 * acos(-1.0)), Z = erf(a / sqrt(2.0));
+  const double trunc_m2 = 1.0 - 2.0 * a * phi / Z,
+               trunc_m4 = 3.0 * trunc_m2 - 2.0 * a * a * a * phi / Z;
+  ck_assert_msg(fabs(sqrt(trunc_m2) - 0.8796) < 5e-5, "truncated spread %.6f", sqrt(trunc_m2));
   fastloss_sampler *s = fl_nce_sampler(V, NULL, -1);
-  for (int init = 0; init < 4; init++) {
-    fastloss_nce_config cfg = fl_nce_config(FASTLOSS_F64, V, d, 2, s);
-    cfg.init = (fastloss_init)init;
-    fastloss_nce *nce = fl_nce_new(&cfg);
-    double *W, *b;
-    ck_assert_int_eq(fastloss_nce_params(nce, (void **)&W, (void **)&b, NULL, NULL), FASTLOSS_OK);
-    const double glorot = sqrt(6.0 / (double)(V + d)), he = sqrt(6.0 / (double)V);
-    const double bound = init == 0 ? glorot : init == 2 ? he : INFINITY;
-    const double want_std = init == 0   ? glorot / sqrt(3.0)
-                            : init == 1 ? sqrt(2.0 / (double)(V + d))
-                            : init == 2 ? he / sqrt(3.0)
-                                        : sqrt(2.0 / (double)V);
-    double sum = 0.0, squares = 0.0;
-    for (size_t e = 0; e < V * d; e++) {
-      ck_assert(fabs(W[e]) <= bound);
-      sum += W[e];
-      squares += W[e] * W[e];
+  for (int dtype_pass = 0; dtype_pass < 2; dtype_pass++) {
+    const fastloss_dtype dtype = dtype_pass == 0 ? FASTLOSS_F64 : FASTLOSS_F32;
+    for (int init = 0; init < 4; init++) {
+      fastloss_nce_config cfg = fl_nce_config(dtype, V, d, 2, s);
+      cfg.init = (fastloss_init)init;
+      fastloss_nce *nce = fl_nce_new(&cfg);
+      void *W, *b;
+      ck_assert_int_eq(fastloss_nce_params(nce, &W, &b, NULL, NULL), FASTLOSS_OK);
+      const int normal = init == FASTLOSS_INIT_GLOROT_NORMAL || init == FASTLOSS_INIT_HE_NORMAL;
+      const double fan_sum = (double)(V + d), fan_in = (double)V;
+      /* bound: b of the uniform schemes, 2 std of the normal ones. */
+      const double uniform_b =
+          init == FASTLOSS_INIT_GLOROT_UNIFORM ? sqrt(6.0 / fan_sum) : sqrt(6.0 / fan_in);
+      const double normal_std =
+          init == FASTLOSS_INIT_GLOROT_NORMAL ? sqrt(2.0 / fan_sum) : sqrt(2.0 / fan_in);
+      const double bound = normal ? 2.0 * normal_std : uniform_b;
+      const double m2 = normal ? trunc_m2 * normal_std * normal_std : uniform_b * uniform_b / 3.0;
+      const double m4 = normal ? trunc_m4 * pow(normal_std, 4.0) : pow(uniform_b, 4.0) / 5.0;
+      /* In f32 the weight is the double value rounded, which stays within
+       * the bound rounded the same way. */
+      const double limit = dtype == FASTLOSS_F32 ? (double)(float)bound : bound;
+      double sum = 0.0, squares = 0.0, widest = 0.0;
+      for (size_t e = 0; e < N; e++) {
+        const double w = fl_get(dtype, W, e);
+        if (fabs(w) > widest) widest = fabs(w);
+        sum += w;
+        squares += w * w;
+      }
+      if (normal)
+        ck_assert_msg(widest < limit, "init %d dtype %d: |w| = %.9g reaches 2 std = %.9g", init,
+                      (int)dtype, widest, limit);
+      else
+        ck_assert_msg(widest <= limit, "init %d dtype %d: |w| = %.9g beyond b = %.9g", init,
+                      (int)dtype, widest, limit);
+      const double mean = sum / (double)N, std = sqrt(squares / (double)N - mean * mean);
+      const double want_std = sqrt(m2);
+      const double mean_tol = 5.0 * sqrt(m2 / (double)N);
+      const double std_tol = 5.0 * sqrt((m4 - m2 * m2) / (double)N) / (2.0 * want_std);
+      ck_assert_msg(fabs(mean) < mean_tol, "init %d dtype %d: mean %g, tolerance %g", init,
+                    (int)dtype, mean, mean_tol);
+      ck_assert_msg(fabs(std - want_std) < std_tol,
+                    "init %d dtype %d: std %.6g, want %.6g +- %.2g (ratio %.5f)", init, (int)dtype,
+                    std, want_std, std_tol, std / want_std);
+      for (size_t e = 0; e < V; e++) ck_assert(fl_get(dtype, b, e) == 0.0);
+      fastloss_nce_destroy(nce);
     }
-    const double mean = sum / (double)(V * d), std = sqrt(squares / (double)(V * d) - mean * mean);
-    ck_assert_msg(fabs(mean) < 0.05 * want_std, "init %d: mean %g", init, mean);
-    ck_assert_msg(fabs(std / want_std - 1.0) < 0.02, "init %d: std %g, want %g", init, std,
-                  want_std);
-    for (size_t e = 0; e < V; e++) ck_assert(b[e] == 0.0);
-    fastloss_nce_destroy(nce);
   }
   fastloss_sampler_destroy(s);
 }
