@@ -483,9 +483,17 @@ FASTLOSS_API fastloss_status fastloss_nce_freeze(fastloss_nce *nce);
 FASTLOSS_API fastloss_status fastloss_nce_unfreeze(fastloss_nce *nce);
 /* Direct access to the parameters W (n_classes, n_in), b (n_classes) and the
  * accumulated gradients dW, db (dense views), as float* or double* by dtype.
- * Writes through W and b are allowed between calls. */
+ * Writes through W and b are allowed between calls.  Writes through dW and
+ * db are too, but the object tracks which rows grad() touched and updates
+ * (plain SGD, lazy mode) and clears (flush, update) only those: after
+ * writing a gradient, call fastloss_nce_gradients_written. */
 FASTLOSS_API fastloss_status fastloss_nce_params(fastloss_nce *nce, void **W, void **b,
                                                  void **dW, void **db);
+/* Call after writing through dW or db: the next update and flush treat every
+ * row as touched (O(n_classes * n_in) once; later grad() calls add to the
+ * written values as usual).  FASTLOSS_ERR_OUT_OF_MEMORY if the row list
+ * cannot grow, with nothing changed. */
+FASTLOSS_API fastloss_status fastloss_nce_gradients_written(fastloss_nce *nce);
 
 /* ------------------------------------------------------------- VAELoss */
 

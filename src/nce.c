@@ -593,6 +593,15 @@ fastloss_status fastloss_nce_unfreeze(fastloss_nce *nce) {
   return FASTLOSS_OK;
 }
 
+fastloss_status fastloss_nce_gradients_written(fastloss_nce *nce) {
+  if (nce == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "nce is NULL");
+  /* The touched list becomes every row; flush clears the flags again. */
+  const fastloss_status status = fl_nce_reserve_touched(nce, nce->classes);
+  if (status != FASTLOSS_OK) return status;
+  for (size_t row = 0; row < nce->classes; row++) fl_nce_touch(nce, (int32_t)row);
+  return FASTLOSS_OK;
+}
+
 fastloss_status fastloss_nce_params(fastloss_nce *nce, void **W, void **b, void **dW, void **db) {
   if (nce == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "nce is NULL");
   if (W != NULL) *W = nce->W;

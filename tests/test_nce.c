@@ -1297,6 +1297,81 @@ START_TEST(nce_errors_without_replacement) {
 }
 END_TEST
 
+/* A gradient written through fastloss_nce_params' dW or db into a row no
+ * grad() touched: after fastloss_nce_gradients_written, update() applies it
+ * (plain SGD, which otherwise visits only touched rows) and update() and
+ * flush_gradients() clear it. */
+START_TEST(nce_gradients_written) {
+  const size_t V = 6, d = 3, k = 2, n_ex = 2;
+  fastloss_sampler *s = fl_nce_sampler(V, NULL, -1);
+  for (int pass = 0; pass < 2; pass++) {
+    const fastloss_dtype dtype = pass == 0 ? FASTLOSS_F32 : FASTLOSS_F64;
+    fastloss_nce_config cfg = fl_nce_config(dtype, V, d, k, s);
+    cfg.optimizer.lr = 0.5;
+    fastloss_nce *nce = fl_nce_new(&cfg);
+    const double Xd[6] = {0.3, -0.2, 0.5, 0.1, 0.4, -0.6};
+    void *X = fl_alloc_x(dtype, 6, Xd);
+    const int32_t target[2] = {0, 1}, neg[2] = {2, 3}; /* rows 4 and 5 untouched */
+    double loss, dX[6];
+    ck_assert_int_eq(fl_loss_any(nce, dtype, n_ex, 1, d, X, target, neg, 1, &loss, NULL),
+                     FASTLOSS_OK);
+    ck_assert_int_eq(fl_grad_any(nce, dtype, 1, 0, dX), FASTLOSS_OK);
+    void *pdW, *pdb;
+    ck_assert_int_eq(fastloss_nce_params(nce, NULL, NULL, &pdW, &pdb), FASTLOSS_OK);
+    const double written_w = 0.25, written_b = -0.75; /* exact in both types */
+    if (dtype == FASTLOSS_F32) {
+      ((float *)pdW)[5 * d + 1] = (float)written_w;
+      ((float *)pdb)[4] = (float)written_b;
+    } else {
+      ((double *)pdW)[5 * d + 1] = written_w;
+      ((double *)pdb)[4] = written_b;
+    }
+    ck_assert_int_eq(fastloss_nce_gradients_written(nce), FASTLOSS_OK);
+    double W0[6 * 3], b0[6], dW0[6 * 3], db0[6], W1[6 * 3], b1[6], dW1[6 * 3], db1[6];
+    fl_nce_read(nce, dtype, V, d, W0, b0, dW0, db0);
+    ck_assert_int_eq(fastloss_nce_update(nce), FASTLOSS_OK);
+    fl_nce_read(nce, dtype, V, d, W1, b1, dW1, db1);
+    /* Every row moved by -lr * its gradient: the grad() rows and the written
+     * ones alike (in f32, lr * g rounded once, as the SGD step does). */
+    const double tol = dtype == FASTLOSS_F32 ? 1e-6 : 1e-15;
+    for (size_t e = 0; e < V * d; e++)
+      ck_assert_msg(fl_close(W1[e], W0[e] - 0.5 * dW0[e], tol, tol),
+                    "dtype %d: W[%zu] = %.9g, want %.9g - 0.5 * %.9g", (int)dtype, e, W1[e], W0[e],
+                    dW0[e]);
+    for (size_t e = 0; e < V; e++)
+      ck_assert_msg(fl_close(b1[e], b0[e] - 0.5 * db0[e], tol, tol),
+                    "dtype %d: b[%zu] = %.9g, want %.9g - 0.5 * %.9g", (int)dtype, e, b1[e], b0[e],
+                    db0[e]);
+    ck_assert(fl_close(W1[5 * d + 1], W0[5 * d + 1] - 0.5 * written_w, tol, tol));
+    ck_assert(fl_close(b1[4], b0[4] - 0.5 * written_b, tol, tol));
+    ck_assert(W1[5 * d] == W0[5 * d] && W1[4 * d] == W0[4 * d]); /* zero gradient there */
+    /* update() flushed every row, the written ones included. */
+    for (size_t e = 0; e < V * d; e++) ck_assert_msg(dW1[e] == 0.0, "dW[%zu] = %g", e, dW1[e]);
+    for (size_t e = 0; e < V; e++) ck_assert_msg(db1[e] == 0.0, "db[%zu] = %g", e, db1[e]);
+    /* flush_gradients() clears a written row too, and moves nothing. */
+    if (dtype == FASTLOSS_F32)
+      ((float *)pdW)[4 * d + 2] = 3.0f;
+    else
+      ((double *)pdW)[4 * d + 2] = 3.0;
+    ck_assert_int_eq(fastloss_nce_gradients_written(nce), FASTLOSS_OK);
+    ck_assert_int_eq(fastloss_nce_flush_gradients(nce), FASTLOSS_OK);
+    fl_nce_read(nce, dtype, V, d, W0, NULL, dW0, db0);
+    ck_assert(memcmp(W0, W1, sizeof W0) == 0);
+    for (size_t e = 0; e < V * d; e++) ck_assert_msg(dW0[e] == 0.0, "dW[%zu] = %g", e, dW0[e]);
+    /* Training goes on: the flags were cleared with the rows. */
+    ck_assert_int_eq(fl_loss_any(nce, dtype, n_ex, 1, d, X, target, neg, 1, &loss, NULL),
+                     FASTLOSS_OK);
+    ck_assert_int_eq(fl_grad_any(nce, dtype, 1, 1, dX), FASTLOSS_OK);
+    fl_nce_read(nce, dtype, V, d, NULL, NULL, dW0, db0);
+    for (size_t e = 0; e < V * d; e++) ck_assert(dW0[e] == 0.0);
+    free(X);
+    fastloss_nce_destroy(nce);
+  }
+  fl_expect_status(fastloss_nce_gradients_written(NULL), FASTLOSS_ERR_NULL_POINTER, "nce is NULL");
+  fastloss_sampler_destroy(s);
+}
+END_TEST
+
 Suite *fl_suite_nce(void) {
   Suite *s = suite_create("nce");
   TCase *tc = tcase_create("nce");
@@ -1316,6 +1391,7 @@ Suite *fl_suite_nce(void) {
   tcase_add_test(tc, nce_errors_calls);
   tcase_add_test(tc, nce_errors_n_in);
   tcase_add_test(tc, nce_errors_without_replacement);
+  tcase_add_test(tc, nce_gradients_written);
   suite_add_tcase(s, tc);
   return s;
 }

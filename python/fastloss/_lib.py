@@ -147,6 +147,7 @@ _proto("fastloss_nce_pending", S, P, P, P)
 for name in ("update", "flush_gradients", "freeze", "unfreeze"):
     _proto("fastloss_nce_" + name, S, P)
 _proto("fastloss_nce_params", S, P, P, P, P, P)
+_proto("fastloss_nce_gradients_written", S, P)
 
 # --------------------------------------------------------------- statuses
 

@@ -170,9 +170,10 @@ class NCELoss:
     retain_derived=True) -> (loss, y_pred (n_ex, n_c)); grad(retain_grads=True,
     update_params=True) -> dX (n_ex, n_c, n_in), or a list of them when
     several loss() calls preceded; update(); flush_gradients(); freeze();
-    unfreeze(); attributes parameters, gradients (dicts of arrays that view
-    the C object's memory: write into them in place), hyperparameters,
-    trainable.  X of a retained loss() call is read again by grad(): do not
+    unfreeze(); attributes parameters (a dict of arrays that view the C
+    object's W and b: write into them in place), gradients (read-only views
+    of the accumulated dW and db; assign ``loss.gradients = {"W": dW, "b":
+    db}``, either key optional, to write them), hyperparameters, trainable.  X of a retained loss() call is read again by grad(): do not
     modify it in between (numpy-ml reads it again too).
 
     noise_sampler is a fastloss DiscreteSampler (or any object with numpy-ml's
@@ -247,6 +248,12 @@ class NCELoss:
         shapes = [(self.n_classes, n_in), (1, self.n_classes)] * 2
         self._views = [np.asarray(_View(self._handle, p.value, s, dtype))
                        for p, s in zip(pointers, shapes)]
+        # dW and db are handed out read-only: the C object updates and clears
+        # only the rows grad() touched, so a write must go through the
+        # gradients setter, which tells it (fastloss_nce_gradients_written).
+        self._gradient_views = [v.view() for v in self._views[2:]]
+        for v in self._gradient_views:
+            v.flags.writeable = False
         # The C object's negative stream (fastloss_nce_create: the config's
         # seed, stream 2), drawn here with the same public calls so that the
         # negatives of every call are known (derived_variables) and passed
@@ -261,7 +268,29 @@ class NCELoss:
 
     @property
     def gradients(self):
-        return {"W": self._views[2], "b": self._views[3]} if self.is_initialized else {}
+        """Read-only views of the accumulated dW (n_classes, n_in) and db
+        (1, n_classes); assign a dict to write them (see the setter)."""
+        if not self.is_initialized:
+            return {}
+        return {"W": self._gradient_views[0], "b": self._gradient_views[1]}
+
+    @gradients.setter
+    def gradients(self, values):
+        """``loss.gradients = {"W": dW, "b": db}`` (either key optional; values
+        broadcast to the shapes above) replaces the accumulated gradients;
+        the next update() applies them to every row and update() or
+        flush_gradients() clears them.  Costs O(n_classes * n_in) once."""
+        ptr = self._ptr()
+        unknown = set(values) - {"W", "b"}
+        if unknown:
+            raise KeyError("gradients has keys 'W' and 'b', got %s" % ", ".join(sorted(unknown)))
+        # Every conversion before anything is written.
+        new = [(self._views[2 + i], np.broadcast_to(np.asarray(values[key], self._dtype),
+                                                    self._views[2 + i].shape))
+               for i, key in enumerate(("W", "b")) if key in values]
+        _lib.check(_L.fastloss_nce_gradients_written(ptr))
+        for view, value in new:
+            view[...] = value
 
     @property
     def hyperparameters(self):

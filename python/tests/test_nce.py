@@ -291,3 +291,37 @@ def test_nce_derived_variables(dtype, nce):
     loss.unfreeze()
     loss.flush_gradients()
     assert loss.derived_variables["noise_logits"] == []
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_nce_gradients_write_through_setter(dtype):
+    # dW and db are read-only views; the setter writes them and tells the C
+    # object, so that update() applies a row grad() never touched and
+    # update() / flush_gradients() clear it.
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(2, 1, 3)).astype(dtype)
+    loss = nm.NCELoss(6, nm.DiscreteSampler(PROBS, seed=3), 2, seed=5,
+                      optimizer="SGD(lr=0.5)")
+    loss.loss(X, np.array([0, 1]), neg_samples=np.array([2, 3]))
+    loss.grad(update_params=False)
+    with pytest.raises(ValueError):
+        loss.gradients["W"][5, 1] = 1.0
+    dW = loss.gradients["W"].copy()
+    dW[5, 1] = 0.25  # row 5: no target or negative of the call
+    db = loss.gradients["b"].copy()
+    db[0, 4] = -0.75
+    with pytest.raises(KeyError):
+        loss.gradients = {"W": dW, "bias": db}
+    assert loss.gradients["W"][5, 1] == 0  # nothing written on error
+    loss.gradients = {"W": dW, "b": db}
+    assert loss.gradients["W"][5, 1] == 0.25 and loss.gradients["b"][0, 4] == -0.75
+    W, b = loss.parameters["W"].copy(), loss.parameters["b"].copy()
+    loss.update()
+    rtol = 1e-6 if dtype == np.float32 else 1e-15
+    np.testing.assert_allclose(loss.parameters["W"], W - 0.5 * dW, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(loss.parameters["b"], b - 0.5 * db, rtol=rtol, atol=rtol)
+    assert np.all(loss.gradients["W"] == 0) and np.all(loss.gradients["b"] == 0)
+    loss.gradients = {"b": np.full((1, 6), 2.0)}
+    loss.flush_gradients()
+    assert np.all(loss.gradients["b"] == 0)
+    np.testing.assert_allclose(loss.parameters["b"], b - 0.5 * db, rtol=rtol, atol=rtol)
