@@ -23,11 +23,14 @@ fastloss_status fl_check_matrix(const void *base, const char *what, size_t rows,
     return fl_fail(FASTLOSS_ERR_INVALID_STRIDE, "leading dimension of %s = %zu is smaller than m = %zu",
                    what, ld, cols);
   /* (rows - 1) * ld + cols elements, each of at most 8 bytes, must be
-   * addressable. */
+   * addressable.  ld (>= cols here) is bounded on its own first: limit -
+   * cols would wrap for cols > limit, and one row of more than limit
+   * elements overflows the byte count too.  Callers reject rows == 0. */
   const size_t limit = SIZE_MAX / 8;
-  if (rows - 1 > 0 && ld > (limit - cols) / (rows - 1))
-    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW, "%s of %zu rows with leading dimension %zu overflows",
-                   what, rows, ld);
+  if (ld > limit || (rows > 1 && ld > (limit - cols) / (rows - 1)))
+    return fl_fail(FASTLOSS_ERR_SIZE_OVERFLOW,
+                   "%s (%zu x %zu, leading dimension %zu) overflows the address space", what, rows,
+                   cols, ld);
   return FASTLOSS_OK;
 }
 

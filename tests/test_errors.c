@@ -74,6 +74,94 @@ START_TEST(error_size_overflow) {
 }
 END_TEST
 
+/* Every byte of a small output buffer keeps the canary. */
+static void fl_canary_fill(void *p, size_t bytes) { memset(p, 0x5a, bytes); }
+
+static int fl_canary_intact(const void *p, size_t bytes) {
+  const unsigned char *b = p;
+  for (size_t k = 0; k < bytes; k++)
+    if (b[k] != 0x5a) return 0;
+  return 1;
+}
+
+/* The status and a message naming the matrix and its sizes. */
+static void fl_expect_overflow(fastloss_status got, const char *what, size_t rows, size_t cols,
+                               size_t ld) {
+  ck_assert_msg(got == FASTLOSS_ERR_SIZE_OVERFLOW, "%s %zu x %zu (ld %zu): got %s (%s)", what, rows,
+                cols, ld, fastloss_status_str(got), fastloss_last_error());
+  char want[160];
+  snprintf(want, sizeof want, "%s (%zu x %zu, leading dimension %zu) overflows", what, rows, cols,
+           ld);
+  ck_assert_msg(strstr(fastloss_last_error(), want) != NULL, "message '%s' lacks '%s'",
+                fastloss_last_error(), want);
+}
+
+/* Matrices whose element or byte count overflows size_t, through every
+ * kind of caller of the shared shape check, with 1, 2 and 3 rows and
+ * m = ld = SIZE_MAX / 8 + 1 (2^61 on 64 bits: more bytes than size_t holds
+ * at 8 bytes an element), SIZE_MAX / 4 + 1 (2^62) and SIZE_MAX / 2 + 1
+ * (2^63); 2 rows of 2^63 also overflow the element count itself.  The
+ * buffers are a few elements long: the call must fail before reading them.
+ * Each call also carries a later error (a label out of range, a bad
+ * parameter), so that a check letting the shape through fails here with
+ * that status instead of running the kernels over 2^61 elements. */
+START_TEST(error_size_overflow_wide) {
+  static const size_t wide[] = {SIZE_MAX / 8 + 1, SIZE_MAX / 4 + 1, SIZE_MAX / 2 + 1};
+  static const float in32[16] = {0};
+  static const double in64[16] = {0};
+  static const int32_t bad_labels[3] = {-1, -1, -1};
+  const fastloss_xent_params bad_smoothing = {.label_smoothing = 2.0};
+  const fastloss_vae_params bad_flag = {.from_logits = 2};
+  const fastloss_activation bad_act = {.use_params = 7};
+  struct {
+    double row[4], row2[4], loss, grad[16], grad2[16], grad3[16];
+  } o;
+  for (size_t rows = 1; rows <= 3; rows++) {
+    for (size_t k = 0; k < sizeof wide / sizeof wide[0]; k++) {
+      const size_t m = wide[k];
+      fl_canary_fill(&o, sizeof o);
+      fl_expect_overflow(fastloss_xent_f32(rows, m, in32, m, bad_labels, NULL, (float *)o.row,
+                                           &o.loss, (float *)o.grad, m),
+                         "logits", rows, m, m);
+      fl_expect_overflow(
+          fastloss_xent_f64(rows, m, in64, m, bad_labels, NULL, o.row, &o.loss, o.grad, m),
+          "logits", rows, m, m);
+      fl_expect_overflow(fastloss_xent_soft_f32(rows, m, in32, m, in32, m, &bad_smoothing,
+                                                (float *)o.row, &o.loss, (float *)o.grad, m),
+                         "logits", rows, m, m);
+      fl_expect_overflow(fastloss_xent_soft_f64(rows, m, in64, m, in64, m, &bad_smoothing, o.row,
+                                                &o.loss, o.grad, m),
+                         "logits", rows, m, m);
+      fl_expect_overflow(fastloss_vae_f32(rows, m, 1, in32, m, in32, m, in32, in32, 1, &bad_flag,
+                                          (float *)o.row, (float *)o.row2, &o.loss, (float *)o.grad,
+                                          (float *)o.grad2, (float *)o.grad3),
+                         "y", rows, m, m);
+      fl_expect_overflow(fastloss_vae_f64(rows, m, 1, in64, m, in64, m, in64, in64, 1, &bad_flag,
+                                          o.row, o.row2, &o.loss, o.grad, o.grad2, o.grad3),
+                         "y", rows, m, m);
+      fl_expect_overflow(
+          fastloss_sqerr_grad_f32(rows, m, in32, in32, in32, &bad_act, (float *)o.grad), "y", rows,
+          m, m);
+      fl_expect_overflow(fastloss_sqerr_grad_f64(rows, m, in64, in64, in64, &bad_act, o.grad), "y",
+                         rows, m, m);
+      if (rows == 1) {
+        fl_expect_overflow(fastloss_activation_fn_f32(&bad_act, m, in32, (float *)o.grad), "z", 1,
+                           m, m);
+        fl_expect_overflow(fastloss_activation_grad_f64(&bad_act, m, in64, o.grad), "z", 1, m, m);
+      }
+      ck_assert_msg(fl_canary_intact(&o, sizeof o), "%zu rows, m = %zu: an output was written",
+                    rows, m);
+    }
+  }
+  /* A leading dimension past the limit is refused with a short row too. */
+  fl_canary_fill(&o, sizeof o);
+  fl_expect_overflow(fastloss_xent_soft_f32(1, 4, in32, 4, in32, SIZE_MAX / 2 + 1, &bad_smoothing,
+                                            (float *)o.row, &o.loss, (float *)o.grad, 4),
+                     "target", 1, 4, SIZE_MAX / 2 + 1);
+  ck_assert_msg(fl_canary_intact(&o, sizeof o), "an output was written");
+}
+END_TEST
+
 START_TEST(error_invalid_stride) {
   fl_expect(FASTLOSS_ERR_INVALID_STRIDE, "leading dimension of logits = 5 is smaller than m = 6", N, M,
             fl_logits, 5, fl_labels, NULL, LD);
@@ -274,6 +362,7 @@ Suite *fl_suite_errors(void) {
   tcase_add_test(tc, error_null_pointer);
   tcase_add_test(tc, error_invalid_shape);
   tcase_add_test(tc, error_size_overflow);
+  tcase_add_test(tc, error_size_overflow_wide);
   tcase_add_test(tc, error_invalid_stride);
   tcase_add_test(tc, error_label_out_of_range);
   tcase_add_test(tc, error_label_out_of_range_long);
