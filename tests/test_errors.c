@@ -45,9 +45,14 @@ static void fl_expect(fastloss_status want, const char *message_part, size_t n, 
 START_TEST(error_null_pointer) {
   fl_expect(FASTLOSS_ERR_NULL_POINTER, "logits is NULL", N, M, NULL, LD, fl_labels, NULL, LD);
   fl_expect(FASTLOSS_ERR_NULL_POINTER, "labels is NULL", N, M, fl_logits, LD, NULL, NULL, LD);
+  fl_outputs o;
+  fl_outputs_poison(&o);
+  ck_assert_int_eq(
+      fastloss_xent_soft_f32(N, M, fl_logits, LD, NULL, M, NULL, o.row_loss, &o.loss, o.grad, LD),
+      FASTLOSS_ERR_NULL_POINTER);
+  ck_assert_str_eq(fastloss_last_error(), "target is NULL");
+  fl_outputs_untouched(&o);
   double loss = 1.0;
-  ck_assert_int_eq(fastloss_xent_soft_f32(N, M, fl_logits, LD, NULL, M, NULL, NULL, &loss, NULL, M),
-                   FASTLOSS_ERR_NULL_POINTER);
   ck_assert_int_eq(fastloss_crossentropy_loss_f32(1, 1, NULL, fl_logits, &loss), FASTLOSS_ERR_NULL_POINTER);
   ck_assert(loss == 1.0);
 }
@@ -71,6 +76,12 @@ START_TEST(error_size_overflow) {
   ck_assert_int_eq(fastloss_crossentropy_loss_f32(SIZE_MAX / 2, 4, &one, &one, &loss),
                    FASTLOSS_ERR_SIZE_OVERFLOW);
   ck_assert_str_eq(fastloss_last_error(), "n * m = 9223372036854775807 * 4 overflows");
+  ck_assert(loss == 1.0);
+  float grad[4] = {9, 9, 9, 9};
+  ck_assert_int_eq(fastloss_crossentropy_grad_f32(SIZE_MAX / 2, 4, &one, &one, grad),
+                   FASTLOSS_ERR_SIZE_OVERFLOW);
+  ck_assert_str_eq(fastloss_last_error(), "n * m = 9223372036854775807 * 4 overflows");
+  ck_assert(grad[0] == 9 && grad[1] == 9 && grad[2] == 9 && grad[3] == 9);
 }
 END_TEST
 
@@ -287,17 +298,35 @@ START_TEST(error_invalid_argument) {
 }
 END_TEST
 
-START_TEST(error_not_binary_and_not_stochastic) {
+/* y[0][1] = 0.5 is the first entry of y that is neither 0 nor 1: named by
+ * the loss and the gradient alike, and neither output written. */
+START_TEST(error_not_binary) {
   const float y[4] = {0.0f, 0.5f, 1.0f, 0.0f}, p[4] = {0.5f, 0.5f, 0.5f, 0.5f};
-  const float y_ok[4] = {0.0f, 1.0f, 1.0f, 0.0f}, p_bad[4] = {0.5f, 0.5f, 0.7f, 0.5f};
   float grad[4] = {9, 9, 9, 9};
   double loss = 9.0;
   ck_assert_int_eq(fastloss_crossentropy_loss_f32(2, 2, y, p, &loss), FASTLOSS_ERR_NOT_BINARY);
   ck_assert_str_eq(fastloss_last_error(), "y[0][1] is not 0 or 1 (y must be one-hot)");
-  ck_assert_int_eq(fastloss_crossentropy_grad_f32(2, 2, y_ok, p_bad, grad), FASTLOSS_ERR_NOT_STOCHASTIC);
+  ck_assert(loss == 9.0);
+  ck_assert_int_eq(fastloss_crossentropy_grad_f32(2, 2, y, p, grad), FASTLOSS_ERR_NOT_BINARY);
+  ck_assert_str_eq(fastloss_last_error(), "y[0][1] is not 0 or 1 (y must be one-hot)");
+  ck_assert(grad[0] == 9 && grad[1] == 9 && grad[2] == 9 && grad[3] == 9);
+}
+END_TEST
+
+/* Row 1 of y_pred sums to 1.2 (y is one-hot): named by the loss and the
+ * gradient alike, and neither output written. */
+START_TEST(error_not_stochastic) {
+  const float y[4] = {0.0f, 1.0f, 1.0f, 0.0f}, p[4] = {0.5f, 0.5f, 0.7f, 0.5f};
+  float grad[4] = {9, 9, 9, 9};
+  double loss = 9.0;
+  ck_assert_int_eq(fastloss_crossentropy_loss_f32(2, 2, y, p, &loss), FASTLOSS_ERR_NOT_STOCHASTIC);
   ck_assert_msg(strstr(fastloss_last_error(), "row 1 of y_pred sums to 1.2") != NULL, "%s",
                 fastloss_last_error());
-  ck_assert(loss == 9.0 && grad[0] == 9 && grad[3] == 9);
+  ck_assert(loss == 9.0);
+  ck_assert_int_eq(fastloss_crossentropy_grad_f32(2, 2, y, p, grad), FASTLOSS_ERR_NOT_STOCHASTIC);
+  ck_assert_msg(strstr(fastloss_last_error(), "row 1 of y_pred sums to 1.2") != NULL, "%s",
+                fastloss_last_error());
+  ck_assert(grad[0] == 9 && grad[1] == 9 && grad[2] == 9 && grad[3] == 9);
 }
 END_TEST
 
@@ -367,7 +396,8 @@ Suite *fl_suite_errors(void) {
   tcase_add_test(tc, error_label_out_of_range);
   tcase_add_test(tc, error_label_out_of_range_long);
   tcase_add_test(tc, error_invalid_argument);
-  tcase_add_test(tc, error_not_binary_and_not_stochastic);
+  tcase_add_test(tc, error_not_binary);
+  tcase_add_test(tc, error_not_stochastic);
   tcase_add_test(tc, error_overlap);
   tcase_add_test(tc, error_unsupported_isa);
   tcase_add_test(tc, nan_logits_are_data);
