@@ -157,7 +157,8 @@ typedef struct fastloss_xent_params {
  *              = r * (p * ((1 - s) w_y + (s / m) sum_c w_c) - (1 - s) w_y e_y - (s / m) w)
  * with r = 1 for SUM and NONE, 1 / (sum of w_y over non-ignored rows) for MEAN.
  * Outputs, each optional (NULL skips it):
- *   row_loss[n]  per-row losses (0 for ignored rows);
+ *   row_loss[n]  per-row losses (0 for ignored rows); required with
+ *                FASTLOSS_REDUCTION_NONE (FASTLOSS_ERR_NULL_POINTER otherwise);
  *   *loss        the reduced loss (for NONE: the sum), accumulated in double;
  *   grad (n, m) with leading dimension ld_grad.  grad may be the same buffer
  *                as logits with ld_grad == ld_logits (in place); no other

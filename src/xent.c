@@ -106,6 +106,10 @@ static fastloss_status fl_xent_check(size_t n, size_t m, const void *logits, siz
       params->reduction != FASTLOSS_REDUCTION_NONE)
     return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "params->reduction = %d is not a fastloss_reduction",
                    (int)params->reduction);
+  /* NONE returns the losses only through row_loss. */
+  if (params->reduction == FASTLOSS_REDUCTION_NONE && row_loss == NULL)
+    return fl_fail(FASTLOSS_ERR_NULL_POINTER,
+                   "row_loss is NULL but reduction is FASTLOSS_REDUCTION_NONE");
   const double s = params->label_smoothing;
   if (!(s >= 0.0 && s < 1.0))
     return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "params->label_smoothing = %g is outside [0, 1)", s);

@@ -330,6 +330,54 @@ START_TEST(error_not_stochastic) {
 }
 END_TEST
 
+/* Reduction NONE puts the losses in row_loss, so it is required: hard and
+ * soft labels, f32 and f64, with and without a gradient; nothing written. */
+START_TEST(error_none_without_row_loss) {
+  const fastloss_xent_params none = {.reduction = FASTLOSS_REDUCTION_NONE};
+  static const char want[] = "row_loss is NULL but reduction is FASTLOSS_REDUCTION_NONE";
+  static double logits64[N * LD];
+  for (size_t k = 0; k < N * LD; k++) logits64[k] = (double)k;
+  for (int with_grad = 0; with_grad < 2; with_grad++) {
+    struct {
+      double loss, grad[N * LD];
+    } o;
+    for (int call = 0; call < 4; call++) {
+      fl_canary_fill(&o, sizeof o);
+      float *g32 = with_grad ? (float *)o.grad : NULL;
+      double *g64 = with_grad ? o.grad : NULL;
+      fastloss_status got = FASTLOSS_OK;
+      switch (call) {
+        case 0:
+          got = fastloss_xent_f32(N, M, fl_logits, LD, fl_labels, &none, NULL, &o.loss, g32, LD);
+          break;
+        case 1:
+          got = fastloss_xent_f64(N, M, logits64, LD, fl_labels, &none, NULL, &o.loss, g64, LD);
+          break;
+        case 2:
+          got = fastloss_xent_soft_f32(N, M, fl_logits, LD, fl_logits, LD, &none, NULL, &o.loss,
+                                       g32, LD);
+          break;
+        case 3:
+          got = fastloss_xent_soft_f64(N, M, logits64, LD, logits64, LD, &none, NULL, &o.loss, g64,
+                                       LD);
+          break;
+      }
+      ck_assert_msg(got == FASTLOSS_ERR_NULL_POINTER, "call %d, grad %d: got %s (%s)", call,
+                    with_grad, fastloss_status_str(got), fastloss_last_error());
+      ck_assert_str_eq(fastloss_last_error(), want);
+      ck_assert_msg(fl_canary_intact(&o, sizeof o), "call %d, grad %d: an output was written", call,
+                    with_grad);
+    }
+  }
+  /* With row_loss, NONE is fine: the losses are there. */
+  float row[N];
+  double loss;
+  ck_assert_int_eq(fastloss_xent_f32(N, M, fl_logits, LD, fl_labels, &none, row, &loss, NULL, LD),
+                   FASTLOSS_OK);
+  for (size_t i = 0; i < N; i++) ck_assert(isfinite(row[i]) && row[i] > 0.0f);
+}
+END_TEST
+
 START_TEST(error_overlap) {
   float buf[N * LD + 8];
   memset(buf, 0, sizeof buf);
@@ -398,6 +446,7 @@ Suite *fl_suite_errors(void) {
   tcase_add_test(tc, error_invalid_argument);
   tcase_add_test(tc, error_not_binary);
   tcase_add_test(tc, error_not_stochastic);
+  tcase_add_test(tc, error_none_without_row_loss);
   tcase_add_test(tc, error_overlap);
   tcase_add_test(tc, error_unsupported_isa);
   tcase_add_test(tc, nan_logits_are_data);
