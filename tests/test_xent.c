@@ -717,8 +717,9 @@ static void fl_x64_run(const fl_x64case *c, int forward_only, const double *z,
                            : isnan(g[i * ld + j]),
                    "%s: grad gap [%zu][%zu] written", what, i, j);
     }
-  /* The loss alone (row_loss NULL) is the same number. */
-  if (forward_only) {
+  /* The loss alone (row_loss NULL) is the same number; reduction NONE
+   * requires row_loss (FASTLOSS_ERR_NULL_POINTER, tests/test_errors.c). */
+  if (forward_only && p.reduction != FASTLOSS_REDUCTION_NONE) {
     double alone = -12345.0;
     ck_assert_int_eq(
         c->soft ? fastloss_xent_soft_f64(n, m, zd, ld, tb.data, m, &p, NULL, &alone, NULL, ld)
