@@ -71,6 +71,17 @@
  *                computed directly (no cancellation) to a few ULP for any
  *                finite y; below ~1e-38 (|y| > 87.3 in f32) the small one
  *                may flush to 0.  NaN gives NaN.
+ *   nce_sigmoid_bce
+ *                q_j and c_j bit for bit as nce_sigmoid computes them, and
+ *                t_j = -log of q_j clipped to [eps, 1 - eps] (eps =
+ *                FLT_EPSILON or DBL_EPSILON), the binary cross-entropy
+ *                term of the label whose probability is q_j:
+ *                  q_j < eps ? -log(eps) : c_j < eps ? -log1p(-eps) :
+ *                  q_j > 1/2 ? -log1p(-c_j) : -log(q_j)
+ *                (f32: the ISA's vector log, log1p built from it; f64:
+ *                libm).  Any y, +-inf included, gives a finite t but NaN,
+ *                which gives NaN.  t may be y (each y_j is read before
+ *                anything of element j is written).
  *   nce_gemv     out += sum_c coef[c] * w[c]
  *   nce_ger      w[c] += coef[c] * x for c < cols, in order of c, so a
  *                repeated row receives every update; x must not be one of
@@ -79,6 +90,7 @@
   X(nce_dots, void,                                                                                \
     (size_t rows, size_t cols, size_t d, const T *const *x, const T *const *w, T *z, size_t ld_z)) \
   X(nce_sigmoid, void, (size_t m, const T *y, T *q, T *c))                                         \
+  X(nce_sigmoid_bce, void, (size_t m, const T *y, T *q, T *c, T *t))                               \
   X(nce_gemv, void, (size_t cols, size_t d, const T *coef, const T *const *w, T *out))             \
   X(nce_ger, void, (size_t cols, size_t d, const T *coef, const T *x, T *const *w))
 

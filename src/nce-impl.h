@@ -17,15 +17,6 @@ static void FL_NAME(fl_nce_init_)(fastloss_nce *nce, fastloss_rng *rng) {
   for (size_t e = 0; e < count; e++) W[e] = (FL_T)fl_nce_init_value(nce, rng);
 }
 
-/* -log of the clipped probability of the correct label, from q = that
- * probability and c = 1 - q, both computed directly by nce_sigmoid. */
-static inline double FL_NAME(fl_nce_term_)(FL_T q, FL_T c) {
-  const double eps = (double)FL_EPS;
-  if ((double)q < eps) return -log(eps);
-  if ((double)c < eps) return -log1p(-eps);
-  return q > (FL_T)0.5 ? -log1p(-(double)c) : -log((double)q);
-}
-
 fastloss_status FL_NAME(fastloss_nce_loss_)(fastloss_nce *nce, size_t n_ex, size_t n_c, size_t n_in,
                                             const FL_T *X, const int32_t *target,
                                             const int32_t *neg_samples, int retain_derived,
@@ -123,15 +114,18 @@ fastloss_status FL_NAME(fastloss_nce_loss_)(fastloss_nce *nce, size_t n_ex, size
         for (size_t j = 0; j < used; j++) yr[1 + j] = (FL_T)(-((double)yr[1 + j] + neg_shift[j]));
       }
     }
-    kernels->nce_sigmoid((last_row - first_row) * stride, y + first_row * stride,
-                         q + first_row * stride, c + first_row * stride);
+    /* The BCE terms (-log of the clipped probability of each logit's label)
+     * replace the logits, which nothing reads after this. */
+    kernels->nce_sigmoid_bce((last_row - first_row) * stride, y + first_row * stride,
+                             q + first_row * stride, c + first_row * stride,
+                             y + first_row * stride);
     double sum = 0.0;
     for (size_t i = first_ex; i < last_ex; i++) {
       const int32_t t = target[i];
       for (size_t r = i * n_c; r < (i + 1) * n_c; r++) {
-        const FL_T *qr = q + r * stride;
+        const FL_T *qr = q + r * stride, *term = y + r * stride;
         FL_T *cr = c + r * stride;
-        sum += FL_NAME(fl_nce_term_)(qr[0], cr[0]);
+        sum += (double)term[0];
         if (y_pred != NULL)
           y_pred[r] = qr[0] < eps ? eps : (qr[0] > one_minus_eps ? one_minus_eps : qr[0]);
         cr[0] = -cr[0]; /* dz = sigmoid(z) - 1 */
@@ -140,7 +134,7 @@ fastloss_status FL_NAME(fastloss_nce_loss_)(fastloss_nce *nce, size_t n_ex, size
             cr[1 + j] = 0;
             continue;
           }
-          sum += FL_NAME(fl_nce_term_)(qr[1 + j], cr[1 + j]);
+          sum += (double)term[1 + j];
         }
       }
     }

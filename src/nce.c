@@ -7,11 +7,13 @@
  *   z_n = X[i,c] . W[n_j] + b[n_j] - s log Q(n_j)
  *   loss = -sum log clip(sigmoid(z_t)) - sum log clip(1 - sigmoid(z_n))
  *   dz   = sigmoid(z) - label
- * Every logit is fed to nce_sigmoid with the sign that makes q the
+ * Every logit is fed to nce_sigmoid_bce with the sign that makes q the
  * probability of the correct label (y = z_t, y = -z_n), so c = 1 - q is
  * computed without cancellation: the loss term is -log q (or -log1p(-c)
- * when q is near 1, where log(q) would lose c's digits) and dz = -c for the
- * target, +c for a negative.
+ * when q is near 1, where log(q) would lose c's digits), clipped, and dz =
+ * -c for the target, +c for a negative.  The kernel computes the terms in
+ * the element type with the ISA's log (f32: within 2 ULP of the formula on
+ * its own q and c; f64: libm), and they are summed here in double.
  *
  * Cost: a step touches only the target and negative rows of W (never
  * O(n_classes * n_in)) unless a stateful optimizer runs in numpy-ml's dense

@@ -10,6 +10,10 @@
  *   division, sigmoid(|y|) = r and sigmoid(-|y|) = e r: no overflow, no
  *   1 - x cancellation, a few ULP; the clamp of exp flushes the small one to
  *   0 (or a denormal) past |y| ~ 87.3.  NaN flows through both.
+ * sigmoid_bce: the same sigmoid (bit for bit), then the clipped BCE term as
+ *   in the scalar file (maths and error there): one fl_avx2_log per lane, of
+ *   q where q <= 1/2 and of u = 1 - c, plus the exact correction
+ *   (-c - (u - 1)) / u, where q > 1/2; the two clips blended in last.
  * gemv, ger: one FMA per element and coefficient; ger goes column by column,
  *   so a repeated row is loaded again after the previous update's store.
  * Tails: the last d % 8 (m % 8) elements go through masked loads (masked-off
@@ -184,6 +188,42 @@ static void fl_f32_nce_sigmoid_ukernel__avx2(size_t m, const float *y, float *q,
     fl_avx2_sigmoid(_mm256_maskload_ps(y + j, fl_avx2_tail_mask(count)), &qv, &cv);
     fl_avx2_store_tail(q + j, count, qv);
     fl_avx2_store_tail(c + j, count, cv);
+  }
+}
+
+/* -log of q clipped to [eps, 1 - eps], from q and c = 1 - q, 8 lanes. */
+FL_TILE_INLINE __m256 fl_avx2_bce_term(__m256 q, __m256 c) {
+  const __m256 upper = _mm256_cmp_ps(q, _mm256_set1_ps(0.5f), _CMP_GT_OQ);
+  const __m256 u = _mm256_sub_ps(_mm256_set1_ps(1.0f), c);
+  const __m256 arg = _mm256_blendv_ps(q, u, upper);
+  const __m256 excess = _mm256_add_ps(c, _mm256_sub_ps(u, _mm256_set1_ps(1.0f)));
+  const __m256 correction =
+      _mm256_and_ps(upper, _mm256_div_ps(_mm256_xor_ps(excess, _mm256_set1_ps(-0.0f)), u));
+  __m256 t = _mm256_xor_ps(_mm256_add_ps(fl_avx2_log(arg), correction), _mm256_set1_ps(-0.0f));
+  t = _mm256_blendv_ps(t, _mm256_set1_ps(FL_NCE_CLIP_HIGH),
+                       _mm256_cmp_ps(c, _mm256_set1_ps(FL_NCE_EPS), _CMP_LT_OQ));
+  t = _mm256_blendv_ps(t, _mm256_set1_ps(FL_NCE_CLIP_LOW),
+                       _mm256_cmp_ps(q, _mm256_set1_ps(FL_NCE_EPS), _CMP_LT_OQ));
+  return t;
+}
+
+static void fl_f32_nce_sigmoid_bce_ukernel__avx2(size_t m, const float *y, float *q, float *c,
+                                                 float *t) {
+  size_t j = 0;
+  for (; j + W <= m; j += W) {
+    __m256 qv, cv;
+    fl_avx2_sigmoid(_mm256_loadu_ps(y + j), &qv, &cv);
+    _mm256_storeu_ps(q + j, qv);
+    _mm256_storeu_ps(c + j, cv);
+    _mm256_storeu_ps(t + j, fl_avx2_bce_term(qv, cv));
+  }
+  if (j < m) {
+    const size_t count = m - j;
+    __m256 qv, cv;
+    fl_avx2_sigmoid(_mm256_maskload_ps(y + j, fl_avx2_tail_mask(count)), &qv, &cv);
+    fl_avx2_store_tail(q + j, count, qv);
+    fl_avx2_store_tail(c + j, count, cv);
+    fl_avx2_store_tail(t + j, count, fl_avx2_bce_term(qv, cv));
   }
 }
 

@@ -10,6 +10,10 @@
  *   division, sigmoid(|y|) = r and sigmoid(-|y|) = e r: no overflow, no
  *   1 - x cancellation, a few ULP; the clamp of exp flushes the small one to
  *   0 (or a denormal) past |y| ~ 87.3.  NaN flows through both.
+ * sigmoid_bce: the same sigmoid (bit for bit), then the clipped BCE term as
+ *   in the scalar file (maths and error there): one fl_avx512_log per lane,
+ *   of q where q <= 1/2 and of u = 1 - c, plus the exact correction
+ *   (-c - (u - 1)) / u, where q > 1/2; the two clips blended in last.
  * gemv, ger: one FMA per element and coefficient; ger goes column by column,
  *   so a repeated row is loaded again after the previous update's store.
  * Tails: the last d % 16 (m % 16) elements go through masked loads and
@@ -195,6 +199,42 @@ static void fl_f32_nce_sigmoid_ukernel__avx512(size_t m, const float *y, float *
     fl_avx512_sigmoid(_mm512_maskz_loadu_ps(fl_avx512_tail_mask(count), y + j), &qv, &cv);
     fl_avx512_store_tail(q + j, count, qv);
     fl_avx512_store_tail(c + j, count, cv);
+  }
+}
+
+/* -log of q clipped to [eps, 1 - eps], from q and c = 1 - q, 16 lanes. */
+FL_TILE_INLINE __m512 fl_avx512_bce_term(__m512 q, __m512 c) {
+  const __mmask16 upper = _mm512_cmp_ps_mask(q, _mm512_set1_ps(0.5f), _CMP_GT_OQ);
+  const __m512 u = _mm512_sub_ps(_mm512_set1_ps(1.0f), c);
+  const __m512 arg = _mm512_mask_blend_ps(upper, q, u);
+  const __m512 excess = _mm512_add_ps(c, _mm512_sub_ps(u, _mm512_set1_ps(1.0f)));
+  const __m512 correction = _mm512_mask_blend_ps(
+      upper, _mm512_setzero_ps(), _mm512_div_ps(_mm512_xor_ps(excess, _mm512_set1_ps(-0.0f)), u));
+  __m512 t = _mm512_xor_ps(_mm512_add_ps(fl_avx512_log(arg), correction), _mm512_set1_ps(-0.0f));
+  t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(c, _mm512_set1_ps(FL_NCE_EPS), _CMP_LT_OQ), t,
+                           _mm512_set1_ps(FL_NCE_CLIP_HIGH));
+  t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(q, _mm512_set1_ps(FL_NCE_EPS), _CMP_LT_OQ), t,
+                           _mm512_set1_ps(FL_NCE_CLIP_LOW));
+  return t;
+}
+
+static void fl_f32_nce_sigmoid_bce_ukernel__avx512(size_t m, const float *y, float *q, float *c,
+                                                   float *t) {
+  size_t j = 0;
+  for (; j + W <= m; j += W) {
+    __m512 qv, cv;
+    fl_avx512_sigmoid(_mm512_loadu_ps(y + j), &qv, &cv);
+    _mm512_storeu_ps(q + j, qv);
+    _mm512_storeu_ps(c + j, cv);
+    _mm512_storeu_ps(t + j, fl_avx512_bce_term(qv, cv));
+  }
+  if (j < m) {
+    const size_t count = m - j;
+    __m512 qv, cv;
+    fl_avx512_sigmoid(_mm512_maskz_loadu_ps(fl_avx512_tail_mask(count), y + j), &qv, &cv);
+    fl_avx512_store_tail(q + j, count, qv);
+    fl_avx512_store_tail(c + j, count, cv);
+    fl_avx512_store_tail(t + j, count, fl_avx512_bce_term(qv, cv));
   }
 }
 

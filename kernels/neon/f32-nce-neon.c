@@ -10,6 +10,10 @@
  *   division, sigmoid(|y|) = r and sigmoid(-|y|) = e r: no overflow, no
  *   1 - x cancellation, a few ULP; the clamp of exp flushes the small one to
  *   0 (or a denormal) past |y| ~ 87.3.  NaN flows through both.
+ * sigmoid_bce: the same sigmoid (bit for bit), then the clipped BCE term as
+ *   in the scalar file (maths and error there): one fl_neon_log per lane, of
+ *   q where q <= 1/2 and of u = 1 - c, plus the exact correction
+ *   (-c - (u - 1)) / u, where q > 1/2; the two clips blended in last.
  * gemv, ger: one FMA per element and coefficient; ger goes column by column,
  *   so a repeated row is loaded again after the previous update's store.
  * Tails: the last d % 4 (m % 4) elements are copied through a 4-float stack
@@ -183,6 +187,39 @@ static void fl_f32_nce_sigmoid_ukernel__neon(size_t m, const float *y, float *q,
     fl_neon_sigmoid(fl_neon_load_tail(y + j, count, 0.0f), &qv, &cv);
     fl_neon_store_tail(q + j, count, qv);
     fl_neon_store_tail(c + j, count, cv);
+  }
+}
+
+/* -log of q clipped to [eps, 1 - eps], from q and c = 1 - q, 4 lanes. */
+FL_TILE_INLINE float32x4_t fl_neon_bce_term(float32x4_t q, float32x4_t c) {
+  const uint32x4_t upper = vcgtq_f32(q, vdupq_n_f32(0.5f));
+  const float32x4_t u = vsubq_f32(vdupq_n_f32(1.0f), c);
+  const float32x4_t arg = vbslq_f32(upper, u, q);
+  const float32x4_t excess = vaddq_f32(c, vsubq_f32(u, vdupq_n_f32(1.0f)));
+  const float32x4_t correction = fl_neon_and_mask(vdivq_f32(vnegq_f32(excess), u), upper);
+  float32x4_t t = vnegq_f32(vaddq_f32(fl_neon_log(arg), correction));
+  t = vbslq_f32(vcltq_f32(c, vdupq_n_f32(FL_NCE_EPS)), vdupq_n_f32(FL_NCE_CLIP_HIGH), t);
+  t = vbslq_f32(vcltq_f32(q, vdupq_n_f32(FL_NCE_EPS)), vdupq_n_f32(FL_NCE_CLIP_LOW), t);
+  return t;
+}
+
+static void fl_f32_nce_sigmoid_bce_ukernel__neon(size_t m, const float *y, float *q, float *c,
+                                                 float *t) {
+  size_t j = 0;
+  for (; j + W <= m; j += W) {
+    float32x4_t qv, cv;
+    fl_neon_sigmoid(vld1q_f32(y + j), &qv, &cv);
+    vst1q_f32(q + j, qv);
+    vst1q_f32(c + j, cv);
+    vst1q_f32(t + j, fl_neon_bce_term(qv, cv));
+  }
+  if (j < m) {
+    const size_t count = m - j;
+    float32x4_t qv, cv;
+    fl_neon_sigmoid(fl_neon_load_tail(y + j, count, 0.0f), &qv, &cv);
+    fl_neon_store_tail(q + j, count, qv);
+    fl_neon_store_tail(c + j, count, cv);
+    fl_neon_store_tail(t + j, count, fl_neon_bce_term(qv, cv));
   }
 }
 

@@ -1,7 +1,10 @@
 /* Sigmoid-logit micro-kernels of NCE and negative sampling, f64, portable C,
  * serving every ISA.  Contracts are in kernels/kernels.h; the sigmoid is
  *   e = exp(-|y|), r = 1 / (1 + e),  sigmoid(|y|) = r, sigmoid(-|y|) = e * r
- * which never overflows and never subtracts from 1. */
+ * which never overflows and never subtracts from 1.  sigmoid_bce's term is
+ * the clip formula of kernels.h written out with libm's log and log1p, in
+ * the order the NCE object evaluated it before the kernel existed. */
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 
@@ -23,14 +26,29 @@ static void fl_f64_nce_dots_ukernel__scalar(size_t rows, size_t cols, size_t d,
   }
 }
 
+/* q = sigmoid(y), c = sigmoid(-y): the one sigmoid of both kernels. */
+static inline void fl_f64_sigmoid(double y, double *q, double *c) {
+  const double e = exp(-fabs(y));
+  const double r = 1.0 / (1.0 + e);
+  const double small = e * r;
+  const int positive = y >= 0.0;
+  *q = positive ? r : small;
+  *c = positive ? small : r;
+}
+
 static void fl_f64_nce_sigmoid_ukernel__scalar(size_t m, const double *y, double *q, double *c) {
+  for (size_t j = 0; j < m; j++) fl_f64_sigmoid(y[j], &q[j], &c[j]);
+}
+
+static void fl_f64_nce_sigmoid_bce_ukernel__scalar(size_t m, const double *y, double *q, double *c,
+                                                   double *t) {
+  const double eps = DBL_EPSILON;
   for (size_t j = 0; j < m; j++) {
-    const double e = exp(-fabs(y[j]));
-    const double r = 1.0 / (1.0 + e);
-    const double small = e * r;
-    const int positive = y[j] >= 0.0;
-    q[j] = positive ? r : small;
-    c[j] = positive ? small : r;
+    double qj, cj;
+    fl_f64_sigmoid(y[j], &qj, &cj);
+    q[j] = qj;
+    c[j] = cj;
+    t[j] = qj < eps ? -log(eps) : cj < eps ? -log1p(-eps) : qj > 0.5 ? -log1p(-cj) : -log(qj);
   }
 }
 

@@ -82,6 +82,14 @@ static inline float fl_scalar_exp_nonpos(float x) {
 }
 #endif
 
+/* The clip of NCE's binary cross-entropy terms (nce_sigmoid_bce): eps =
+ * FLT_EPSILON, -log(eps) = 23 ln 2 and -log1p(-eps) = eps + eps^2 / 2 +
+ * eps^3 / 3 + ..., each rounded to float (the decimals are the values to
+ * 40 digits). */
+#define FL_NCE_EPS 0x1p-23f
+#define FL_NCE_CLIP_LOW 15.94238515287874211659633879353806106574f
+#define FL_NCE_CLIP_HIGH 1.192092966562091722896838486808843580911e-7f
+
 /* ------------------------------------------------------ full-range exp, log
  * Added for the VAE kernels (the KL term takes exp of a log-variance, which
  * may be positive; the Bernoulli term takes logs).

@@ -113,7 +113,7 @@ enum {
   O_XENT_ROW, O_XENT_LOSS, O_XENT_GRAD, O_XENT_LONG_ROW, O_XENT_LONG_GRAD,
   O_XENT_SMALL_ROW, O_XENT_SMALL_GRAD, O_XENT_OPT_ROW, O_XENT_OPT_GRAD,
   O_CE_LOSS, O_CE_GRAD,
-  O_SIG_Q, O_SIG_C, O_SGNS_LOSS,
+  O_SIG_Q, O_SIG_C, O_SIG_T, O_SGNS_LOSS,
   O_VAE_LOSS, O_VAE_DYP, O_VAE_DLV, O_VAE_DMU, O_VAEL_LOSS, O_VAEL_DZ,
   O_SQ_LOSS, O_SQ_GRAD,
   O_ACT_FIRST, /* 2 per kind: value, derivative */
@@ -139,6 +139,7 @@ static output outputs[O_COUNT] = {
   [O_CE_GRAD] = {"crossentropy", "grad", 'u', 0.5},
   [O_SIG_Q] = {"nce_sigmoid", "q = sigmoid(y)", 'u', 2.8},
   [O_SIG_C] = {"nce_sigmoid", "c = sigmoid(-y)", 'u', 2.8},
+  [O_SIG_T] = {"nce_sigmoid_bce", "t = -log clip(q, eps)", 'u', 4.1},
   [O_SGNS_LOSS] = {"sgns step", "loss", 'r', 1e-7},
   [O_VAE_LOSS] = {"vae", "loss", 'r', 1e-6},
   [O_VAE_DYP] = {"vae", "dY_pred", 'u', 8},
@@ -363,7 +364,21 @@ static void op_nce(const fl_isa_kernels *kt) {
     stat_add(&stats[O_SIG_Q], score_ulp(q[k], rq), set, k, y[k], rq, q[k]);
     stat_add(&stats[O_SIG_C], score_ulp(c[k], rc), set, k, y[k], rc, c[k]);
   }
-  free(y), free(q), free(c);
+  /* The BCE term of NCE, -log of sigmoid(y) clipped to [eps, 1 - eps]:
+   * log1p(e^-y) for y >= 0, -y + log1p(e^y) below (q and c into the same
+   * buffers: nce_sigmoid_bce's equal nce_sigmoid's bit for bit). */
+  float *t = xmalloc(n * sizeof *t);
+  kt->f32_nce->nce_sigmoid_bce(n, y, q, c, t);
+  for (size_t k = 0; k < n; k++) {
+    const char *set = k < N_ADV ? "adversarial" : "random";
+    const ld eps = FLT_EPSILON, x = y[k], e = expl(-fabsl(x)), small = e / (1.0L + e);
+    const ld rq = x >= 0 ? 1.0L - small : small, rc = x >= 0 ? small : 1.0L - small;
+    const ld rt = rq < eps   ? -logl(eps)
+                  : rc < eps ? -log1pl(-eps)
+                             : (x >= 0 ? log1pl(e) : -x + log1pl(e));
+    stat_add(&stats[O_SIG_T], score_ulp(t[k], (double)rt), set, k, y[k], (double)rt, t[k]);
+  }
+  free(y), free(q), free(c), free(t);
 
   /* sgns: lr = 0 (the tables stay as given), deterministic, k = 5 given
    * negatives per pair; the loss is sum softplus(-x.w_t) + sum softplus(x.w_neg) */
