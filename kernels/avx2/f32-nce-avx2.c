@@ -174,23 +174,6 @@ FL_TILE_INLINE void fl_avx2_sigmoid(__m256 y, __m256 *q, __m256 *c) {
   *c = _mm256_blendv_ps(r, small, positive);
 }
 
-static void fl_f32_nce_sigmoid_ukernel__avx2(size_t m, const float *y, float *q, float *c) {
-  size_t j = 0;
-  for (; j + W <= m; j += W) {
-    __m256 qv, cv;
-    fl_avx2_sigmoid(_mm256_loadu_ps(y + j), &qv, &cv);
-    _mm256_storeu_ps(q + j, qv);
-    _mm256_storeu_ps(c + j, cv);
-  }
-  if (j < m) {
-    const size_t count = m - j;
-    __m256 qv, cv;
-    fl_avx2_sigmoid(_mm256_maskload_ps(y + j, fl_avx2_tail_mask(count)), &qv, &cv);
-    fl_avx2_store_tail(q + j, count, qv);
-    fl_avx2_store_tail(c + j, count, cv);
-  }
-}
-
 /* -log of q clipped to [eps, 1 - eps], from q and c = 1 - q, 8 lanes. */
 FL_TILE_INLINE __m256 fl_avx2_bce_term(__m256 q, __m256 c) {
   const __m256 upper = _mm256_cmp_ps(q, _mm256_set1_ps(0.5f), _CMP_GT_OQ);
@@ -207,15 +190,16 @@ FL_TILE_INLINE __m256 fl_avx2_bce_term(__m256 q, __m256 c) {
   return t;
 }
 
-static void fl_f32_nce_sigmoid_bce_ukernel__avx2(size_t m, const float *y, float *q, float *c,
-                                                 float *t) {
+/* The loop of both kernels: q and c, and the BCE terms when t is not NULL
+ * (t may be y).  Inlined with t = NULL, the sigmoid kernel stores no terms. */
+FL_TILE_INLINE void fl_avx2_sigmoid_rows(size_t m, const float *y, float *q, float *c, float *t) {
   size_t j = 0;
   for (; j + W <= m; j += W) {
     __m256 qv, cv;
     fl_avx2_sigmoid(_mm256_loadu_ps(y + j), &qv, &cv);
     _mm256_storeu_ps(q + j, qv);
     _mm256_storeu_ps(c + j, cv);
-    _mm256_storeu_ps(t + j, fl_avx2_bce_term(qv, cv));
+    if (t != NULL) _mm256_storeu_ps(t + j, fl_avx2_bce_term(qv, cv));
   }
   if (j < m) {
     const size_t count = m - j;
@@ -223,8 +207,17 @@ static void fl_f32_nce_sigmoid_bce_ukernel__avx2(size_t m, const float *y, float
     fl_avx2_sigmoid(_mm256_maskload_ps(y + j, fl_avx2_tail_mask(count)), &qv, &cv);
     fl_avx2_store_tail(q + j, count, qv);
     fl_avx2_store_tail(c + j, count, cv);
-    fl_avx2_store_tail(t + j, count, fl_avx2_bce_term(qv, cv));
+    if (t != NULL) fl_avx2_store_tail(t + j, count, fl_avx2_bce_term(qv, cv));
   }
+}
+
+static void fl_f32_nce_sigmoid_ukernel__avx2(size_t m, const float *y, float *q, float *c) {
+  fl_avx2_sigmoid_rows(m, y, q, c, NULL);
+}
+
+static void fl_f32_nce_sigmoid_bce_ukernel__avx2(size_t m, const float *y, float *q, float *c,
+                                                 float *t) {
+  fl_avx2_sigmoid_rows(m, y, q, c, t);
 }
 
 /* Four chunks per step share each broadcast coefficient and keep four

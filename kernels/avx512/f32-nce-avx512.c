@@ -185,23 +185,6 @@ FL_TILE_INLINE void fl_avx512_sigmoid(__m512 y, __m512 *q, __m512 *c) {
   *c = _mm512_mask_blend_ps(positive, r, small);
 }
 
-static void fl_f32_nce_sigmoid_ukernel__avx512(size_t m, const float *y, float *q, float *c) {
-  size_t j = 0;
-  for (; j + W <= m; j += W) {
-    __m512 qv, cv;
-    fl_avx512_sigmoid(_mm512_loadu_ps(y + j), &qv, &cv);
-    _mm512_storeu_ps(q + j, qv);
-    _mm512_storeu_ps(c + j, cv);
-  }
-  if (j < m) {
-    const size_t count = m - j;
-    __m512 qv, cv;
-    fl_avx512_sigmoid(_mm512_maskz_loadu_ps(fl_avx512_tail_mask(count), y + j), &qv, &cv);
-    fl_avx512_store_tail(q + j, count, qv);
-    fl_avx512_store_tail(c + j, count, cv);
-  }
-}
-
 /* -log of q clipped to [eps, 1 - eps], from q and c = 1 - q, 16 lanes. */
 FL_TILE_INLINE __m512 fl_avx512_bce_term(__m512 q, __m512 c) {
   const __mmask16 upper = _mm512_cmp_ps_mask(q, _mm512_set1_ps(0.5f), _CMP_GT_OQ);
@@ -218,15 +201,16 @@ FL_TILE_INLINE __m512 fl_avx512_bce_term(__m512 q, __m512 c) {
   return t;
 }
 
-static void fl_f32_nce_sigmoid_bce_ukernel__avx512(size_t m, const float *y, float *q, float *c,
-                                                   float *t) {
+/* The loop of both kernels: q and c, and the BCE terms when t is not NULL
+ * (t may be y).  Inlined with t = NULL, the sigmoid kernel stores no terms. */
+FL_TILE_INLINE void fl_avx512_sigmoid_rows(size_t m, const float *y, float *q, float *c, float *t) {
   size_t j = 0;
   for (; j + W <= m; j += W) {
     __m512 qv, cv;
     fl_avx512_sigmoid(_mm512_loadu_ps(y + j), &qv, &cv);
     _mm512_storeu_ps(q + j, qv);
     _mm512_storeu_ps(c + j, cv);
-    _mm512_storeu_ps(t + j, fl_avx512_bce_term(qv, cv));
+    if (t != NULL) _mm512_storeu_ps(t + j, fl_avx512_bce_term(qv, cv));
   }
   if (j < m) {
     const size_t count = m - j;
@@ -234,8 +218,17 @@ static void fl_f32_nce_sigmoid_bce_ukernel__avx512(size_t m, const float *y, flo
     fl_avx512_sigmoid(_mm512_maskz_loadu_ps(fl_avx512_tail_mask(count), y + j), &qv, &cv);
     fl_avx512_store_tail(q + j, count, qv);
     fl_avx512_store_tail(c + j, count, cv);
-    fl_avx512_store_tail(t + j, count, fl_avx512_bce_term(qv, cv));
+    if (t != NULL) fl_avx512_store_tail(t + j, count, fl_avx512_bce_term(qv, cv));
   }
+}
+
+static void fl_f32_nce_sigmoid_ukernel__avx512(size_t m, const float *y, float *q, float *c) {
+  fl_avx512_sigmoid_rows(m, y, q, c, NULL);
+}
+
+static void fl_f32_nce_sigmoid_bce_ukernel__avx512(size_t m, const float *y, float *q, float *c,
+                                                   float *t) {
+  fl_avx512_sigmoid_rows(m, y, q, c, t);
 }
 
 /* Four chunks per step share each broadcast coefficient and keep four

@@ -173,23 +173,6 @@ FL_TILE_INLINE void fl_neon_sigmoid(float32x4_t y, float32x4_t *q, float32x4_t *
   *c = vbslq_f32(positive, small, r);
 }
 
-static void fl_f32_nce_sigmoid_ukernel__neon(size_t m, const float *y, float *q, float *c) {
-  size_t j = 0;
-  for (; j + W <= m; j += W) {
-    float32x4_t qv, cv;
-    fl_neon_sigmoid(vld1q_f32(y + j), &qv, &cv);
-    vst1q_f32(q + j, qv);
-    vst1q_f32(c + j, cv);
-  }
-  if (j < m) {
-    const size_t count = m - j;
-    float32x4_t qv, cv;
-    fl_neon_sigmoid(fl_neon_load_tail(y + j, count, 0.0f), &qv, &cv);
-    fl_neon_store_tail(q + j, count, qv);
-    fl_neon_store_tail(c + j, count, cv);
-  }
-}
-
 /* -log of q clipped to [eps, 1 - eps], from q and c = 1 - q, 4 lanes. */
 FL_TILE_INLINE float32x4_t fl_neon_bce_term(float32x4_t q, float32x4_t c) {
   const uint32x4_t upper = vcgtq_f32(q, vdupq_n_f32(0.5f));
@@ -203,15 +186,16 @@ FL_TILE_INLINE float32x4_t fl_neon_bce_term(float32x4_t q, float32x4_t c) {
   return t;
 }
 
-static void fl_f32_nce_sigmoid_bce_ukernel__neon(size_t m, const float *y, float *q, float *c,
-                                                 float *t) {
+/* The loop of both kernels: q and c, and the BCE terms when t is not NULL
+ * (t may be y).  Inlined with t = NULL, the sigmoid kernel stores no terms. */
+FL_TILE_INLINE void fl_neon_sigmoid_rows(size_t m, const float *y, float *q, float *c, float *t) {
   size_t j = 0;
   for (; j + W <= m; j += W) {
     float32x4_t qv, cv;
     fl_neon_sigmoid(vld1q_f32(y + j), &qv, &cv);
     vst1q_f32(q + j, qv);
     vst1q_f32(c + j, cv);
-    vst1q_f32(t + j, fl_neon_bce_term(qv, cv));
+    if (t != NULL) vst1q_f32(t + j, fl_neon_bce_term(qv, cv));
   }
   if (j < m) {
     const size_t count = m - j;
@@ -219,8 +203,17 @@ static void fl_f32_nce_sigmoid_bce_ukernel__neon(size_t m, const float *y, float
     fl_neon_sigmoid(fl_neon_load_tail(y + j, count, 0.0f), &qv, &cv);
     fl_neon_store_tail(q + j, count, qv);
     fl_neon_store_tail(c + j, count, cv);
-    fl_neon_store_tail(t + j, count, fl_neon_bce_term(qv, cv));
+    if (t != NULL) fl_neon_store_tail(t + j, count, fl_neon_bce_term(qv, cv));
   }
+}
+
+static void fl_f32_nce_sigmoid_ukernel__neon(size_t m, const float *y, float *q, float *c) {
+  fl_neon_sigmoid_rows(m, y, q, c, NULL);
+}
+
+static void fl_f32_nce_sigmoid_bce_ukernel__neon(size_t m, const float *y, float *q, float *c,
+                                                 float *t) {
+  fl_neon_sigmoid_rows(m, y, q, c, t);
 }
 
 /* Four chunks per step share each broadcast coefficient and keep four
