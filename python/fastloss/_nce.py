@@ -173,8 +173,9 @@ class NCELoss:
     unfreeze(); attributes parameters (a dict of arrays that view the C
     object's W and b: write into them in place), gradients (read-only views
     of the accumulated dW and db; assign ``loss.gradients = {"W": dW, "b":
-    db}``, either key optional, to write them), hyperparameters, trainable.  X of a retained loss() call is read again by grad(): do not
-    modify it in between (numpy-ml reads it again too).
+    db}``, either key optional, to write them), hyperparameters, trainable.
+    X of a retained loss() call is read again by grad(): do not modify it
+    in between (numpy-ml reads it again too).
 
     noise_sampler is a fastloss DiscreteSampler (or any object with numpy-ml's
     ``probs``/``log``, from which one is built).  optimizer: None (SGD), a
