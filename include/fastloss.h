@@ -228,6 +228,9 @@ FASTLOSS_API double fastloss_rng_uniform(fastloss_rng *rng);
  * positive.  With with_replacement = 0 the k draws of one call are distinct
  * (successive sampling: each draw from the remaining classes, renormalised);
  * k may not exceed the number of classes of nonzero probability.
+ * k = 0 draws nothing: FASTLOSS_OK, out may be NULL, the stream does not
+ * move (an empty draw, like numpy's choice(n, size=0); it is NCELoss that
+ * refuses num_negative_samples = 0).
  * The sampler owns a stream seeded by `seed` (stream 0); sample_rng draws
  * from a caller's stream instead and is safe to call from many threads on
  * one sampler. */

@@ -303,9 +303,25 @@ static fastloss_status fl_nc_step(void *ctx, size_t i) {
                                          &c->loss, NULL)
                  : fastloss_nce_loss_f64(c->nce, NC_N, NC_C, NC_D, c->X, c->target, NULL, 1,
                                          &c->loss, NULL);
-    default:
+    case 5:
       return f32 ? fastloss_nce_grad_f32(c->nce, 1, 1, (float *)c->dX)
                  : fastloss_nce_grad_f64(c->nce, 1, 1, c->dX);
+    case 6: { /* the caller writes a gradient into a row no call touched */
+      void *dW, *db;
+      fastloss_nce_params(c->nce, NULL, NULL, &dW, &db);
+      const size_t row = NC_V - 1; /* no target; dW is flushed after step 5 */
+      for (size_t j = 0; j < NC_D; j++) {
+        if (f32) ((float *)dW)[row * NC_D + j] = 0.25f * (float)(j + 1);
+        else ((double *)dW)[row * NC_D + j] = 0.25 * (double)(j + 1);
+      }
+      if (f32) ((float *)db)[row] = -0.5f;
+      else ((double *)db)[row] = -0.5;
+      return FASTLOSS_OK;
+    }
+    case 7: /* marks every row touched: grows the touched list to n_classes */
+      return fastloss_nce_gradients_written(c->nce);
+    default: /* the written row moves only if step 7 marked it */
+      return fastloss_nce_update(c->nce);
   }
 }
 static uint64_t fl_nc_digest(void *ctx) {
@@ -481,8 +497,8 @@ int main(int argc, char **argv) {
   const fl_scenario scenarios[] = {
       {"crossentropy f32", 2, fl_ce_setup, fl_ce_step, fl_ce_digest, fl_ce_teardown},
       {"sampler", 5, fl_sa_setup, fl_sa_step, fl_sa_digest, fl_sa_teardown},
-      {"nce f32 adam", 6, fl_nc_setup_f32, fl_nc_step, fl_nc_digest, fl_nc_teardown},
-      {"nce f64 lazy sgd momentum", 6, fl_nc_setup_f64, fl_nc_step, fl_nc_digest, fl_nc_teardown},
+      {"nce f32 adam", 9, fl_nc_setup_f32, fl_nc_step, fl_nc_digest, fl_nc_teardown},
+      {"nce f64 lazy sgd momentum", 9, fl_nc_setup_f64, fl_nc_step, fl_nc_digest, fl_nc_teardown},
       {"sgns + cbow, drawn", 4, fl_ns_setup, fl_ns_step, fl_ns_digest, fl_ns_teardown},
       {"nsloss f32", 2, fl_nl_setup, fl_nl_step, fl_nl_digest, fl_nl_teardown},
   };
