@@ -67,5 +67,9 @@ SIMDE_FUNCTION_ATTRIBUTES simde__m512d fl_simde_mm512_cvtps_pd(simde__m256 a) {
 #define _mm512_extractf32x8_ps(a, imm) fl_simde_mm512_extractf32x8_ps(a, imm)
 #undef _mm512_cvtps_pd
 #define _mm512_cvtps_pd(a) fl_simde_mm512_cvtps_pd(a)
+/* SIMDe has simde_mm512_shuffle_f32x4 (through its shuffle_i32x4) but no
+ * native alias for it: the Intel name would reach GCC's intrinsic. */
+#undef _mm512_shuffle_f32x4
+#define _mm512_shuffle_f32x4(a, b, imm) simde_mm512_shuffle_f32x4(a, b, imm)
 
 #endif

@@ -107,8 +107,8 @@ FL_AVX512_INLINE __m512 fl_avx512_exp(__m512 x) {
   const __m512 p = fl_avx512_exp_core(xc, &t);
   /* 2^(n - 1); for n = -127 the pattern is -inf and the max makes it +0. */
   const __m512i bits = _mm512_add_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(126 - 0x400000));
-  const __m512 scale = _mm512_max_ps(_mm512_castsi512_ps(_mm512_slli_epi32(bits, 23)),
-                                     _mm512_setzero_ps());
+  const __m512 scale =
+      _mm512_max_ps(_mm512_castsi512_ps(_mm512_slli_epi32(bits, 23)), _mm512_setzero_ps());
   return _mm512_mul_ps(_mm512_add_ps(p, p), scale);
 }
 
@@ -129,23 +129,45 @@ FL_AVX512_INLINE __m512 fl_avx512_log(__m512 x) {
   q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(FL_LOG_C2));
   q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(FL_LOG_C1));
   q = _mm512_fmadd_ps(q, f, _mm512_set1_ps(FL_LOG_C0));
-  const __m512 low = _mm512_fmadd_ps(k, _mm512_set1_ps(FL_LN2_LO),
-                                     _mm512_fmadd_ps(_mm512_mul_ps(f, f), q, f));
+  const __m512 low =
+      _mm512_fmadd_ps(k, _mm512_set1_ps(FL_LN2_LO), _mm512_fmadd_ps(_mm512_mul_ps(f, f), q, f));
   /* x - x is 0, or NaN for NaN x: the integer steps above lose NaN. */
   return _mm512_add_ps(_mm512_fmadd_ps(k, _mm512_set1_ps(FL_LN2_HI), low), _mm512_sub_ps(x, x));
 }
 #endif
 
 /* Transposes the 16 x 16 block v[0..15] (row r in v[r]) into out[0..15]
- * (out may be v).  Through memory for now: without AVX-512 hardware here, an
- * in-register version could not be tuned, only emulated. */
+ * (out may be v), in registers: 64 shuffles in four rounds of 16.
+ *   1. unpacklo/hi pair rows 2i, 2i+1 within each 128-bit lane;
+ *   2. shuffle_ps gathers, in each 128-bit lane L, rows 4g..4g+3 of column
+ *      4L + k into u[4g + k];
+ *   3, 4. shuffle_f32x4 moves those 128-bit pieces across lanes: column
+ *      4L + k is piece L of u[k], u[4 + k], u[8 + k], u[12 + k] in order.
+ * (The first version went through memory, 16 stores and 256 scalar moves,
+ * written before an AVX-512 machine was at hand.) */
 FL_AVX512_INLINE void fl_avx512_transpose(const __m512 v[FL_AVX512_LANES],
                                           __m512 out[FL_AVX512_LANES]) {
-  float buffer[FL_AVX512_LANES][FL_AVX512_LANES], column[FL_AVX512_LANES];
-  for (size_t r = 0; r < FL_AVX512_LANES; r++) _mm512_storeu_ps(buffer[r], v[r]);
-  for (size_t j = 0; j < FL_AVX512_LANES; j++) {
-    for (size_t r = 0; r < FL_AVX512_LANES; r++) column[r] = buffer[r][j];
-    out[j] = _mm512_loadu_ps(column);
+  __m512 t[FL_AVX512_LANES], u[FL_AVX512_LANES];
+  for (size_t i = 0; i < FL_AVX512_LANES; i += 2) {
+    t[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);     /* a0 b0 a1 b1 per lane */
+    t[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]); /* a2 b2 a3 b3 */
+  }
+  for (size_t g = 0; g < FL_AVX512_LANES; g += 4) {
+    u[g + 0] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);     /* a0 b0 c0 d0 */
+    u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xee);     /* a1 b1 c1 d1 */
+    u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44); /* a2 b2 c2 d2 */
+    u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xee); /* a3 b3 c3 d3 */
+  }
+  for (size_t k = 0; k < 4; k++) {
+    /* Pieces 0, 2 (0x88) and 1, 3 (0xdd) of two vectors, then again. */
+    const __m512 w0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88);
+    const __m512 w1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xdd);
+    const __m512 w2 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
+    const __m512 w3 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xdd);
+    out[k] = _mm512_shuffle_f32x4(w0, w2, 0x88);
+    out[8 + k] = _mm512_shuffle_f32x4(w0, w2, 0xdd);
+    out[4 + k] = _mm512_shuffle_f32x4(w1, w3, 0x88);
+    out[12 + k] = _mm512_shuffle_f32x4(w1, w3, 0xdd);
   }
 }
 
