@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "testing.h"
+#include "scalar-math64.h"
 
 /* d: 0..2L+1, 3L, 4L +- 1 (L the lanes, 8 for scalar) and the embedding
  * sizes of word2vec. */
@@ -884,14 +885,15 @@ START_TEST(f64_nce_kernels) {
 END_TEST
 
 /* The f64 kernel: q and c bit for bit those of nce_sigmoid, and t bit for
- * bit the clip formula written out with libm (what the NCE object summed
+ * bit the clip formula written out with the kernels' log and log1p
+ * (scalar-math64.h: libm, or SLEEF with -Dexp=sleef; what the NCE object summed
  * before the kernel existed), measured against long double; canaries
  * around every output, lengths 1..67 at both alignments. */
 static double fl_f64_bce_formula(double q, double c) {
   const double eps = DBL_EPSILON;
-  if (q < eps) return -log(eps);
-  if (c < eps) return -log1p(-eps);
-  return q > 0.5 ? -log1p(-c) : -log(q);
+  if (q < eps) return -fl_log64(eps);
+  if (c < eps) return -fl_log1p64(-eps);
+  return q > 0.5 ? -fl_log1p64(-c) : -fl_log64(q);
 }
 
 static long double fl_f64_bce_from_y(double y) {

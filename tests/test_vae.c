@@ -32,6 +32,11 @@ static double fl_vae_ulps(float got, double want) {
  * 1.13 with FMA, 0.61 with SLEEF; exp 0.75 ULP (scalar, no FMA), 0.64
  * (avx2, avx512-emulated), 0.64 with SLEEF. */
 #define FL_VAE_LOG_ULPS 1.25
+#ifdef FASTLOSS_EXP_SLEEF
+#define FL_VAE_REC64 2.0
+#else
+#define FL_VAE_REC64 0.75
+#endif
 static double fl_vae_exp_bound(void) {
 #ifdef FASTLOSS_EXP_SLEEF
   return 1.0;
@@ -860,8 +865,10 @@ static void fl_v64_case(size_t n, size_t N, size_t T, int from_logits, int binar
      * builds): rows 0 (rec) and 0.22 (kl) DBL_EPSILON times the terms'
      * magnitudes; relative, dY_pred 4.6 and the loss 0.53 DBL_EPSILON;
      * dLogVar 0.48 DBL_EPSILON n^-1 (exp(lv) + 1) (as FL_VAE_DLV); dMean
-     * exact, checked at one rounding. */
-    FL_CHECK(fabs(rec[i] - rrec) <= 0.75 * DBL_EPSILON * rabs &&
+     * exact, checked at one rounding.  With -Dexp=sleef the kernels' log,
+     * log1p and expm1 are SLEEF's (1 ULP) and the reference's libm's, so
+     * rec may differ by an ULP of each term: measured 0.78, checked at 2. */
+    FL_CHECK(fabs(rec[i] - rrec) <= FL_VAE_REC64 * DBL_EPSILON * rabs &&
                  fabs(kl[i] - rkl) <= 0.75 * DBL_EPSILON * kabs,
              "f64 row %zu: rec %.17g vs %.17g, kl %.17g vs %.17g", i, rec[i], rrec, kl[i], rkl);
     for (size_t j = 0; j < N; j++)

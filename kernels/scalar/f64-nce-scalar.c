@@ -2,13 +2,14 @@
  * serving every ISA.  Contracts are in kernels/kernels.h; the sigmoid is
  *   e = exp(-|y|), r = 1 / (1 + e),  sigmoid(|y|) = r, sigmoid(-|y|) = e * r
  * which never overflows and never subtracts from 1.  sigmoid_bce's term is
- * the clip formula of kernels.h written out with libm's log and log1p, in
+ * the clip formula of kernels.h written out with log and log1p (scalar-math64.h), in
  * the order the NCE object evaluated it before the kernel existed. */
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
 
 #include "kernels.h"
+#include "scalar-math64.h"
 
 #define FL_UKERNEL_NAME(name) fl_f64_##name##_ukernel__scalar
 
@@ -28,7 +29,7 @@ static void fl_f64_nce_dots_ukernel__scalar(size_t rows, size_t cols, size_t d,
 
 /* q = sigmoid(y), c = sigmoid(-y): the one sigmoid of both kernels. */
 static inline void fl_f64_sigmoid(double y, double *q, double *c) {
-  const double e = exp(-fabs(y));
+  const double e = fl_exp64(-fabs(y));
   const double r = 1.0 / (1.0 + e);
   const double small = e * r;
   const int positive = y >= 0.0;
@@ -48,7 +49,10 @@ static void fl_f64_nce_sigmoid_bce_ukernel__scalar(size_t m, const double *y, do
     fl_f64_sigmoid(y[j], &qj, &cj);
     q[j] = qj;
     c[j] = cj;
-    t[j] = qj < eps ? -log(eps) : cj < eps ? -log1p(-eps) : qj > 0.5 ? -log1p(-cj) : -log(qj);
+    t[j] = qj < eps   ? -fl_log64(eps)
+           : cj < eps ? -fl_log1p64(-eps)
+           : qj > 0.5 ? -fl_log1p64(-cj)
+                      : -fl_log64(qj);
   }
 }
 

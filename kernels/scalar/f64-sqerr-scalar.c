@@ -1,12 +1,14 @@
 /* SquaredError micro-kernels, f64, portable C, serving every ISA.  Contracts
  * are in kernels/kernels.h; the maths is that of f32-sqerr-scalar.c with
- * libm's exp, expm1, tanh, log1p and erfc (within 1 ULP on glibc).  The sum
+ * exp, expm1, tanh, log1p and erfc from scalar-math64.h (libm, or SLEEF
+ * with -Dexp=sleef).  The sum
  * runs left to right in double. */
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
 
 #include "kernels.h"
+#include "scalar-math64.h"
 
 #define FL_UKERNEL_NAME(name) fl_f64_##name##_ukernel__scalar
 
@@ -35,7 +37,7 @@ static inline void fl_f64_act_eval(fl_act_kind kind, const fl_act_args *a, doubl
       *d = a->scale;
       return;
     case FL_ACT_SIGMOID: {
-      const double e = exp(-fabs(z)), r = 1.0 / (1.0 + e);
+      const double e = fl_exp64(-fabs(z)), r = 1.0 / (1.0 + e);
       *f = z >= 0.0 ? r : e * r;
       *d = (e * r) * r;
       return;
@@ -43,7 +45,7 @@ static inline void fl_f64_act_eval(fl_act_kind kind, const fl_act_args *a, doubl
     case FL_ACT_TANH: {
       *f = tanh(z);
       /* 1 - tanh^2 cancels in the tail: 4e / (1 + e)^2 there. */
-      const double e = exp(-2.0 * fabs(z)), u = 1.0 + e;
+      const double e = fl_exp64(-2.0 * fabs(z)), u = 1.0 + e;
       *d = fabs(z) < 0.55 ? 1.0 - *f * *f : (4.0 * e) / (u * u);
       return;
     }
@@ -63,7 +65,7 @@ static inline void fl_f64_act_eval(fl_act_kind kind, const fl_act_args *a, doubl
       *f = *d = exp(z);
       return;
     case FL_ACT_SOFTPLUS: {
-      const double e = exp(-fabs(z)), r = 1.0 / (1.0 + e);
+      const double e = fl_exp64(-fabs(z)), r = 1.0 / (1.0 + e);
       *f = (z > 0.0 ? z : 0.0) + log1p(e);
       *d = z >= 0.0 ? r : e * r;
       return;
@@ -79,7 +81,7 @@ static inline void fl_f64_act_eval(fl_act_kind kind, const fl_act_args *a, doubl
           z < -FL_GELU_CLAMP ? -FL_GELU_CLAMP : (z > FL_GELU_CLAMP ? FL_GELU_CLAMP : z);
       const double z2 = zc * zc;
       const double v = zc * (FL_GELU_C1 + FL_GELU_C3 * z2), dv = FL_GELU_C1 + 3.0 * FL_GELU_C3 * z2;
-      const double e = exp(-fabs(v)), r = 1.0 / (1.0 + e);
+      const double e = fl_exp64(-fabs(v)), r = 1.0 / (1.0 + e);
       const double s = v >= 0.0 ? r : e * r;
       *f = z * s;
       *d = s + (zc * dv) * ((e * r) * r);
@@ -97,10 +99,10 @@ static inline void fl_f64_act_eval(fl_act_kind kind, const fl_act_args *a, doubl
        * where the FMA would give inf - inf) no correction. */
       const double x_lo =
           fabs(z) < 40.0 ? fma(-z, FL_SQRT_HALF_64, -x) + (-z) * FL_SQRT_HALF_64_LO : 0.0;
-      const double cdf = 0.5 * (erfc(x) - FL_TWO_OVER_SQRT_PI_64 * exp(-x * x) * x_lo);
+      const double cdf = 0.5 * (fl_erfc64(x) - FL_TWO_OVER_SQRT_PI_64 * fl_exp64(-x * x) * x_lo);
       const double zc = z < -40.0 ? -40.0 : (z > 40.0 ? 40.0 : z);
       const double zz = zc * zc, zz_lo = fma(zc, zc, -zz);
-      const double density = FL_INV_SQRT_2PI_64 * (exp(-0.5 * zz) * (1.0 - 0.5 * zz_lo));
+      const double density = FL_INV_SQRT_2PI_64 * (fl_exp64(-0.5 * zz) * (1.0 - 0.5 * zz_lo));
       *f = z < -40.0 ? -0.0 : z * cdf;
       *d = cdf + zc * density;
       return;

@@ -1,10 +1,11 @@
 /* VAE loss micro-kernels, f64, portable C, serving every ISA.  Contracts are
- * in kernels/kernels.h; the maths is that of f32-vae-scalar.c with libm's
- * exp, log and log1p (within 1 ULP on glibc). */
+ * in kernels/kernels.h; the maths is that of f32-vae-scalar.c with exp,
+ * log and log1p from scalar-math64.h (libm, or SLEEF with -Dexp=sleef). */
 #include <math.h>
 #include <stddef.h>
 
 #include "kernels.h"
+#include "scalar-math64.h"
 
 #define FL_UKERNEL_NAME(name) fl_f64_##name##_ukernel__scalar
 
@@ -26,11 +27,11 @@ static double fl_f64_vae_bce_ukernel__scalar(size_t m, const double *y, const do
     const double qj = 1.0 - pj;
     double term;
     if (yj == 1.0)
-      term = log(pj);
+      term = fl_log64(pj);
     else if (yj == 0.0)
-      term = log(qj);
+      term = fl_log64(qj);
     else
-      term = yj * log(pj) + (1.0 - yj) * log(qj);
+      term = yj * fl_log64(pj) + (1.0 - yj) * fl_log64(qj);
     sum -= term;
     if (grad != NULL) grad[j] = (scale * (pj - yj)) / (pj * qj);
   }
@@ -42,9 +43,9 @@ static double fl_f64_vae_bce_logits_ukernel__scalar(size_t m, const double *y, c
   double sum = 0.0;
   for (size_t j = 0; j < m; j++) {
     const double yj = y[j], zj = z[j];
-    const double e = exp(-fabs(zj));
+    const double e = fl_exp64(-fabs(zj));
     const double positive = zj > 0.0 ? zj : 0.0;
-    sum += (positive - yj * zj) + log1p(e);
+    sum += (positive - yj * zj) + fl_log1p64(e);
     if (grad != NULL) {
       const double r = 1.0 / (1.0 + e);
       const double sigmoid = zj >= 0.0 ? r : e * r;
@@ -62,7 +63,7 @@ static double fl_f64_vae_kl_ukernel__scalar(size_t m, const double *mu, const do
     const double muj = mu[j], lvj = lv[j];
     /* expm1 keeps exp(lv) - 1 accurate near lv = 0, where the term is
      * lv^2 / 2 and a plain exp would leave its rounding error behind. */
-    const double em1 = expm1(lvj);
+    const double em1 = fl_expm1_64(lvj);
     sum += muj * muj + (em1 - lvj);
     if (dlv != NULL) dlv[j] = half_scale * em1;
     if (dmu != NULL) dmu[j] = scale * muj;
@@ -71,7 +72,7 @@ static double fl_f64_vae_kl_ukernel__scalar(size_t m, const double *mu, const do
 }
 
 static void fl_f64_vae_log_ukernel__scalar(size_t m, const double *x, double *y) {
-  for (size_t j = 0; j < m; j++) y[j] = log(x[j]);
+  for (size_t j = 0; j < m; j++) y[j] = fl_log64(x[j]);
 }
 
 const fl_f64_vae_kernels fl_f64_vae_kernels__scalar = {FL_VAE_KERNELS(FL_KERNEL_ENTRY, double)};

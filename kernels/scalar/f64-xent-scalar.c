@@ -1,12 +1,14 @@
 /* Softmax cross-entropy micro-kernels, f64, portable C: the baseline every
  * SIMD kernel is tested against.  The maths and the contract of each kernel
- * are in kernels/kernels.h; exp is exp (scalar-math.h).
+ * are in kernels/kernels.h; exp and log come from
+ * scalar-math64.h (libm, or SLEEF with -Dexp=sleef).
  * Sums run left to right in double. */
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
 
 #include "kernels.h"
+#include "scalar-math64.h"
 
 #define FL_UKERNEL_NAME(name) fl_f64_##name##_ukernel__scalar
 
@@ -16,13 +18,14 @@ static double fl_f64_xent_rmax_ukernel__scalar(size_t m, const double *x) {
   return max;
 }
 
-static double fl_f64_xent_rexpstore_ukernel__scalar(size_t m, const double *x, double max, double *y,
-                                                   const double *next, double *next_max) {
+static double fl_f64_xent_rexpstore_ukernel__scalar(size_t m, const double *x, double max,
+                                                    double *y, const double *next,
+                                                    double *next_max) {
   double sum = 0.0;
   double nmax = -INFINITY;
   for (size_t j = 0; j < m; j++) {
     nmax = next[j] > nmax ? next[j] : nmax; /* read before y[j] is written (next may be x = y) */
-    const double e = exp(x[j] - max);
+    const double e = fl_exp64(x[j] - max);
     y[j] = e;
     sum += e;
   }
@@ -30,13 +33,13 @@ static double fl_f64_xent_rexpstore_ukernel__scalar(size_t m, const double *x, d
   return sum;
 }
 
-static double fl_f64_xent_rexpsum_ukernel__scalar(size_t m, const double *x, double max, const double *next,
-                                                 double *next_max) {
+static double fl_f64_xent_rexpsum_ukernel__scalar(size_t m, const double *x, double max,
+                                                  const double *next, double *next_max) {
   double sum = 0.0;
   double nmax = -INFINITY;
   for (size_t j = 0; j < m; j++) {
     nmax = next[j] > nmax ? next[j] : nmax;
-    sum += exp(x[j] - max);
+    sum += fl_exp64(x[j] - max);
   }
   *next_max = nmax;
   return sum;
@@ -51,10 +54,10 @@ static void fl_f64_xent_ronline_ukernel__scalar(size_t m, const double *x, doubl
   for (size_t j = 0; j < m; j++) {
     const double v = x[j];
     if (v > max) {
-      sum = sum * exp(max - v) + exp(v - v); /* 1, or NaN for +inf */
+      sum = sum * fl_exp64(max - v) + fl_exp64(v - v); /* 1, or NaN for +inf */
       max = v;
     } else if (v != -INFINITY) {
-      sum += exp(v - max);
+      sum += fl_exp64(v - max);
     }
   }
   *max_out = max;
@@ -63,7 +66,7 @@ static void fl_f64_xent_ronline_ukernel__scalar(size_t m, const double *x, doubl
 
 static void fl_f64_xent_vexpscale_ukernel__scalar(size_t m, const double *x, double max,
                                                   double scale, double *y) {
-  for (size_t j = 0; j < m; j++) y[j] = exp(x[j] - max) * scale;
+  for (size_t j = 0; j < m; j++) y[j] = fl_exp64(x[j] - max) * scale;
 }
 
 static void fl_f64_xent_vaffine_ukernel__scalar(size_t m, double *y, double alpha, double beta,
@@ -76,7 +79,7 @@ static void fl_f64_xent_vaffine_ukernel__scalar(size_t m, double *y, double alph
 }
 
 static double fl_f64_xent_rdot_ukernel__scalar(size_t m, const double *a, double shift,
-                                              const double *b, const double *c) {
+                                               const double *b, const double *c) {
   double sum = 0.0;
   for (size_t j = 0; j < m; j++) {
     double weight = 1;
@@ -106,17 +109,17 @@ static void fl_f64_xent_smallrows_ukernel__scalar(
     if (grad != NULL) {
       double *gi = grad + i * ld_grad;
       for (size_t j = 0; j < m; j++) {
-        gi[j] = exp(zi[j] - max);
+        gi[j] = fl_exp64(zi[j] - max);
         sum += (double)gi[j];
       }
       const double scale = alpha[i] / (double)sum;
       for (size_t j = 0; j < m; j++) gi[j] = gi[j] * scale - beta[i];
       if (y < m) gi[y] -= label_coef[i];
     } else {
-      for (size_t j = 0; j < m; j++) sum += (double)exp(zi[j] - max);
+      for (size_t j = 0; j < m; j++) sum += (double)fl_exp64(zi[j] - max);
     }
     row_max[i] = max;
-    row_logsum[i] = log(sum);
+    row_logsum[i] = fl_log64(sum);
     if (row_zsum != NULL) row_zsum[i] = (double)zsum;
   }
 }
