@@ -43,7 +43,7 @@ static inline void fl_f64_act_eval(fl_act_kind kind, const fl_act_args *a, doubl
       return;
     }
     case FL_ACT_TANH: {
-      *f = tanh(z);
+      *f = fl_tanh64(z);
       /* 1 - tanh^2 cancels in the tail: 4e / (1 + e)^2 there. */
       const double e = fl_exp64(-2.0 * fabs(z)), u = 1.0 + e;
       *d = fabs(z) < 0.55 ? 1.0 - *f * *f : (4.0 * e) / (u * u);
@@ -58,15 +58,15 @@ static inline void fl_f64_act_eval(fl_act_kind kind, const fl_act_args *a, doubl
       *d = z < 0.0 ? a->alpha : (z != z ? z : 1.0);
       return;
     case FL_ACT_ELU:
-      *f = z > 0.0 ? a->scale * z : a->scale * (a->alpha * expm1(z));
-      *d = z > 0.0 ? a->scale : a->scale * (a->alpha * exp(z));
+      *f = z > 0.0 ? a->scale * z : a->scale * (a->alpha * fl_expm1_64(z));
+      *d = z > 0.0 ? a->scale : a->scale * (a->alpha * fl_exp64(z));
       return;
     case FL_ACT_EXPONENTIAL:
-      *f = *d = exp(z);
+      *f = *d = fl_exp64(z);
       return;
     case FL_ACT_SOFTPLUS: {
       const double e = fl_exp64(-fabs(z)), r = 1.0 / (1.0 + e);
-      *f = (z > 0.0 ? z : 0.0) + log1p(e);
+      *f = (z > 0.0 ? z : 0.0) + fl_log1p64(e);
       *d = z >= 0.0 ? r : e * r;
       return;
     }
