@@ -79,8 +79,9 @@
  *                  q_j < eps ? -log(eps) : c_j < eps ? -log1p(-eps) :
  *                  q_j > 1/2 ? -log1p(-c_j) : -log(q_j)
  *                (f32: the ISA's vector log, log1p built from it; f64:
- *                libm).  Any y, +-inf included, gives a finite t but NaN,
- *                which gives NaN.  t may be y (each y_j is read before
+ *                scalar-math64.h, libm or with -Dexp=sleef SLEEF).  Any y,
+ *                +-inf included, gives a finite t but NaN, which gives
+ *                NaN.  t may be y (each y_j is read before
  *                anything of element j is written).
  *   nce_gemv     out += sum_c coef[c] * w[c]
  *   nce_ger      w[c] += coef[c] * x for c < cols, in order of c, so a

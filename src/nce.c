@@ -13,7 +13,8 @@
  * when q is near 1, where log(q) would lose c's digits), clipped, and dz =
  * -c for the target, +c for a negative.  The kernel computes the terms in
  * the element type with the ISA's log (f32: within 2 ULP of the formula on
- * its own q and c; f64: libm), and they are summed here in double.
+ * its own q and c; f64: libm's, or SLEEF's with -Dexp=sleef), and they are
+ * summed here in double.
  *
  * Cost: a step touches only the target and negative rows of W (never
  * O(n_classes * n_in)) unless a stateful optimizer runs in numpy-ml's dense
