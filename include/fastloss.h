@@ -282,7 +282,22 @@ FASTLOSS_API size_t fastloss_sampler_size(const fastloss_sampler *sampler);
  * shared tables without locks (Hogwild, as word2vec and fastText do): racing
  * updates of a row may be lost or mixed, harmless for SGD on sparse rows, but
  * results then vary run to run.  deterministic = 1 runs the groups one after
- * another in order: bit-identical for any thread count. */
+ * another in order: bit-identical for any thread count.
+ *
+ * Private rows (fastloss_sgns_params.private_rows = H > 0, Hogwild with more
+ * than one thread only): rows [0, H) of both tables, the most frequent words
+ * when ids are numbered by falling count as word2vec numbers its
+ * vocabulary, are trained in each thread's own copy during the call (a
+ * thread copies such a row when it first uses it), and when all groups are
+ * done each row r < H becomes the mean of the copies of the threads that
+ * used it: summed in thread order, then divided by their count; a row one
+ * thread used takes its copy as is.  This is model averaging on those rows:
+ * within the call a thread does not see the other threads' updates of them,
+ * and the threads no longer pass their cache lines back and forth, which on
+ * hosts with slow transfers between cores made two Hogwild threads slower
+ * than one.  The other rows stay Hogwild.  Ignored (the call is exactly as
+ * with H = 0) with deterministic = 1 or one thread; H above vocab counts as
+ * vocab.  fastloss_cbow_step_f32 ignores it. */
 typedef struct fastloss_sgns_batch {
   size_t n_pairs;
   const int32_t *inputs;        /* [n_pairs] rows of in_emb */
@@ -308,6 +323,9 @@ typedef struct fastloss_sgns_params {
    * must have at most vocab classes. */
   const fastloss_sampler *noise;
   uint64_t seed, stream;
+  /* Rows [0, private_rows) trained in per-thread copies, merged at the end
+   * of the call (see above); 0 (default): every row shared. */
+  size_t private_rows;
 } fastloss_sgns_params;
 
 /* Checks every index and offset before writing anything.  loss may be NULL. */

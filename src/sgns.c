@@ -280,26 +280,104 @@ void fl_ns_work_finish(fl_ns_work *work, double *loss) {
   work->thread_loss = NULL;
 }
 
+/* Private rows (fastloss_sgns_params.private_rows): thread t trains rows
+ * [0, hot) of each table in its own copy, taken when the row is first used
+ * in the call (fresh[id] set), and the copies are merged into the tables
+ * after the last group (fl_sgns_merge_rows).  hot = 0: every row shared. */
+typedef struct fl_sgns_private {
+  size_t hot;
+  float *in, *out;                     /* [hot * dim] this thread's copies */
+  unsigned char *in_fresh, *out_fresh; /* [hot] 1: copied in this call */
+} fl_sgns_private;
+
+/* Bytes of one thread's copies and flags, a multiple of 64. */
+static size_t fl_sgns_private_bytes(size_t hot, size_t dim) {
+  const size_t bytes = 2 * hot * dim * sizeof(float) + 2 * hot;
+  return (bytes + 63) & ~(size_t)63;
+}
+
+static void fl_sgns_private_carve(fl_sgns_private *p, char *memory, size_t hot, size_t dim) {
+  p->hot = hot;
+  p->in = (float *)(void *)memory;
+  p->out = p->in + hot * dim;
+  p->in_fresh = (unsigned char *)(p->out + hot * dim);
+  p->out_fresh = p->in_fresh + hot;
+}
+
+/* The row `id` of `table` as this thread trains it: its own copy when the
+ * row is private (copied now if this is its first use in the call). */
+static inline float *fl_sgns_row(float *table, float *copies, unsigned char *fresh, size_t hot,
+                                 int32_t id, size_t dim) {
+  float *row = table + (size_t)id * dim;
+  if ((size_t)id >= hot) return row;
+  float *copy = copies + (size_t)id * dim;
+  if (!fresh[id]) {
+    memcpy(copy, row, dim * sizeof(float));
+    fresh[id] = 1;
+  }
+  return copy;
+}
+
+static inline float *fl_sgns_in_row(const fl_sgns_private *p, float *in_emb, int32_t id,
+                                    size_t dim) {
+  return fl_sgns_row(in_emb, p->in, p->in_fresh, p->hot, id, dim);
+}
+
+static inline float *fl_sgns_out_row(const fl_sgns_private *p, float *out_emb, int32_t id,
+                                     size_t dim) {
+  return fl_sgns_row(out_emb, p->out, p->out_fresh, p->hot, id, dim);
+}
+
+/* fl_prefetch_rows for rows that may be private: a private row already
+ * copied is asked for in the copy, any other in the table. */
+static inline void fl_sgns_prefetch_rows(const float *table, const float *copies,
+                                         const unsigned char *fresh, size_t hot, const int32_t *ids,
+                                         size_t count, size_t dim) {
+  for (size_t i = 0; i < count; i++) {
+    const size_t id = (size_t)ids[i];
+    const float *row = id < hot && fresh[id] ? copies + id * dim : table + id * dim;
+    fl_prefetch(row, dim * sizeof(float), 1);
+  }
+}
+
+/* Row r of a table after the call: the mean of the copies of the threads
+ * that used it (summed in thread order, then divided by their count); a row
+ * one thread used takes its copy as is, one no thread used stays. */
+static void fl_sgns_merge_row(float *row, size_t dim, const fl_sgns_private *threads, int n,
+                              size_t r, int out) {
+  int users = 0;
+  for (int t = 0; t < n; t++) {
+    if (!(out ? threads[t].out_fresh : threads[t].in_fresh)[r]) continue;
+    const float *copy = (out ? threads[t].out : threads[t].in) + r * dim;
+    if (users++ == 0)
+      memcpy(row, copy, dim * sizeof(float));
+    else
+      for (size_t j = 0; j < dim; j++) row[j] += copy[j];
+  }
+  if (users > 1)
+    for (size_t j = 0; j < dim; j++) row[j] /= (float)users;
+}
+
 /* One group: pairs [first, first + rows) with negatives neg[0..k). */
 static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float *in_emb,
                             float *out_emb, const fastloss_sgns_batch *batch, size_t first,
                             size_t rows, const int32_t *neg, float lr, int want_loss,
-                            fl_sgns_scratch *s) {
+                            fl_sgns_scratch *s, const fl_sgns_private *p) {
   const size_t k = batch->k, cols = k + 1;
   const int32_t *inputs = batch->inputs + first, *targets = batch->targets + first;
-  for (size_t j = 0; j < k; j++) s->w[1 + j] = out_emb + (size_t)neg[j] * dim;
-  for (size_t r = 0; r < rows; r++) s->x[r] = in_emb + (size_t)inputs[r] * dim;
+  for (size_t j = 0; j < k; j++) s->w[1 + j] = fl_sgns_out_row(p, out_emb, neg[j], dim);
+  for (size_t r = 0; r < rows; r++) s->x[r] = fl_sgns_in_row(p, in_emb, inputs[r], dim);
 
   /* Logits: one call when the rows share their target (skip-gram's groups
    * are the contexts of one centre word), else one call per row. */
   int same_target = 1;
   for (size_t r = 1; r < rows; r++) same_target &= targets[r] == targets[0];
   if (same_target) {
-    s->w[0] = out_emb + (size_t)targets[0] * dim;
+    s->w[0] = fl_sgns_out_row(p, out_emb, targets[0], dim);
     kernels->nce_dots(rows, cols, dim, s->x, (const float *const *)s->w, s->z, cols);
   } else {
     for (size_t r = 0; r < rows; r++) {
-      s->w[0] = out_emb + (size_t)targets[r] * dim;
+      s->w[0] = fl_sgns_out_row(p, out_emb, targets[r], dim);
       kernels->nce_dots(1, cols, dim, &s->x[r], (const float *const *)s->w, s->z + r * cols,
                         cols);
     }
@@ -318,7 +396,7 @@ static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float
   /* Input updates against the output rows as the group found them ... */
   memset(s->delta, 0, rows * dim * sizeof(float));
   for (size_t r = 0; r < rows; r++) {
-    if (!same_target) s->w[0] = out_emb + (size_t)targets[r] * dim;
+    if (!same_target) s->w[0] = fl_sgns_out_row(p, out_emb, targets[r], dim);
     kernels->nce_gemv(cols, dim, s->coef + r * cols, (const float *const *)s->w,
                       s->delta + r * dim);
   }
@@ -337,14 +415,14 @@ static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float
     }
     if (!same_target)
       for (size_t r = 0; r < rows; r++) {
-        float *target = out_emb + (size_t)targets[r] * dim;
+        float *target = fl_sgns_out_row(p, out_emb, targets[r], dim);
         kernels->nce_ger(1, dim, s->coef + r * cols, s->x[r], &target);
       }
   }
   /* ... and only then the inputs, so a row repeated in the group gets the
    * sum of its updates. */
   for (size_t r = 0; r < rows; r++) {
-    float *h = in_emb + (size_t)inputs[r] * dim;
+    float *h = fl_sgns_in_row(p, in_emb, inputs[r], dim);
     const float *delta = s->delta + r * dim;
     for (size_t j = 0; j < dim; j++) h[j] += delta[j];
   }
@@ -396,6 +474,31 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
   status = fl_ns_work_alloc(&work, threads, fl_sgns_scratch_bytes(max_rows, cols, dim), params,
                             draw, n_groups, k);
   if (status != FASTLOSS_OK) return status;
+  /* Private rows: Hogwild with more than one thread only. */
+  size_t hot = threads > 1 && params != NULL ? params->private_rows : 0;
+  if (hot > vocab) hot = vocab;
+  fl_sgns_private *priv = NULL;
+  void *priv_block = NULL;
+  size_t priv_bytes = 0;
+  if (hot > 0) {
+    priv_bytes = fl_sgns_private_bytes(hot, dim);
+    priv = malloc(sizeof(fl_sgns_private) * (size_t)threads);
+    char *memory = priv == NULL || priv_bytes > SIZE_MAX / (size_t)threads
+                       ? NULL
+                       : fl_malloc_lines(priv_bytes * (size_t)threads, &priv_block);
+    if (memory == NULL) {
+      free(priv);
+      fl_ns_work_finish(&work, NULL);
+      return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY,
+                     "cannot allocate the private copies of %zu rows for %d threads", hot, threads);
+    }
+    for (int t = 0; t < threads; t++) {
+      fl_sgns_private_carve(&priv[t], memory + priv_bytes * (size_t)t, hot, dim);
+      /* all flags clear, also of threads the runtime may not start */
+      memset(priv[t].in_fresh, 0, 2 * hot);
+    }
+  }
+  const fl_sgns_private shared = {0, NULL, NULL, NULL, NULL};
   const int32_t *negatives = work.drawn != NULL ? work.drawn : batch->negatives;
   const int want_loss = loss != NULL;
   const size_t *offsets = batch->group_offsets;
@@ -408,6 +511,7 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
     const int t = fl_ns_thread();
     fl_sgns_scratch s;
     fl_sgns_scratch_carve(&s, work.scratch + work.scratch_bytes * (size_t)t, max_rows, cols);
+    const fl_sgns_private *p = priv != NULL ? &priv[t] : &shared;
     double sum = 0.0;
     fl_ns_draw_pass(params, &work, n_groups, k, batch->targets, offsets, 1);
 #if FL_HAVE_OPENMP
@@ -421,17 +525,37 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
         const size_t a_first = offsets != NULL ? offsets[ahead] : ahead;
         const size_t a_rows = offsets != NULL ? offsets[ahead + 1] - a_first : 1;
         if (a_rows > 0) {
-          fl_prefetch_rows(in_emb, batch->inputs + a_first, a_rows, dim);
-          fl_prefetch_rows(out_emb, batch->targets + a_first, 1, dim);
-          if (k > 0) fl_prefetch_rows(out_emb, negatives + ahead * k, k, dim);
+          fl_sgns_prefetch_rows(in_emb, p->in, p->in_fresh, p->hot, batch->inputs + a_first, a_rows,
+                                dim);
+          fl_sgns_prefetch_rows(out_emb, p->out, p->out_fresh, p->hot, batch->targets + a_first, 1,
+                                dim);
+          if (k > 0)
+            fl_sgns_prefetch_rows(out_emb, p->out, p->out_fresh, p->hot, negatives + ahead * k, k,
+                                  dim);
         }
       }
       if (rows == 0) continue;
       sum += fl_sgns_group(kernels->f32_nce, dim, in_emb, out_emb, batch, first, rows,
-                           k > 0 ? negatives + g * k : NULL, lr, want_loss, &s);
+                           k > 0 ? negatives + g * k : NULL, lr, want_loss, &s, p);
     }
     work.thread_loss[t] = sum;
+    if (priv != NULL) {
+      /* After the loop's barrier every copy is final: merge them, the rows
+       * split between the threads. */
+#if FL_HAVE_OPENMP
+      const int team = omp_get_num_threads();
+#pragma omp for schedule(static)
+#else
+      const int team = 1;
+#endif
+      for (size_t r = 0; r < hot; r++) {
+        fl_sgns_merge_row(in_emb + r * dim, dim, priv, team, r, 0);
+        fl_sgns_merge_row(out_emb + r * dim, dim, priv, team, r, 1);
+      }
+    }
   }
+  free(priv);
+  free(priv_block);
   fl_ns_work_finish(&work, loss);
   return FASTLOSS_OK;
 }

@@ -394,6 +394,144 @@ START_TEST(sgns_drawn_negatives) {
 }
 END_TEST
 
+/* Private rows: one thread (or the deterministic mode) is exactly the call
+ * without them; with two threads whose halves of the batch share only
+ * private rows, the result is each half run alone from the same tables,
+ * with a private row both used taking the mean of the two. */
+static void fl_private_rows_case(fl_sgns_case *c, size_t hot, int grouped) {
+  const size_t vocab = c->vocab, dim = c->dim, size = vocab * dim;
+  const size_t half_groups = c->n_groups / 2;
+  const size_t half_pairs = c->offsets ? c->offsets[half_groups] : half_groups;
+  const float lr = 0.05f;
+  const fastloss_sgns_batch b = fl_case_batch(c);
+  const int saved = fastloss_get_num_threads();
+
+  /* one thread, Hogwild, and the deterministic mode on three threads */
+  for (int det = 0; det <= 1; det++) {
+    fastloss_set_num_threads(det ? 3 : 1);
+    fastloss_sgns_params plain = {.deterministic = det}, with = plain;
+    with.private_rows = hot;
+    float *in0 = fl_ns_copy(c->in, size), *out0 = fl_ns_copy(c->out, size);
+    float *in1 = fl_ns_copy(c->in, size), *out1 = fl_ns_copy(c->out, size);
+    double l0, l1;
+    ck_assert_int_eq(fl_sgns_step(&b, vocab, dim, in0, out0, lr, &plain, &l0), FASTLOSS_OK);
+    ck_assert_int_eq(fl_sgns_step(&b, vocab, dim, in1, out1, lr, &with, &l1), FASTLOSS_OK);
+    ck_assert_msg(memcmp(in0, in1, sizeof(float) * size) == 0 &&
+                      memcmp(out0, out1, sizeof(float) * size) == 0 && l0 == l1,
+                  "private rows, %s: differs from the call without them",
+                  det ? "deterministic, 3 threads" : "1 thread");
+    free(in0), free(out0), free(in1), free(out1);
+  }
+
+  fastloss_set_num_threads(2);
+  if (fastloss_get_num_threads() == 2) {
+    /* each half alone, serially, from the same tables */
+    float *in_h[2], *out_h[2];
+    double loss_h[2];
+    unsigned char *used_in[2], *used_out[2];
+    const fastloss_sgns_params det = {.deterministic = 1};
+    for (int h = 0; h < 2; h++) {
+      const size_t g0 = h ? half_groups : 0, p0 = h ? half_pairs : 0;
+      const size_t groups = h ? c->n_groups - half_groups : half_groups;
+      const size_t pairs = h ? c->n_pairs - half_pairs : half_pairs;
+      size_t *offsets = NULL;
+      if (c->offsets) {
+        offsets = malloc(sizeof(size_t) * (groups + 1));
+        for (size_t g = 0; g <= groups; g++) offsets[g] = c->offsets[g0 + g] - p0;
+      }
+      fastloss_sgns_batch part = {
+          pairs, c->inputs + p0, c->targets + p0, c->k, c->negatives + g0 * c->k, groups, offsets};
+      in_h[h] = fl_ns_copy(c->in, size);
+      out_h[h] = fl_ns_copy(c->out, size);
+      ck_assert_int_eq(fl_sgns_step(&part, vocab, dim, in_h[h], out_h[h], lr, &det, &loss_h[h]),
+                       FASTLOSS_OK);
+      used_in[h] = calloc(vocab, 1);
+      used_out[h] = calloc(vocab, 1);
+      for (size_t i = 0; i < pairs; i++) {
+        used_in[h][c->inputs[p0 + i]] = 1;
+        used_out[h][c->targets[p0 + i]] = 1;
+      }
+      for (size_t i = 0; i < groups * c->k; i++) used_out[h][c->negatives[g0 * c->k + i]] = 1;
+      free(offsets);
+    }
+    float *want_in = fl_ns_copy(c->in, size), *want_out = fl_ns_copy(c->out, size);
+    for (size_t r = 0; r < vocab; r++)
+      for (int table = 0; table < 2; table++) {
+        unsigned char **used = table ? used_out : used_in;
+        float **got = table ? out_h : in_h, *want = table ? want_out : want_in;
+        for (size_t j = 0; j < dim; j++) {
+          const size_t e = r * dim + j;
+          if (used[0][r] && used[1][r]) {
+            ck_assert(r < hot); /* the fixture shares only private rows */
+            want[e] = (got[0][e] + got[1][e]) / 2.0f;
+          } else if (used[0][r] || used[1][r]) {
+            want[e] = got[used[0][r] ? 0 : 1][e];
+          }
+        }
+      }
+    fastloss_sgns_params hogwild = {.private_rows = hot};
+    for (int run = 0; run < 2; run++) {
+      float *in = fl_ns_copy(c->in, size), *out = fl_ns_copy(c->out, size);
+      double loss;
+      ck_assert_int_eq(fl_sgns_step(&b, vocab, dim, in, out, lr, &hogwild, &loss), FASTLOSS_OK);
+      for (size_t e = 0; e < size; e++) {
+        ck_assert_msg(in[e] == want_in[e],
+                      "private rows (%s), 2 threads: in[%zu][%zu] = %.9g, want %.9g",
+                      grouped ? "shared negatives" : "per pair", e / dim, e % dim, (double)in[e],
+                      (double)want_in[e]);
+        ck_assert_msg(out[e] == want_out[e],
+                      "private rows (%s), 2 threads: out[%zu][%zu] = %.9g, want %.9g",
+                      grouped ? "shared negatives" : "per pair", e / dim, e % dim, (double)out[e],
+                      (double)want_out[e]);
+      }
+      ck_assert_msg(loss == loss_h[0] + loss_h[1], "private rows: loss %.17g, want %.17g", loss,
+                    loss_h[0] + loss_h[1]);
+      free(in), free(out);
+      /* Second run: every row private (above vocab counts as vocab); the
+       * rows only one half uses take its copy, so the same want holds. */
+      hogwild.private_rows = vocab + 5;
+    }
+    for (int h = 0; h < 2; h++) {
+      free(in_h[h]), free(out_h[h]), free(used_in[h]), free(used_out[h]);
+    }
+    free(want_in), free(want_out);
+  }
+  fastloss_set_num_threads(saved);
+}
+
+START_TEST(sgns_private_rows) {
+  const size_t vocab = 400, dim = 37, hot = 40, k = 2;
+  fl_rng rng;
+  fl_rng_seed(&rng, 2027);
+  for (int grouped = 0; grouped <= 1; grouped++) {
+    fl_sgns_case c = fl_case_new(&rng, vocab, dim, 240, k, grouped ? 6 : 0, 1.0);
+    if (c.n_groups % 2) c.n_groups--, c.n_pairs = c.offsets ? c.offsets[c.n_groups] : c.n_groups;
+    /* The two halves of the groups (the two threads' static shares) share
+     * private rows only: each id is private half of the time, else from its
+     * half's own range of the other rows. */
+    const size_t half_groups = c.n_groups / 2;
+    const size_t span = (vocab - hot) / 2;
+    for (size_t g = 0; g < c.n_groups; g++) {
+      const size_t h = g >= half_groups;
+      const size_t first = c.offsets ? c.offsets[g] : g,
+                   last = c.offsets ? c.offsets[g + 1] : g + 1;
+#define FL_PICK()                                          \
+  ((int32_t)(fl_rng_u32(&rng) % 2 ? fl_rng_u32(&rng) % hot \
+                                  : hot + h * span + fl_rng_u32(&rng) % span))
+      const int32_t target = FL_PICK();
+      for (size_t i = first; i < last; i++) {
+        c.inputs[i] = FL_PICK();
+        c.targets[i] = (g % 3 == 2 && i == first) ? FL_PICK() : target;
+      }
+      for (size_t j = 0; j < k; j++) c.negatives[g * k + j] = FL_PICK();
+#undef FL_PICK
+    }
+    fl_private_rows_case(&c, hot, grouped);
+    fl_case_free(&c);
+  }
+}
+END_TEST
+
 Suite *fl_suite_sgns(void) {
   Suite *s = suite_create("sgns");
   TCase *tc = tcase_create("sgns");
@@ -404,6 +542,7 @@ Suite *fl_suite_sgns(void) {
   tcase_add_test(tc, sgns_extremes);
   tcase_add_test(tc, sgns_errors);
   tcase_add_test(tc, sgns_drawn_negatives);
+  tcase_add_test(tc, sgns_private_rows);
   suite_add_tcase(s, tc);
   return s;
 }

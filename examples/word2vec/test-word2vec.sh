@@ -318,4 +318,25 @@ part="(g)"
 expect_error "-classes $((vocab + 2)) is more than the $((vocab + 1)) words" $common -output "$dir/x.txt" -classes $((vocab + 2))
 expect_error "-classes needs an integer" $common -output "$dir/x.txt" -classes -1
 
+# (h) -private-rows: 2 Hogwild threads averaging the 64 most frequent words'
+# rows per batch, all rows Hogwild (0) and the default (an eighth of the
+# vocabulary here) end at about the loss of one thread (last 10% of words,
+# within 3%); a negative count exits 1.
+part="(h)"
+last10() { sed -n 's/.*last 10% of words \([0-9.]*\);.*/\1/p' "$1"; }
+"$w2v" $common -iter 1 -threads 1 -output "$dir/pr-1.txt" 2>"$dir/pr-1.log" || bad "(h) 1-thread run failed"
+for rows in 0 64 default; do
+  flag="-private-rows $rows"
+  [ "$rows" = default ] && flag=
+  "$w2v" $common -iter 1 -threads 2 $flag -output "$dir/pr.txt" 2>"$dir/pr.log" ||
+    { cat "$dir/pr.log"; bad "(h) -private-rows $rows run failed"; }
+  one=$(last10 "$dir/pr-1.log"); two=$(last10 "$dir/pr.log")
+  if awk -v a="$one" -v b="$two" 'BEGIN { exit !(a > 0 && b > 0 && b < 1.03 * a && b > 0.97 * a) }'; then
+    ok "(h) -private-rows $rows, 2 threads: last-10% loss $two, 1 thread $one"
+  else
+    bad "(h) -private-rows $rows, 2 threads: last-10% loss '$two' vs 1 thread '$one'"
+  fi
+done
+expect_error "-private-rows needs an integer in \[0, 2147483647\]" $common -output "$dir/x.txt" -private-rows -1
+
 finish word2vec
