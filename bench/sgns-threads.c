@@ -27,7 +27,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 enum { VOCAB = 30000, DIM = 100, K = 5, WINDOW = 5, PAIRS = 60000, TEXTS = 8 };

@@ -283,11 +283,13 @@ void fl_ns_work_finish(fl_ns_work *work, double *loss) {
 /* Private rows (fastloss_sgns_params.private_rows): thread t trains rows
  * [0, hot) of each table in its own copy, taken when the row is first used
  * in the call (fresh[id] set), and the copies are merged into the tables
- * after the last group (fl_sgns_merge_rows).  hot = 0: every row shared. */
+ * after the last group (fl_sgns_merge_row).  hot = 0: every row shared.
+ * The arrays are indexed by table: FL_SGNS_IN (in_emb), FL_SGNS_OUT. */
+enum { FL_SGNS_IN = 0, FL_SGNS_OUT = 1 };
 typedef struct fl_sgns_private {
   size_t hot;
-  float *in, *out;                     /* [hot * dim] this thread's copies */
-  unsigned char *in_fresh, *out_fresh; /* [hot] 1: copied in this call */
+  float *copies[2];        /* [hot * dim] this thread's copies */
+  unsigned char *fresh[2]; /* [hot] 1: copied in this call */
 } fl_sgns_private;
 
 /* Bytes of one thread's copies and flags, a multiple of 64. */
@@ -298,57 +300,49 @@ static size_t fl_sgns_private_bytes(size_t hot, size_t dim) {
 
 static void fl_sgns_private_carve(fl_sgns_private *p, char *memory, size_t hot, size_t dim) {
   p->hot = hot;
-  p->in = (float *)(void *)memory;
-  p->out = p->in + hot * dim;
-  p->in_fresh = (unsigned char *)(p->out + hot * dim);
-  p->out_fresh = p->in_fresh + hot;
+  p->copies[FL_SGNS_IN] = (float *)(void *)memory;
+  p->copies[FL_SGNS_OUT] = p->copies[FL_SGNS_IN] + hot * dim;
+  p->fresh[FL_SGNS_IN] = (unsigned char *)(p->copies[FL_SGNS_OUT] + hot * dim);
+  p->fresh[FL_SGNS_OUT] = p->fresh[FL_SGNS_IN] + hot;
 }
 
-/* The row `id` of `table` as this thread trains it: its own copy when the
- * row is private (copied now if this is its first use in the call). */
-static inline float *fl_sgns_row(float *table, float *copies, unsigned char *fresh, size_t hot,
-                                 int32_t id, size_t dim) {
+/* The row `id` of table `which` (at `table`) as this thread trains it: its
+ * own copy when the row is private (copied now if this is its first use in
+ * the call). */
+static inline float *fl_sgns_row(const fl_sgns_private *p, int which, float *table, int32_t id,
+                                 size_t dim) {
   float *row = table + (size_t)id * dim;
-  if ((size_t)id >= hot) return row;
-  float *copy = copies + (size_t)id * dim;
-  if (!fresh[id]) {
+  if ((size_t)id >= p->hot) return row;
+  float *copy = p->copies[which] + (size_t)id * dim;
+  if (!p->fresh[which][id]) {
     memcpy(copy, row, dim * sizeof(float));
-    fresh[id] = 1;
+    p->fresh[which][id] = 1;
   }
   return copy;
 }
 
-static inline float *fl_sgns_in_row(const fl_sgns_private *p, float *in_emb, int32_t id,
-                                    size_t dim) {
-  return fl_sgns_row(in_emb, p->in, p->in_fresh, p->hot, id, dim);
-}
-
-static inline float *fl_sgns_out_row(const fl_sgns_private *p, float *out_emb, int32_t id,
-                                     size_t dim) {
-  return fl_sgns_row(out_emb, p->out, p->out_fresh, p->hot, id, dim);
-}
-
 /* fl_prefetch_rows for rows that may be private: a private row already
  * copied is asked for in the copy, any other in the table. */
-static inline void fl_sgns_prefetch_rows(const float *table, const float *copies,
-                                         const unsigned char *fresh, size_t hot, const int32_t *ids,
-                                         size_t count, size_t dim) {
+static inline void fl_sgns_prefetch_rows(const fl_sgns_private *p, int which, const float *table,
+                                         const int32_t *ids, size_t count, size_t dim) {
   for (size_t i = 0; i < count; i++) {
     const size_t id = (size_t)ids[i];
-    const float *row = id < hot && fresh[id] ? copies + id * dim : table + id * dim;
+    const float *row =
+        id < p->hot && p->fresh[which][id] ? p->copies[which] + id * dim : table + id * dim;
     fl_prefetch(row, dim * sizeof(float), 1);
   }
 }
 
-/* Row r of a table after the call: the mean of the copies of the threads
- * that used it (summed in thread order, then divided by their count); a row
- * one thread used takes its copy as is, one no thread used stays. */
+/* Row r of table `which` after the call: the mean of the copies of the
+ * threads that used it (summed in thread order, then divided by their
+ * count); a row one thread used takes its copy as is, one no thread used
+ * stays. */
 static void fl_sgns_merge_row(float *row, size_t dim, const fl_sgns_private *threads, int n,
-                              size_t r, int out) {
+                              size_t r, int which) {
   int users = 0;
   for (int t = 0; t < n; t++) {
-    if (!(out ? threads[t].out_fresh : threads[t].in_fresh)[r]) continue;
-    const float *copy = (out ? threads[t].out : threads[t].in) + r * dim;
+    if (!threads[t].fresh[which][r]) continue;
+    const float *copy = threads[t].copies[which] + r * dim;
     if (users++ == 0)
       memcpy(row, copy, dim * sizeof(float));
     else
@@ -365,19 +359,19 @@ static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float
                             fl_sgns_scratch *s, const fl_sgns_private *p) {
   const size_t k = batch->k, cols = k + 1;
   const int32_t *inputs = batch->inputs + first, *targets = batch->targets + first;
-  for (size_t j = 0; j < k; j++) s->w[1 + j] = fl_sgns_out_row(p, out_emb, neg[j], dim);
-  for (size_t r = 0; r < rows; r++) s->x[r] = fl_sgns_in_row(p, in_emb, inputs[r], dim);
+  for (size_t j = 0; j < k; j++) s->w[1 + j] = fl_sgns_row(p, FL_SGNS_OUT, out_emb, neg[j], dim);
+  for (size_t r = 0; r < rows; r++) s->x[r] = fl_sgns_row(p, FL_SGNS_IN, in_emb, inputs[r], dim);
 
   /* Logits: one call when the rows share their target (skip-gram's groups
    * are the contexts of one centre word), else one call per row. */
   int same_target = 1;
   for (size_t r = 1; r < rows; r++) same_target &= targets[r] == targets[0];
   if (same_target) {
-    s->w[0] = fl_sgns_out_row(p, out_emb, targets[0], dim);
+    s->w[0] = fl_sgns_row(p, FL_SGNS_OUT, out_emb, targets[0], dim);
     kernels->nce_dots(rows, cols, dim, s->x, (const float *const *)s->w, s->z, cols);
   } else {
     for (size_t r = 0; r < rows; r++) {
-      s->w[0] = fl_sgns_out_row(p, out_emb, targets[r], dim);
+      s->w[0] = fl_sgns_row(p, FL_SGNS_OUT, out_emb, targets[r], dim);
       kernels->nce_dots(1, cols, dim, &s->x[r], (const float *const *)s->w, s->z + r * cols,
                         cols);
     }
@@ -396,7 +390,7 @@ static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float
   /* Input updates against the output rows as the group found them ... */
   memset(s->delta, 0, rows * dim * sizeof(float));
   for (size_t r = 0; r < rows; r++) {
-    if (!same_target) s->w[0] = fl_sgns_out_row(p, out_emb, targets[r], dim);
+    if (!same_target) s->w[0] = fl_sgns_row(p, FL_SGNS_OUT, out_emb, targets[r], dim);
     kernels->nce_gemv(cols, dim, s->coef + r * cols, (const float *const *)s->w,
                       s->delta + r * dim);
   }
@@ -415,14 +409,14 @@ static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float
     }
     if (!same_target)
       for (size_t r = 0; r < rows; r++) {
-        float *target = fl_sgns_out_row(p, out_emb, targets[r], dim);
+        float *target = fl_sgns_row(p, FL_SGNS_OUT, out_emb, targets[r], dim);
         kernels->nce_ger(1, dim, s->coef + r * cols, s->x[r], &target);
       }
   }
   /* ... and only then the inputs, so a row repeated in the group gets the
    * sum of its updates. */
   for (size_t r = 0; r < rows; r++) {
-    float *h = fl_sgns_in_row(p, in_emb, inputs[r], dim);
+    float *h = fl_sgns_row(p, FL_SGNS_IN, in_emb, inputs[r], dim);
     const float *delta = s->delta + r * dim;
     for (size_t j = 0; j < dim; j++) h[j] += delta[j];
   }
@@ -495,10 +489,10 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
     for (int t = 0; t < threads; t++) {
       fl_sgns_private_carve(&priv[t], memory + priv_bytes * (size_t)t, hot, dim);
       /* all flags clear, also of threads the runtime may not start */
-      memset(priv[t].in_fresh, 0, 2 * hot);
+      memset(priv[t].fresh[FL_SGNS_IN], 0, 2 * hot);
     }
   }
-  const fl_sgns_private shared = {0, NULL, NULL, NULL, NULL};
+  const fl_sgns_private shared = {0, {NULL, NULL}, {NULL, NULL}};
   const int32_t *negatives = work.drawn != NULL ? work.drawn : batch->negatives;
   const int want_loss = loss != NULL;
   const size_t *offsets = batch->group_offsets;
@@ -525,13 +519,9 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
         const size_t a_first = offsets != NULL ? offsets[ahead] : ahead;
         const size_t a_rows = offsets != NULL ? offsets[ahead + 1] - a_first : 1;
         if (a_rows > 0) {
-          fl_sgns_prefetch_rows(in_emb, p->in, p->in_fresh, p->hot, batch->inputs + a_first, a_rows,
-                                dim);
-          fl_sgns_prefetch_rows(out_emb, p->out, p->out_fresh, p->hot, batch->targets + a_first, 1,
-                                dim);
-          if (k > 0)
-            fl_sgns_prefetch_rows(out_emb, p->out, p->out_fresh, p->hot, negatives + ahead * k, k,
-                                  dim);
+          fl_sgns_prefetch_rows(p, FL_SGNS_IN, in_emb, batch->inputs + a_first, a_rows, dim);
+          fl_sgns_prefetch_rows(p, FL_SGNS_OUT, out_emb, batch->targets + a_first, 1, dim);
+          if (k > 0) fl_sgns_prefetch_rows(p, FL_SGNS_OUT, out_emb, negatives + ahead * k, k, dim);
         }
       }
       if (rows == 0) continue;
@@ -549,8 +539,8 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
       const int team = 1;
 #endif
       for (size_t r = 0; r < hot; r++) {
-        fl_sgns_merge_row(in_emb + r * dim, dim, priv, team, r, 0);
-        fl_sgns_merge_row(out_emb + r * dim, dim, priv, team, r, 1);
+        fl_sgns_merge_row(in_emb + r * dim, dim, priv, team, r, FL_SGNS_IN);
+        fl_sgns_merge_row(out_emb + r * dim, dim, priv, team, r, FL_SGNS_OUT);
       }
     }
   }
