@@ -326,6 +326,18 @@ typedef struct fastloss_sgns_params {
   /* Rows [0, private_rows) trained in per-thread copies, merged at the end
    * of the call (see above); 0 (default): every row shared. */
   size_t private_rows;
+  /* Touched rows, for callers that keep copies of the tables (per-thread
+   * replicas, a parameter server) and want to merge or send only the rows a
+   * step changed: when not NULL, in_touched (vocab bytes) gets
+   * in_touched[r] = 1 for every row r of in_emb the step trains, and
+   * out_touched (vocab bytes) out_touched[r] = 1 for every row of out_emb
+   * (targets and negatives, drawn or given).  Other bytes are left as they
+   * were (the step never clears one), and nothing is marked when the call
+   * fails.  A row is marked when an update is applied to it, even if that
+   * update is 0 (lr = 0); an empty group or CBOW example marks nothing.
+   * Marks are relaxed atomic byte stores, so Hogwild threads may mark the
+   * same row at once.  Both the skip-gram and CBOW steps honour them. */
+  unsigned char *in_touched, *out_touched;
 } fastloss_sgns_params;
 
 /* Checks every index and offset before writing anything.  loss may be NULL. */

@@ -163,6 +163,8 @@ fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, 
   const int want_loss = loss != NULL;
   const size_t *offsets = batch->context_offsets;
   const int32_t *targets = batch->targets, *contexts = batch->contexts;
+  unsigned char *in_touched = params != NULL ? params->in_touched : NULL;
+  unsigned char *out_touched = params != NULL ? params->out_touched : NULL;
 
   /* Hogwild: threads share the tables without locks (see fastloss.h). */
 #if FL_HAVE_OPENMP
@@ -192,6 +194,9 @@ fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, 
       if (count == 0) continue;
       sum += fl_cbow_example(kernels->f32_nce, dim, in_emb, out_emb, contexts + first, count,
                              targets[e], k > 0 ? negatives + e * k : NULL, k, lr, want_loss, &s);
+      fl_ns_mark(in_touched, contexts + first, count);
+      fl_ns_mark(out_touched, targets + e, 1);
+      if (k > 0) fl_ns_mark(out_touched, negatives + e * k, k);
     }
     work.thread_loss[t] = sum;
   }

@@ -100,6 +100,15 @@ static inline void fl_prefetch_rows(const float *table, const int32_t *ids, size
     fl_prefetch(table + (size_t)ids[i] * dim, dim * sizeof(float), 1);
 }
 
+/* fastloss_sgns_params.in_touched / out_touched: map[ids[i]] = 1 for each
+ * of `count` rows (none when map is NULL).  Relaxed atomic stores, as
+ * Hogwild threads may mark one row at once; a plain byte store on x86 and
+ * Arm. */
+static inline void fl_ns_mark(unsigned char *map, const int32_t *ids, size_t count) {
+  if (map == NULL) return;
+  for (size_t i = 0; i < count; i++) __atomic_store_n(&map[ids[i]], 1, __ATOMIC_RELAXED);
+}
+
 /* sgns.c: negative sampling shared by the skip-gram and CBOW steps. */
 /* Logits whose probabilities are multiplied before one log: each factor is
  * at least FLT_EPSILON (2^-23), so 32 of them stay above 2^-736, far from

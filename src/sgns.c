@@ -496,6 +496,8 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
   const int32_t *negatives = work.drawn != NULL ? work.drawn : batch->negatives;
   const int want_loss = loss != NULL;
   const size_t *offsets = batch->group_offsets;
+  unsigned char *in_touched = params != NULL ? params->in_touched : NULL;
+  unsigned char *out_touched = params != NULL ? params->out_touched : NULL;
 
   /* Hogwild: threads share the tables without locks (see fastloss.h). */
 #if FL_HAVE_OPENMP
@@ -527,6 +529,9 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
       if (rows == 0) continue;
       sum += fl_sgns_group(kernels->f32_nce, dim, in_emb, out_emb, batch, first, rows,
                            k > 0 ? negatives + g * k : NULL, lr, want_loss, &s, p);
+      fl_ns_mark(in_touched, batch->inputs + first, rows);
+      fl_ns_mark(out_touched, batch->targets + first, rows);
+      if (k > 0) fl_ns_mark(out_touched, negatives + g * k, k);
     }
     work.thread_loss[t] = sum;
     if (priv != NULL) {

@@ -212,4 +212,54 @@ static inline void fl_ns_check_gradient(fl_ns_step step, const void *batch, size
   free(out0);
 }
 
+
+/* Touched-row maps (fastloss_sgns_params.in_touched / out_touched): for one
+ * thread, three Hogwild threads, and three with private rows, starting from
+ * `base` (its noise, seed and stream), the step marks exactly the rows
+ * want_in / want_out flag (1) on top of the marks already there (every
+ * seventh row preset to 1 stays 1, no byte other than 0 or 1), and with
+ * deterministic = 1 the maps change nothing else: the tables and loss are
+ * those of the call without them, bit for bit. */
+static inline void fl_ns_check_touched(fl_ns_step step, const void *batch, size_t vocab,
+                                       size_t dim, const float *in0, const float *out0,
+                                       const fastloss_sgns_params *base,
+                                       const unsigned char *want_in,
+                                       const unsigned char *want_out, const char *what) {
+  const size_t size = vocab * dim;
+  const int saved = fastloss_get_num_threads();
+  for (int mode = 0; mode < 3; mode++) {
+    fastloss_set_num_threads(mode == 0 ? 1 : 3);
+    fastloss_sgns_params plain = *base;
+    plain.deterministic = mode == 0;
+    plain.private_rows = mode == 2 ? vocab / 4 : 0;
+    fastloss_sgns_params marking = plain;
+    unsigned char *maps = malloc(2 * vocab);
+    ck_assert_ptr_nonnull(maps);
+    for (size_t r = 0; r < 2 * vocab; r++) maps[r] = r % 7 == 0;
+    marking.in_touched = maps;
+    marking.out_touched = maps + vocab;
+    float *in = fl_ns_copy(in0, size), *out = fl_ns_copy(out0, size);
+    float *in2 = fl_ns_copy(in0, size), *out2 = fl_ns_copy(out0, size);
+    double want_loss, got_loss;
+    ck_assert_int_eq(step(batch, vocab, dim, in, out, 0.05f, &plain, &want_loss), FASTLOSS_OK);
+    ck_assert_int_eq(step(batch, vocab, dim, in2, out2, 0.05f, &marking, &got_loss), FASTLOSS_OK);
+    for (size_t r = 0; r < 2 * vocab; r++) {
+      const unsigned char want = r % 7 == 0 || (r < vocab ? want_in[r] : want_out[r - vocab]);
+      ck_assert_msg(maps[r] == want, "%s, mode %d: %s_touched[%zu] = %d, want %d", what, mode,
+                    r < vocab ? "in" : "out", r % vocab, maps[r], want);
+    }
+    if (mode == 0) {
+      ck_assert_msg(memcmp(in, in2, sizeof(float) * size) == 0 &&
+                        memcmp(out, out2, sizeof(float) * size) == 0 && want_loss == got_loss,
+                    "%s: the maps changed the step", what);
+    }
+    free(maps);
+    free(in);
+    free(out);
+    free(in2);
+    free(out2);
+  }
+  fastloss_set_num_threads(saved);
+}
+
 #endif

@@ -290,9 +290,56 @@ START_TEST(cbow_drawn_negatives) {
       snprintf(what, sizeof what, "replace %d k %zu", replace, k);
       fl_ns_check_drawn_equals_given(fl_cbow_step, &b, &drawing, noise, vocab, dim, c.in, c.out,
                                      what);
+      /* touched rows (fastloss_sgns_params.in_touched / out_touched): the
+       * contexts, targets and drawn negatives of the examples with a
+       * context; an example without one trains, and marks, nothing */
+      unsigned char want[80] = {0};
+      int skipped = 0;
+      for (size_t e = 0; e < c.n; e++) {
+        const size_t first = c.offsets[e], count = c.offsets[e + 1] - first;
+        skipped += count == 0;
+        if (count == 0) continue;
+        for (size_t j = 0; j < count; j++) want[c.contexts[first + j]] = 1;
+        want[vocab + (size_t)c.targets[e]] = 1;
+        for (size_t j = 0; j < k; j++) want[vocab + (size_t)c.negatives[e * k + j]] = 1;
+      }
+      ck_assert_msg(skipped > 0, "no empty context exercised");
+      const fastloss_sgns_params base = {.noise = noise, .seed = 77, .stream = 1000};
+      fl_ns_check_touched(fl_cbow_step, &drawing, vocab, dim, c.in, c.out, &base, want,
+                          want + vocab, what);
       fl_cbow_case_free(&c);
       fastloss_sampler_destroy(noise);
     }
+}
+END_TEST
+
+/* Touched-row maps with given negatives on a hand-made batch: example 1
+ * has no context, so its target and negatives (5, 8, 9) stay unmarked; a
+ * failing call marks nothing. */
+START_TEST(cbow_touched_rows) {
+  fl_rng rng;
+  fl_rng_seed(&rng, 4243);
+  const int32_t targets[3] = {4, 5, 3}, contexts[3] = {1, 2, 2};
+  const int32_t negatives[6] = {6, 7, 8, 9, 6, 0};
+  const size_t offsets[4] = {0, 2, 2, 3};
+  const fastloss_cbow_batch hand = {3, targets, offsets, 3, contexts, 2, negatives};
+  float *in = NULL, *out = NULL;
+  fl_ns_tables_new(&rng, 12, 40, 1.0, &in, &out);
+  unsigned char want[24] = {0};
+  want[1] = want[2] = 1;
+  want[12 + 4] = want[12 + 6] = want[12 + 7] = want[12 + 3] = want[12] = 1;
+  const fastloss_sgns_params base = {0};
+  fl_ns_check_touched(fl_cbow_step, &hand, 12, 40, in, out, &base, want, want + 12, "hand-made");
+  const int32_t bad_negatives[6] = {6, 7, 8, 9, 6, -1};
+  fastloss_cbow_batch bad = hand;
+  bad.negatives = bad_negatives;
+  unsigned char maps[24] = {0};
+  fastloss_sgns_params marking = {.in_touched = maps, .out_touched = maps + 12};
+  ck_assert_int_eq(fastloss_cbow_step_f32(12, 40, in, out, &bad, 0.1f, &marking, NULL),
+                   FASTLOSS_ERR_LABEL_OUT_OF_RANGE);
+  for (size_t r = 0; r < 24; r++) ck_assert_int_eq(maps[r], 0);
+  free(in);
+  free(out);
 }
 END_TEST
 
@@ -416,6 +463,7 @@ Suite *fl_suite_cbow(void) {
   tcase_add_test(tc, cbow_gradient_finite_differences);
   tcase_add_test(tc, cbow_threads);
   tcase_add_test(tc, cbow_drawn_negatives);
+  tcase_add_test(tc, cbow_touched_rows);
   tcase_add_test(tc, cbow_errors);
   suite_add_tcase(s, tc);
   return s;

@@ -130,6 +130,21 @@ static double fl_case_reference(const fl_sgns_case *c, double lr, double *in, do
   return loss;
 }
 
+/* The rows the batch trains: want_in[inputs], want_out[targets and
+ * negatives] of every non-empty group. */
+static void fl_case_touched(const fl_sgns_case *c, unsigned char *want_in,
+                            unsigned char *want_out) {
+  for (size_t g = 0; g < c->n_groups; g++) {
+    const size_t first = c->offsets ? c->offsets[g] : g;
+    const size_t rows = c->offsets ? c->offsets[g + 1] - first : 1;
+    for (size_t r = 0; r < rows; r++) {
+      want_in[c->inputs[first + r]] = 1;
+      want_out[c->targets[first + r]] = 1;
+    }
+    for (size_t j = 0; rows > 0 && j < c->k; j++) want_out[c->negatives[g * c->k + j]] = 1;
+  }
+}
+
 /* ------------------------------------------------ tests */
 
 START_TEST(sgns_matches_reference) {
@@ -362,6 +377,12 @@ START_TEST(sgns_drawn_negatives) {
         snprintf(what, sizeof what, "replace %d k %zu group %zu", replace, k, group);
         fl_ns_check_drawn_equals_given(fl_sgns_step, &b, &drawing, noise, vocab, dim, c.in, c.out,
                                        what);
+        /* the rows marked touched: the drawn negatives among them */
+        unsigned char want[80] = {0};
+        fl_case_touched(&c, want, want + vocab);
+        const fastloss_sgns_params base = {.noise = noise, .seed = 77, .stream = 1000};
+        fl_ns_check_touched(fl_sgns_step, &drawing, vocab, dim, c.in, c.out, &base, want,
+                            want + vocab, what);
         fl_case_free(&c);
       }
     fastloss_sampler_destroy(noise);
@@ -391,6 +412,48 @@ START_TEST(sgns_drawn_negatives) {
   ck_assert(memcmp(before, table, sizeof table) == 0);
   fastloss_sampler_destroy(few);
   fastloss_sampler_destroy(noise);
+}
+END_TEST
+
+/* Touched-row maps with given negatives: random batches (per pair and
+ * grouped); a hand-made batch whose empty group's negative is marked by
+ * nothing else; and a failing call, which marks nothing. */
+START_TEST(sgns_touched_rows) {
+  const size_t vocab = 400, dim = 21; /* most rows untouched */
+  fl_rng rng;
+  fl_rng_seed(&rng, 4242);
+  const fastloss_sgns_params base = {0};
+  for (size_t group = 0; group <= 5; group += 5) {
+    fl_sgns_case c = fl_case_new(&rng, vocab, dim, 30, 2, group, 1.0);
+    unsigned char want[800] = {0};
+    fl_case_touched(&c, want, want + vocab);
+    const fastloss_sgns_batch b = fl_case_batch(&c);
+    fl_ns_check_touched(fl_sgns_step, &b, vocab, dim, c.in, c.out, &base, want, want + vocab,
+                        group ? "grouped" : "per pair");
+    fl_case_free(&c);
+  }
+  /* groups {pairs 0, 1}, {}, {pair 2}; negative 8 belongs to the empty group */
+  const int32_t inputs[3] = {1, 2, 3}, targets[3] = {4, 4, 5}, negatives[3] = {6, 8, 7};
+  const size_t offsets[4] = {0, 2, 2, 3};
+  const fastloss_sgns_batch hand = {3, inputs, targets, 1, negatives, 3, offsets};
+  float *in = NULL, *out = NULL;
+  fl_ns_tables_new(&rng, 10, 40, 1.0, &in, &out);
+  unsigned char want[20] = {0};
+  want[1] = want[2] = want[3] = 1;
+  want[10 + 4] = want[10 + 5] = want[10 + 6] = want[10 + 7] = 1;
+  fl_ns_check_touched(fl_sgns_step, &hand, 10, 40, in, out, &base, want, want + 10,
+                      "empty group");
+  /* target 10 is outside the vocabulary: an error, no mark */
+  const int32_t bad_targets[3] = {4, 4, 10};
+  fastloss_sgns_batch bad = hand;
+  bad.targets = bad_targets;
+  unsigned char maps[20] = {0};
+  fastloss_sgns_params marking = {.in_touched = maps, .out_touched = maps + 10};
+  ck_assert_int_eq(fastloss_sgns_step_f32(10, 40, in, out, &bad, 0.1f, &marking, NULL),
+                   FASTLOSS_ERR_LABEL_OUT_OF_RANGE);
+  for (size_t r = 0; r < 20; r++) ck_assert_int_eq(maps[r], 0);
+  free(in);
+  free(out);
 }
 END_TEST
 
@@ -543,6 +606,7 @@ Suite *fl_suite_sgns(void) {
   tcase_add_test(tc, sgns_errors);
   tcase_add_test(tc, sgns_drawn_negatives);
   tcase_add_test(tc, sgns_private_rows);
+  tcase_add_test(tc, sgns_touched_rows);
   suite_add_tcase(s, tc);
   return s;
 }
