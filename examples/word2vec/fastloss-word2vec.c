@@ -4,12 +4,26 @@
  * window and output formats as word2vec.c (Mikolov et al.), so its users can
  * swap the binary; see usage() for what differs.
  *
- * This program is single-threaded on purpose: it reads the corpus, builds
- * batches of about BATCH_WORDS corpus words -- (context, centre) pairs for
- * skip-gram, (context words, centre) examples for CBOW -- and hands each
- * batch to the library, which draws the negatives and spreads the groups or
- * examples over -threads OpenMP threads.  Everything done here per word is
- * serial, so it is kept to a few table lookups and random draws.
+ * The program reads the corpus, builds batches of about BATCH_WORDS corpus
+ * words -- (context, centre) pairs for skip-gram, (context words, centre)
+ * examples for CBOW -- and hands each batch to the library, which draws the
+ * negatives and trains.  With -threads N > 1 the threads share the work in
+ * one of two ways:
+ * - -replicas 1 (the default, train_replicas): N threads, each with its own
+ *   N-th of the corpus and its own copy of both tables, each calling the
+ *   library on one thread; every -replica-sync words of each thread they
+ *   merge the rows they trained (the library marks them:
+ *   fastloss_sgns_params.in_touched / out_touched) into the shared tables
+ *   (merge_row) and go on from there.  No row is written by two threads
+ *   between merges, so the cores do not trade cache lines while training,
+ *   which on hosts with slow transfers between cores made two Hogwild
+ *   threads slower than one.  The output depends on N but not on timing.
+ * - -replicas 0 (and always with -deterministic 1): this thread builds every
+ *   batch and the library spreads its groups or examples over N OpenMP
+ *   threads on the shared tables (Hogwild, with fastloss_sgns_params'
+ *   private rows for skip-gram).
+ * Everything done here per word is kept to a few table lookups and random
+ * draws.
  *
  * Differences from word2vec.c, by design:
  * - The corpus is read once and kept in memory as 4-byte word ids (word2vec.c
@@ -48,6 +62,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,6 +93,17 @@
  * 200k-word corpus making every row private raised the final loss 2.5%. */
 #define FL_W2V_PRIVATE_ROWS 4096
 #define FL_W2V_PRIVATE_SHARE 8
+/* -replica-sync default: a merge every FL_W2V_REPLICA_SYNC words of each
+ * thread, or more often so that training has at least FL_W2V_REPLICA_MERGES
+ * merges.  What counts for the loss is the share of training between two
+ * merges, during which the threads do not see each other's updates: on a
+ * 200000-word corpus, 2 threads merging only at the end lost 4% (3 threads
+ * 9%) of the last-10% loss, 20 merges under 0.3%; on 5M words, merges every
+ * 200000 words of each thread (13) cost 3.5 ms each. */
+#define FL_W2V_REPLICA_SYNC 200000
+#define FL_W2V_REPLICA_MERGES 16.0
+/* -threads with -replicas 1: the most threads (each a copy of the tables). */
+#define FL_W2V_MAX_REPLICAS 256
 /* Pair buffers never need more than this unless one sentence does. */
 #define MAX_BATCH_PAIRS ((size_t)1 << 20)
 /* The id of "</s>", which word2vec.c puts first and gives every newline. */
@@ -97,7 +123,7 @@ static int mpi_started = 0; /* MPI_Init was called */
 typedef struct options {
   const char *train, *output, *save_vocab, *read_vocab;
   long long size, window, negative, threads, iter, min_count, debug, loss_every, classes;
-  long long private_rows;
+  long long private_rows, replicas, replica_sync;
   double sample, alpha;
   int binary, shared_negatives, deterministic, cbow;
   uint64_t seed;
@@ -110,8 +136,7 @@ static void usage(FILE *out) {
           "usage: %s -train FILE -output FILE [options]\n"
           "\n"
           "Skip-gram or CBOW with negative sampling, word2vec.c's flags and defaults,\n"
-          "trained by fastloss (fastloss_sgns_step_f32 / fastloss_cbow_step_f32, OpenMP\n"
-          "over the pairs or centre words of each batch).\n"
+          "trained by fastloss (fastloss_sgns_step_f32 / fastloss_cbow_step_f32).\n"
           "\n"
           "  -train FILE          whitespace-separated text; each newline is the word </s>\n"
           "  -output FILE         the word vectors (word2vec.c's text or binary format)\n"
@@ -121,7 +146,7 @@ static void usage(FILE *out) {
           "  -negative N          negatives per pair (per centre word with -cbow 1 or\n"
           "                       -shared-negatives 1); drawn from count^0.75 (5)\n"
           "  -sample X            subsampling threshold for frequent words, 0 = off (1e-3)\n"
-          "  -threads N           OpenMP threads of the library (12)\n"
+          "  -threads N           threads (12): -replicas says how they share the work\n"
           "  -iter N              training epochs (5)\n"
           "  -min-count N         discard words seen fewer than N times (5)\n"
           "  -alpha X             starting learning rate, decayed linearly to X*1e-4\n"
@@ -139,7 +164,9 @@ static void usage(FILE *out) {
           "  -cbow 0|1            1: CBOW, the mean of the context words' vectors\n"
           "                       predicts the centre word; 0: skip-gram (word2vec.c's\n"
           "                       default is 1; this program's is 0)\n"
-          "  -hs 0|1              only 0: hierarchical softmax is not implemented\n"
+          "  -hs 0|1              only 0: hierarchical softmax is not implemented\n",
+          program);
+  fprintf(out,
           "fastloss flags:\n"
           "  -shared-negatives 0|1  1: all contexts of a centre word share its negatives\n"
           "                       (HogBatch): fewer draws and denser updates; skip-gram\n"
@@ -147,11 +174,19 @@ static void usage(FILE *out) {
           "  -deterministic 0|1   1: bit-identical output for any -threads (groups or\n"
           "                       centre words run in order); 0: Hogwild updates as\n"
           "                       word2vec.c (0)\n"
-          "  -private-rows N      skip-gram with -threads > 1: each thread trains the\n"
-          "                       N most frequent words' rows in its own copy, averaged\n"
-          "                       after every batch of about 10000 words\n"
-          "                       (fastloss_sgns_params.private_rows); 0 = every row\n"
-          "                       Hogwild (4096, at most an eighth of the vocabulary)\n"
+          "  -replicas 0|1        with -threads > 1: 1 = each thread trains its own part\n"
+          "                       of the corpus on its own copy of the tables, and the\n"
+          "                       copies are merged every -replica-sync words (see\n"
+          "                       README); 0 = the library's threads share one pair of\n"
+          "                       tables (Hogwild) (1; 0 with -deterministic 1)\n"
+          "  -replica-sync K      -replicas 1: merge after every K words of each thread\n"
+          "                       (200000, or fewer to make 16 merges in all)\n"
+          "  -private-rows N      the N most frequent words' rows are merged by their\n"
+          "                       mean: -replicas 1 at each merge, -replicas 0 (skip-gram)\n"
+          "                       after every batch of about 10000 words, each thread\n"
+          "                       training them in its own copy in between\n"
+          "                       (fastloss_sgns_params.private_rows) (4096, at most an\n"
+          "                       eighth of the vocabulary)\n"
           "  -seed N              seed of every random stream (1)\n"
           "  -loss-every N        print the average loss per pair (CBOW: per centre word)\n"
           "                       every N words, 0 = off (0)\n"
@@ -163,8 +198,7 @@ static void usage(FILE *out) {
           "\n"
           "Stderr ends with one summary line: words/sec, words/sec/thread, the average\n"
           "loss per pair or centre word (all training and the last 10%% of words) and the\n"
-          "seconds taken.\n",
-          program);
+          "seconds taken.\n");
 }
 
 /* Ends the program; under MPI every rank must pass here (MPI_Finalize). */
@@ -237,6 +271,8 @@ static void parse_options(int argc, char **argv, options *o) {
                  .seed = 1,
                  .sync_words = 1000000,
                  .private_rows = -1, /* the default, once the vocabulary is known */
+                 .replicas = -1,
+                 .replica_sync = -1, /* the default, once the corpus is known */
                  .shard_count = 0,
                  .test_fail_rank = -1};
   long long binary = 0, cbow = 0, hs = 0, shared = 0, deterministic = 0, seed = 1, touched = 1;
@@ -263,6 +299,8 @@ static void parse_options(int argc, char **argv, options *o) {
       {"-shared-negatives", FLAG_INTEGER, &shared, 0, 1},
       {"-deterministic", FLAG_INTEGER, &deterministic, 0, 1},
       {"-private-rows", FLAG_INTEGER, &o->private_rows, 0, INT_MAX},
+      {"-replicas", FLAG_INTEGER, &o->replicas, 0, 1},
+      {"-replica-sync", FLAG_INTEGER, &o->replica_sync, 1, LLONG_MAX},
       {"-seed", FLAG_INTEGER, &seed, 0, LLONG_MAX},
       {"-sync-words", FLAG_INTEGER, &o->sync_words, 1, LLONG_MAX},
       {"-sync-touched", FLAG_INTEGER, &touched, 0, 1},
@@ -750,7 +788,8 @@ typedef struct statistics {
 } statistics;
 
 typedef struct trainer {
-  const options *o;
+  /* On cache lines of its own: -replicas puts one per thread in an array. */
+  _Alignas(64) const options *o;
   size_t vocab, dim;
   float *in_emb, *out_emb;
   const fastloss_sampler *sampler;
@@ -778,7 +817,26 @@ typedef struct trainer {
   uint64_t *touched;
   long long sparse_tables, rows_sent; /* tables synced sparse; rows summed */
   double sync_seconds, mpi_seconds, wait_seconds;
+  /* -replicas: this trainer is thread `member` of a team training replicas
+   * of the tables (NULL otherwise). */
+  struct replica_team *team;
+  int member;
+  unsigned char *in_touched, *out_touched; /* rows trained since the last sync */
+  long long replica_sync; /* words of each thread between merges */
 } trainer;
+
+typedef struct replica_team {
+  int n;
+  pthread_barrier_t barrier;
+  trainer *members;
+  float *master[2];    /* the merged tables (input, output) */
+  long long *local_words; /* each member's words at the sync */
+  size_t hot_rows;     /* rows [0, hot_rows) merge by the mean, the others by the summed change */
+  const corpus *shards;
+} replica_team;
+
+/* Progress lines: rank 0's first thread. */
+static int member_speaks(const trainer *t) { return speaks() && (!t->team || t->member == 0); }
 
 /* The global word count that `local` words of this rank stand for. */
 static long long global_words(const trainer *t, long long local) {
@@ -868,7 +926,9 @@ static void run_batch(trainer *t, long long batch_start_words) {
                                  .noise = t->sampler,
                                  .seed = t->negative_seed,
                                  .stream = t->negative_stream,
-                                 .private_rows = private_rows(t)};
+                                 .private_rows = private_rows(t),
+                                 .in_touched = t->in_touched,
+                                 .out_touched = t->out_touched};
   /* alpha as word2vec.c has it when the batch begins: it updates every 10000
    * words too. */
   t->s.words_done = global_words(t, batch_start_words);
@@ -895,7 +955,7 @@ static void run_batch(trainer *t, long long batch_start_words) {
     t->s.late_loss_sum += loss;
     t->s.late_pairs += pairs;
   }
-  if (t->o->debug > 1 && speaks()) progress(t, alpha);
+  if (t->o->debug > 1 && member_speaks(t)) progress(t, alpha);
   b->n_pairs = b->n_groups = 0;
 }
 
@@ -933,9 +993,14 @@ static void allreduce(void *data, size_t count, MPI_Datatype type, size_t type_b
  * every other row is still the same on every rank.  The negatives touch most
  * of the output table between syncs unless K is small, so the input table is
  * the one that usually goes sparse. */
+static void team_sync(trainer *t, long long local_words);
 static void synchronise(trainer *t, long long local_words) {
   t->syncs_done++;
   t->next_sync = sync_point(t, t->syncs_done + 1);
+  if (t->team) {
+    team_sync(t, local_words);
+    return;
+  }
   if (t->o->test_fail_rank == world_rank && t->syncs_done == 1)
     fail("out of memory (simulated by -test-fail-rank %lld at the first sync)",
          t->o->test_fail_rank);
@@ -1008,6 +1073,80 @@ static void synchronise(trainer *t, long long local_words) {
 #endif
 }
 
+
+/* One row of one table at a sync, when some member trained it since the
+ * last one (its touched map says so): a row one member trained takes that
+ * member's copy; a row several trained takes the mean of their copies when
+ * it is hot (rows [0, hot_rows), the most frequent words: every copy has
+ * taken many updates from the same start and is near where they lead, so
+ * adding the changes would overshoot), else the master plus the sum of
+ * their changes (rarer rows: a few independent updates each, which add up as
+ * on one thread).  Sums run in member order.  Every copy then restarts from
+ * the merged row, and the marks are cleared. */
+static void merge_row(replica_team *team, int table, size_t r, size_t dim) {
+  float *m = team->master[table] + r * dim;
+  const float *copies[FL_W2V_MAX_REPLICAS];
+  int trained = 0, only = -1;
+  for (int j = 0; j < team->n; j++) {
+    trainer *member = &team->members[j];
+    unsigned char *mark = (table ? member->out_touched : member->in_touched) + r;
+    if (!*mark) continue;
+    *mark = 0;
+    copies[trained++] = (table ? member->out_emb : member->in_emb) + r * dim;
+    only = j;
+  }
+  if (trained == 0) return;
+  if (trained == 1) {
+    memcpy(m, copies[0], dim * sizeof *m);
+  } else if (r < team->hot_rows) {
+    const float scale = 1.0f / (float)trained;
+    for (size_t d = 0; d < dim; d++) {
+      float sum = copies[0][d];
+      for (int j = 1; j < trained; j++) sum += copies[j][d];
+      m[d] = sum * scale;
+    }
+  } else {
+    for (size_t d = 0; d < dim; d++) {
+      float base = m[d], sum = base;
+      for (int j = 0; j < trained; j++) sum += copies[j][d] - base;
+      m[d] = sum;
+    }
+  }
+  for (int j = 0; j < team->n; j++) {
+    if (trained == 1 && j == only) continue; /* its copy is the merged row */
+    float *c = (table ? team->members[j].out_emb : team->members[j].in_emb) + r * dim;
+    memcpy(c, m, dim * sizeof *m);
+  }
+}
+
+/* A sync of -replicas: all members meet, the global word count is summed,
+ * each member merges its share of the rows of both tables, and all meet
+ * again before training on. */
+static void team_sync(trainer *t, long long local_words) {
+  replica_team *team = t->team;
+  double start = now_seconds();
+  team->local_words[t->member] = local_words;
+  pthread_barrier_wait(&team->barrier);
+  t->wait_seconds += now_seconds() - start;
+  long long global = 0;
+  for (int j = 0; j < team->n; j++) global += team->local_words[j];
+  t->sync_local_words = local_words;
+  t->sync_global_words = global;
+  size_t first = t->vocab * (size_t)t->member / (size_t)team->n;
+  size_t last = t->vocab * (size_t)(t->member + 1) / (size_t)team->n;
+  for (int table = 0; table < 2; table++)
+    for (size_t r = first; r < last; r++) merge_row(team, table, r, t->dim);
+  pthread_barrier_wait(&team->barrier);
+  t->sync_seconds += now_seconds() - start;
+}
+
+static void train(trainer *t, const corpus *c);
+static void *member_main(void *arg) {
+  trainer *t = arg;
+  train(t, &t->team->shards[t->member]);
+  return NULL;
+}
+
 static void train(trainer *t, const corpus *c) {
   const options *o = t->o;
   size_t window = (size_t)o->window;
@@ -1048,7 +1187,7 @@ static void train(trainer *t, const corpus *c) {
         run_batch(t, batch_start);
         batch_start = words;
         while (t->syncs_done < t->n_syncs && words >= t->next_sync) synchronise(t, words);
-        if (o->loss_every > 0 && words >= next_loss_line && speaks()) {
+        if (o->loss_every > 0 && words >= next_loss_line && member_speaks(t)) {
           fprintf(stderr, "\rloss-every: words %lld  %s %lld  average loss %f%30s\n", words,
                   o->cbow ? "centre-words" : "pairs", t->s.interval_pairs,
                   t->s.interval_pairs ? t->s.interval_loss_sum / (double)t->s.interval_pairs : 0.0,
@@ -1065,6 +1204,98 @@ static void train(trainer *t, const corpus *c) {
   free(b->inputs);
   free(b->targets);
   free(b->group_offsets);
+}
+
+
+/* -replicas: -threads trainers, each on its own shard of the corpus and its
+ * own copy of both tables, calling the library on one thread; every
+ * -replica-sync words (all members together) they stop and merge their copies
+ * row by row into `t`'s tables (merge_row), then go on from the merged tables.
+ * No row is written by two threads between syncs, so the cores never trade
+ * cache lines while training. */
+static float *alloc_floats(size_t count);
+static void train_replicas(trainer *t, const corpus *c) {
+  const options *o = t->o;
+  int n = (int)o->threads;
+  replica_team team = {.n = n, .hot_rows = private_rows(t)};
+  team.master[0] = t->in_emb;
+  team.master[1] = t->out_emb;
+  team.members = aligned_alloc(64, (size_t)n * sizeof *team.members);
+  if (!team.members) fail("out of memory");
+  team.local_words = xrealloc(NULL, (size_t)n, sizeof *team.local_words);
+  corpus *shards = xrealloc(NULL, (size_t)n, sizeof *shards);
+  team.shards = shards;
+  if (pthread_barrier_init(&team.barrier, NULL, (unsigned)n)) fail("pthread_barrier_init failed");
+  size_t cells = t->vocab * t->dim;
+  /* shard j: ids [bound(j), bound(j + 1)), each bound moved past the next "</s>" */
+  size_t begin = 0;
+  const double per_thread = (double)o->iter * (double)t->train_words / (double)n;
+  long long every = o->replica_sync;
+  if (every < 0) { /* the default: FL_W2V_REPLICA_SYNC, or less for FL_W2V_REPLICA_MERGES */
+    double fewer = ceil(per_thread / FL_W2V_REPLICA_MERGES);
+    every = fewer < FL_W2V_REPLICA_SYNC ? (long long)(fewer > 1 ? fewer : 1) : FL_W2V_REPLICA_SYNC;
+  }
+  t->replica_sync = every;
+  long long syncs_wanted = (long long)ceil(per_thread / (double)every);
+  for (int j = 0; j < n; j++) {
+    size_t end = c->n_ids;
+    if (j + 1 < n) {
+      end = c->n_ids / (size_t)n * (size_t)(j + 1);
+      if (end < begin) end = begin; /* an empty shard: fewer lines than threads */
+      while (end > 0 && end < c->n_ids && c->ids[end - 1] != END_OF_SENTENCE) end++;
+    }
+    shards[j] = (corpus){.ids = c->ids + begin, .n_ids = end - begin};
+    begin = end;
+    trainer *m = &team.members[j];
+    *m = *t;
+    m->team = &team;
+    m->member = j;
+    m->in_emb = alloc_floats(cells);
+    m->out_emb = alloc_floats(cells);
+    m->in_touched = xrealloc(NULL, 2, t->vocab);
+    m->out_touched = m->in_touched + t->vocab;
+    memset(m->in_touched, 0, 2 * t->vocab);
+    memcpy(m->in_emb, t->in_emb, cells * sizeof(float));
+    memcpy(m->out_emb, t->out_emb, cells * sizeof(float));
+    uint64_t streams = (uint64_t)j << 32;
+    fastloss_rng_init(&m->window_rng, o->seed, streams + 1);
+    fastloss_rng_init(&m->sample_rng, o->seed, streams + 2);
+    m->negative_stream = (uint64_t)j << 48;
+    m->ranks = n;
+    m->local_total = o->iter * (long long)shards[j].n_ids;
+    m->n_syncs = syncs_wanted < 1 ? 1 : syncs_wanted;
+    m->syncs_done = 0;
+    m->next_sync = sync_point(m, 1);
+  }
+  pthread_t *threads = xrealloc(NULL, (size_t)n, sizeof *threads);
+  for (int j = 1; j < n; j++)
+    if (pthread_create(&threads[j], NULL, member_main, &team.members[j]))
+      fail("cannot start thread %d of -threads %d", j, n);
+  member_main(&team.members[0]);
+  for (int j = 1; j < n; j++) pthread_join(threads[j], NULL);
+  t->start = team.members[0].start;
+  statistics sum = {0};
+  for (int j = 0; j < n; j++) {
+    statistics *s = &team.members[j].s;
+    sum.words_done += s->words_done;
+    sum.loss_sum += s->loss_sum;
+    sum.pairs += s->pairs;
+    sum.late_loss_sum += s->late_loss_sum;
+    sum.late_pairs += s->late_pairs;
+    free(team.members[j].in_emb);
+    free(team.members[j].out_emb);
+    free(team.members[j].in_touched);
+  }
+  sum.step_seconds = team.members[0].s.step_seconds;
+  t->s = sum;
+  t->sync_seconds = team.members[0].sync_seconds;
+  t->wait_seconds = team.members[0].wait_seconds;
+  t->n_syncs = team.members[0].n_syncs;
+  pthread_barrier_destroy(&team.barrier);
+  free(threads);
+  free(shards);
+  free(team.members);
+  free(team.local_words);
 }
 
 /* ------------------------------------------------------------- output */
@@ -1294,9 +1525,20 @@ int main(int argc, char **argv) {
   /* A key of its own, so the per-group streams never meet streams 0-2. */
   t.negative_seed = o.seed ^ 0x9E3779B97F4A7C15u;
   t.negative_stream = (uint64_t)world_rank << 48;
-  check(fastloss_set_num_threads((int)o.threads), "fastloss_set_num_threads");
+  if (o.replicas == 1 && o.deterministic)
+    fail("-replicas 1 and -deterministic 1 exclude each other: replicas give output that "
+         "depends on -threads");
+  int use_replicas = o.replicas < 0 ? o.threads > 1 && !o.deterministic && world_size == 1
+                                     : o.replicas == 1 && o.threads > 1;
+  if (use_replicas && world_size > 1) fail("-replicas 1 is for a single process (no mpirun)");
+  if (use_replicas && o.threads > FL_W2V_MAX_REPLICAS)
+    fail("-replicas 1 takes at most %d threads (-threads %lld)", FL_W2V_MAX_REPLICAS, o.threads);
+  check(fastloss_set_num_threads(use_replicas ? 1 : (int)o.threads), "fastloss_set_num_threads");
 
-  train(&t, &c);
+  if (use_replicas)
+    train_replicas(&t, &c);
+  else
+    train(&t, &c);
   double train_seconds = now_seconds() - t.start;
   free(c.ids);
 #ifdef FL_W2V_MPI
@@ -1341,6 +1583,14 @@ int main(int argc, char **argv) {
           t.s.late_pairs ? t.s.late_loss_sum / (double)t.s.late_pairs : 0.0,
           now_seconds() - program_start, t.s.step_seconds, o.cbow ? "example" : "pair",
           train_seconds - t.s.step_seconds);
+  if (use_replicas)
+    fprintf(stderr,
+            "%s: -replicas 1: %lld threads, each on its own copy of the tables; %lld merges "
+            "(every %lld words of each thread), %.3f s = %.1f%% of training on thread 0 (its "
+            "library step %.3f s), of which waiting for the other threads %.3f s\n",
+            program, o.threads, t.n_syncs, t.replica_sync, t.sync_seconds,
+            100.0 * t.sync_seconds / (train_seconds > 0 ? train_seconds : 1e-9),
+            t.s.step_seconds, t.wait_seconds);
 #ifdef FL_W2V_MPI
   if (mpi_ranks > 1)
     fprintf(stderr,

@@ -9,7 +9,9 @@
 # words, order, pruning and counts come from the file, -train's other words
 # are skipped, and bad files exit 1; (g) -classes N: "word class" lines equal
 # to word2vec.c's k-means recomputed in Python from the run's vectors, the
-# same on 1 and 2 threads, and N above the vocabulary exits 1.
+# same on 1 and 2 threads, and N above the vocabulary exits 1; (h) the
+# library's private rows (-replicas 0); (i) -replicas 1: the loss, merges,
+# reproducibility and errors.
 # Exits 77 (meson's SKIP) without /usr/bin/python3, which writes
 # the corpus.
 #   usage: test-word2vec.sh PATH/fastloss-word2vec PATH/gen-corpus.py
@@ -318,17 +320,17 @@ part="(g)"
 expect_error "-classes $((vocab + 2)) is more than the $((vocab + 1)) words" $common -output "$dir/x.txt" -classes $((vocab + 2))
 expect_error "-classes needs an integer" $common -output "$dir/x.txt" -classes -1
 
-# (h) -private-rows: 2 Hogwild threads averaging the 64 most frequent words'
-# rows per batch, all rows Hogwild (0) and the default (an eighth of the
-# vocabulary here) end at about the loss of one thread (last 10% of words,
-# within 3%); a negative count exits 1.
+# (h) -private-rows with -replicas 0: 2 Hogwild threads averaging the 64 most
+# frequent words' rows per batch, all rows Hogwild (0) and the default (an
+# eighth of the vocabulary here) end at about the loss of one thread (last
+# 10% of words, within 3%); a negative count exits 1.
 part="(h)"
 last10() { sed -n 's/.*last 10% of words \([0-9.]*\);.*/\1/p' "$1"; }
 "$w2v" $common -iter 1 -threads 1 -output "$dir/pr-1.txt" 2>"$dir/pr-1.log" || bad "(h) 1-thread run failed"
 for rows in 0 64 default; do
   flag="-private-rows $rows"
   [ "$rows" = default ] && flag=
-  "$w2v" $common -iter 1 -threads 2 $flag -output "$dir/pr.txt" 2>"$dir/pr.log" ||
+  "$w2v" $common -iter 1 -threads 2 -replicas 0 $flag -output "$dir/pr.txt" 2>"$dir/pr.log" ||
     { cat "$dir/pr.log"; bad "(h) -private-rows $rows run failed"; }
   one=$(last10 "$dir/pr-1.log"); two=$(last10 "$dir/pr.log")
   if awk -v a="$one" -v b="$two" 'BEGIN { exit !(a > 0 && b > 0 && b < 1.03 * a && b > 0.97 * a) }'; then
@@ -338,5 +340,82 @@ for rows in 0 64 default; do
   fi
 done
 expect_error "-private-rows needs an integer in \[0, 2147483647\]" $common -output "$dir/x.txt" -private-rows -1
+
+# (i) -replicas 1 (the default with -threads > 1): each thread trains its
+# shard on its own copy of the tables, merged every -replica-sync words of
+# each thread.  On 2 and 3 threads, with the default interval (16 merges on
+# this short corpus) and with a merge every 5000 words, skip-gram (per-pair and
+# shared negatives) and CBOW end within 3% of one thread's last-10% loss;
+# the summary counts the merges; two runs give the same bytes (each thread's
+# shard and random streams are fixed), unlike one thread's; errors exit 1.
+part="(i)"
+merges() { sed -n 's/.*; \([0-9]*\) merges (every.*/\1/p' "$1"; }
+for model in "-shared-negatives 0" "-shared-negatives 1" "-cbow 1"; do
+  "$w2v" $common -iter 1 -threads 1 $model -output "$dir/rep-1.txt" 2>"$dir/rep-1.log" ||
+    { cat "$dir/rep-1.log"; bad "(i) $model 1-thread run failed"; }
+  for threads in 2 3; do
+    for sync in default 5000; do
+      what="$model -threads $threads -replica-sync $sync"
+      flag="-replica-sync $sync"
+      [ "$sync" = default ] && flag=
+      "$w2v" $common -iter 1 -threads $threads $flag $model \
+        -output "$dir/rep.txt" 2>"$dir/rep.log" || { cat "$dir/rep.log"; bad "(i) $what failed"; }
+      one=$(last10 "$dir/rep-1.log"); many=$(last10 "$dir/rep.log"); n=$(merges "$dir/rep.log")
+      want_merges=16
+      [ "$sync" = 5000 ] && want_merges=$(( (200000 * 21 / 20) / threads / 5000 ))
+      if awk -v a="$one" -v b="$many" 'BEGIN { exit !(a > 0 && b > 0 && b < 1.03 * a && b > 0.97 * a) }' &&
+        [ -n "$n" ] && [ "$n" -ge "$want_merges" ] && [ "$n" -le $((want_merges + 2)) ]; then
+        ok "(i) $what: last-10% loss $many, 1 thread $one; $n merges"
+      else
+        bad "(i) $what: last-10% loss '$many' vs 1 thread '$one'; '$n' merges, want about $want_merges"
+      fi
+      # The vectors written are the merged tables: near one thread's (the
+      # same start), not the initial ones or a mean that starves rare rows.
+      if [ "$model" = "-shared-negatives 0" ] && [ "$sync" = default ]; then
+        if "$python" - "$dir/rep-1.txt" "$dir/rep.txt" <<'PY'
+import math, sys
+def load(path):
+    with open(path) as f:
+        next(f)
+        return [[float(x) for x in line.split()[1:]] for line in f]
+one, many = load(sys.argv[1]), load(sys.argv[2])
+norm = lambda v: math.sqrt(sum(x * x for x in v))
+cos = sum(sum(a * b for a, b in zip(u, v)) / (norm(u) * norm(v)) for u, v in zip(one[:200], many[:200])) / 200
+ratios = [sum(norm(v) for v in m[lo:hi]) / sum(norm(v) for v in one[lo:hi])
+          for m in [many] for lo, hi in ((0, 100), (len(one) - 1000, len(one)))]
+print("  mean cosine of the 200 most frequent words' vectors to one thread's %.3f; "
+      "norm ratio, 100 most frequent %.3f, 1000 rarest %.3f" % (cos, ratios[0], ratios[1]))
+sys.exit(not (cos >= 0.85 and all(0.85 <= r <= 1.15 for r in ratios)))
+PY
+        then ok "(i) $what: the vectors are near one thread's"
+        else bad "(i) $what: the vectors are far from one thread's"; fi
+      fi
+    done
+  done
+done
+for run in a b; do
+  "$w2v" $common -iter 1 -threads 2 -replica-sync 5000 -output "$dir/rep-$run.txt" 2>"$dir/rep.log" ||
+    bad "(i) reproducibility run $run failed"
+done
+"$w2v" $common -iter 1 -threads 1 -output "$dir/rep-one.txt" 2>/dev/null || bad "(i) 1-thread run failed"
+if cmp -s "$dir/rep-a.txt" "$dir/rep-b.txt" && ! cmp -s "$dir/rep-a.txt" "$dir/rep-one.txt"; then
+  ok "(i) two 2-thread replica runs byte-identical, and not one thread's output"
+else
+  bad "(i) 2-thread replica runs differ from each other, or equal one thread's output"
+fi
+# fewer words than threads: some threads get no words, and all still meet
+# at every merge
+printf 'a b a\n' >"$dir/one-line.txt"
+if "$w2v" -train "$dir/one-line.txt" -min-count 1 -size 4 -iter 3 -threads 5 -debug 0 \
+  -output "$dir/tiny.txt" 2>"$dir/tiny.log" && [ "$(head -n 1 "$dir/tiny.txt")" = "3 4" ] &&
+  grep -q -- '-replicas 1: 5 threads' "$dir/tiny.log"; then
+  ok "(i) 4 words (</s> included) on 5 threads: 3 vectors"
+else
+  bad "(i) 4 words on 5 threads: $(cat "$dir/tiny.log")"
+fi
+expect_error "-replicas needs an integer in \[0, 1\]" $common -output "$dir/x.txt" -replicas 2
+expect_error "-replica-sync needs an integer in \[1, " $common -output "$dir/x.txt" -replica-sync 0
+expect_error "-replicas 1 and -deterministic 1 exclude each other" $common -output "$dir/x.txt" -threads 2 -replicas 1 -deterministic 1
+expect_error "-replicas 1 takes at most 256 threads" $common -output "$dir/x.txt" -threads 257 -replicas 1
 
 finish word2vec
