@@ -102,6 +102,8 @@
  * 200000 words of each thread (13) cost 3.5 ms each. */
 #define FL_W2V_REPLICA_SYNC 200000
 #define FL_W2V_REPLICA_MERGES 16.0
+/* Rows a thread merges at a time (see team_sync). */
+#define FL_W2V_MERGE_BLOCK 64
 /* -threads with -replicas 1: the most threads (each a copy of the tables). */
 #define FL_W2V_MAX_REPLICAS 256
 /* Pair buffers never need more than this unless one sentence does. */
@@ -1132,10 +1134,15 @@ static void team_sync(trainer *t, long long local_words) {
   for (int j = 0; j < team->n; j++) global += team->local_words[j];
   t->sync_local_words = local_words;
   t->sync_global_words = global;
-  size_t first = t->vocab * (size_t)t->member / (size_t)team->n;
-  size_t last = t->vocab * (size_t)(t->member + 1) / (size_t)team->n;
+  /* Blocks of FL_W2V_MERGE_BLOCK rows dealt round-robin: the frequent rows,
+   * which every thread trained, are the first ones, so contiguous shares
+   * would give the first thread most of the work. */
+  const size_t block = FL_W2V_MERGE_BLOCK, step = block * (size_t)team->n;
   for (int table = 0; table < 2; table++)
-    for (size_t r = first; r < last; r++) merge_row(team, table, r, t->dim);
+    for (size_t first = block * (size_t)t->member; first < t->vocab; first += step) {
+      size_t last = t->vocab - first < block ? t->vocab : first + block;
+      for (size_t r = first; r < last; r++) merge_row(team, table, r, t->dim);
+    }
   pthread_barrier_wait(&team->barrier);
   t->sync_seconds += now_seconds() - start;
 }
