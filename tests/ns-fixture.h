@@ -262,4 +262,24 @@ static inline void fl_ns_check_touched(fl_ns_step step, const void *batch, size_
   fastloss_set_num_threads(saved);
 }
 
+
+/* A call that fails with `want` (batch `bad`) marks no row and writes
+ * neither table. */
+static inline void fl_ns_check_touched_error(fl_ns_step step, const void *bad, size_t vocab,
+                                             size_t dim, const float *in0, const float *out0,
+                                             fastloss_status want) {
+  const size_t size = vocab * dim;
+  float *in = fl_ns_copy(in0, size), *out = fl_ns_copy(out0, size);
+  unsigned char *maps = calloc(2 * vocab, 1);
+  ck_assert_ptr_nonnull(maps);
+  const fastloss_sgns_params marking = {.in_touched = maps, .out_touched = maps + vocab};
+  ck_assert_int_eq(step(bad, vocab, dim, in, out, 0.1f, &marking, NULL), want);
+  for (size_t r = 0; r < 2 * vocab; r++) ck_assert_int_eq(maps[r], 0);
+  ck_assert(memcmp(in, in0, sizeof(float) * size) == 0);
+  ck_assert(memcmp(out, out0, sizeof(float) * size) == 0);
+  free(maps);
+  free(in);
+  free(out);
+}
+
 #endif
