@@ -97,9 +97,9 @@
  * thread, or more often so that training has at least FL_W2V_REPLICA_MERGES
  * merges.  What counts for the loss is the share of training between two
  * merges, during which the threads do not see each other's updates: on a
- * 200000-word corpus, 2 threads merging only at the end lost 4% (3 threads
- * 9%) of the last-10% loss, 20 merges under 0.3%; on 5M words, merges every
- * 200000 words of each thread (13) cost 3.5 ms each. */
+ * 200000-word corpus, 2 threads merging only at the end ended 4% (3 threads
+ * 9%) above one thread's last-10% loss, with 16 merges within 0.5%; on 5M
+ * words a merge costs 3-4 ms. */
 #define FL_W2V_REPLICA_SYNC 200000
 #define FL_W2V_REPLICA_MERGES 16.0
 /* Rows a thread merges at a time (see team_sync). */
@@ -180,7 +180,8 @@ static void usage(FILE *out) {
           "                       of the corpus on its own copy of the tables, and the\n"
           "                       copies are merged every -replica-sync words (see\n"
           "                       README); 0 = the library's threads share one pair of\n"
-          "                       tables (Hogwild) (1; 0 with -deterministic 1)\n"
+          "                       tables (Hogwild) (1; 0 with -deterministic 1 or\n"
+          "                       over 256 threads)\n"
           "  -replica-sync K      -replicas 1: merge after every K words of each thread\n"
           "                       (200000, or fewer to make 16 merges in all)\n"
           "  -private-rows N      the N most frequent words' rows are merged by their\n"
@@ -1216,8 +1217,8 @@ static void train(trainer *t, const corpus *c) {
 
 /* -replicas: -threads trainers, each on its own shard of the corpus and its
  * own copy of both tables, calling the library on one thread; every
- * -replica-sync words (all members together) they stop and merge their copies
- * row by row into `t`'s tables (merge_row), then go on from the merged tables.
+ * -replica-sync words of each member they stop and merge their copies row by
+ * row into `t`'s tables (merge_row), then go on from the merged tables.
  * No row is written by two threads between syncs, so the cores never trade
  * cache lines while training. */
 static float *alloc_floats(size_t count);
@@ -1535,8 +1536,10 @@ int main(int argc, char **argv) {
   if (o.replicas == 1 && o.deterministic)
     fail("-replicas 1 and -deterministic 1 exclude each other: replicas give output that "
          "depends on -threads");
-  int use_replicas = o.replicas < 0 ? o.threads > 1 && !o.deterministic && world_size == 1
-                                     : o.replicas == 1 && o.threads > 1;
+  /* The default: replicas for 2 to FL_W2V_MAX_REPLICAS Hogwild threads. */
+  int use_replicas = o.replicas < 0 ? o.threads > 1 && o.threads <= FL_W2V_MAX_REPLICAS &&
+                                          !o.deterministic && world_size == 1
+                                    : o.replicas == 1 && o.threads > 1;
   if (use_replicas && world_size > 1) fail("-replicas 1 is for a single process (no mpirun)");
   if (use_replicas && o.threads > FL_W2V_MAX_REPLICAS)
     fail("-replicas 1 takes at most %d threads (-threads %lld)", FL_W2V_MAX_REPLICAS, o.threads);

@@ -413,6 +413,14 @@ if "$w2v" -train "$dir/one-line.txt" -min-count 1 -size 4 -iter 3 -threads 5 -de
 else
   bad "(i) 4 words on 5 threads: $(cat "$dir/tiny.log")"
 fi
+# over 256 threads the default is the library's threads (-replicas 0)
+if "$w2v" -train "$dir/one-line.txt" -min-count 1 -size 4 -iter 1 -threads 257 -debug 0 \
+  -output "$dir/tiny.txt" 2>"$dir/tiny.log" && [ "$(head -n 1 "$dir/tiny.txt")" = "3 4" ] &&
+  ! grep -q -- '-replicas 1:' "$dir/tiny.log"; then
+  ok "(i) -threads 257 without -replicas: the library's threads"
+else
+  bad "(i) -threads 257 without -replicas: $(cat "$dir/tiny.log")"
+fi
 expect_error "-replicas needs an integer in \[0, 1\]" $common -output "$dir/x.txt" -replicas 2
 expect_error "-replica-sync needs an integer in \[1, " $common -output "$dir/x.txt" -replica-sync 0
 expect_error "-replicas 1 and -deterministic 1 exclude each other" $common -output "$dir/x.txt" -threads 2 -replicas 1 -deterministic 1
