@@ -96,8 +96,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         all_ok = 0;
         continue;
       }
-      /* + 1e-44: f32 results below FLT_MIN keep only a few bits. */
-      const double row_tol = 6e-5 * w_max * (1.0 + mz) * scale + 1e-44;
+      /* + FLT_TRUE_MIN (1 + M) m: f32 terms below FLT_MIN (a tiny weight
+       * times a smoothing share) keep only a few bits, each off by up to
+       * FLT_TRUE_MIN before (lse - z) scales it
+       * (regressions/xent64/subnormal-terms-row-loss). */
+      const double row_tol =
+          6e-5 * w_max * (1.0 + mz) * scale + FLT_TRUE_MIN * (1.0 + mz) * (double)c.m;
       loss_tol += row_tol;
       if (c.want_row) {
         const double x = (float)row64[i], y = row32[i];
