@@ -24,6 +24,8 @@
  *                                              grad() with the default SGD
  *                                              update, the issue's shape
  *                                              (items = examples)
+ *   f64_nce_fwdbwd/...                         the same in float64, numpy-ml's
+ *                                              dtype
  *
  * A batch is 8192 pairs over a 30000-word vocabulary, ids drawn from a
  * Zipf(1) distribution like a text corpus's (frequent rows stay in cache,
@@ -234,11 +236,11 @@ static void bench_cbow_run(flb_state *state, void *context) {
 
 typedef struct bench_nce_case {
   fastloss_isa isa;
-  int threads;
+  int threads, f64;
   size_t vocab, n_ex, dim, k;
 } bench_nce_case;
 
-static bench_nce_case bench_nce_cases[8];
+static bench_nce_case bench_nce_cases[16];
 static size_t bench_nce_case_count;
 
 static void bench_nce_run(flb_state *state, void *context) {
@@ -249,7 +251,8 @@ static void bench_nce_run(flb_state *state, void *context) {
     return;
   }
   uint64_t *counts = malloc(sizeof(uint64_t) * c->vocab);
-  float *x = malloc(sizeof(float) * c->n_ex * c->dim), *dx = malloc(sizeof(float) * c->n_ex * c->dim);
+  const size_t elem = c->f64 ? sizeof(double) : sizeof(float);
+  void *x = malloc(elem * c->n_ex * c->dim), *dx = malloc(elem * c->n_ex * c->dim);
   int32_t *target = malloc(sizeof(int32_t) * c->n_ex);
   fastloss_sampler *noise = NULL;
   fastloss_nce *nce = NULL;
@@ -261,10 +264,16 @@ static void bench_nce_run(flb_state *state, void *context) {
   if (ok) {
     fastloss_rng rng;
     fastloss_rng_init(&rng, 5, 0);
-    for (size_t j = 0; j < c->n_ex * c->dim; j++) x[j] = (float)(fastloss_rng_uniform(&rng) - 0.5);
+    for (size_t j = 0; j < c->n_ex * c->dim; j++) {
+      const double v = fastloss_rng_uniform(&rng) - 0.5;
+      if (c->f64)
+        ((double *)x)[j] = v;
+      else
+        ((float *)x)[j] = (float)v;
+    }
     ok = fastloss_sampler_sample_rng(noise, &rng, c->n_ex, target) == FASTLOSS_OK;
     fastloss_nce_config config = {0};
-    config.dtype = FASTLOSS_F32;
+    config.dtype = c->f64 ? FASTLOSS_F64 : FASTLOSS_F32;
     config.n_classes = c->vocab;
     config.n_in = c->dim;
     config.num_negative_samples = c->k;
@@ -274,15 +283,17 @@ static void bench_nce_run(flb_state *state, void *context) {
   }
   double loss = 0.0;
   int failed = !ok;
-  if (ok) {
-    failed |= fastloss_nce_loss_f32(nce, c->n_ex, 1, c->dim, x, target, NULL, 1, &loss, NULL) !=
-              FASTLOSS_OK;
-    failed |= fastloss_nce_grad_f32(nce, 1, 1, dx) != FASTLOSS_OK; /* warm-up, untimed */
-  }
-  while (!failed && flb_keep_running(state)) {
-    failed |= fastloss_nce_loss_f32(nce, c->n_ex, 1, c->dim, x, target, NULL, 1, &loss, NULL) !=
-              FASTLOSS_OK;
-    failed |= fastloss_nce_grad_f32(nce, 1, 1, dx) != FASTLOSS_OK;
+  /* The first pass is a warm-up, untimed. */
+  for (int warm = 1; !failed && (warm || flb_keep_running(state)); warm = 0) {
+    if (c->f64) {
+      failed |= fastloss_nce_loss_f64(nce, c->n_ex, 1, c->dim, x, target, NULL, 1, &loss, NULL) !=
+                FASTLOSS_OK;
+      failed |= fastloss_nce_grad_f64(nce, 1, 1, dx) != FASTLOSS_OK;
+    } else {
+      failed |= fastloss_nce_loss_f32(nce, c->n_ex, 1, c->dim, x, target, NULL, 1, &loss, NULL) !=
+                FASTLOSS_OK;
+      failed |= fastloss_nce_grad_f32(nce, 1, 1, dx) != FASTLOSS_OK;
+    }
     flb_do_not_optimize(&loss);
     flb_clobber_memory();
   }
@@ -332,19 +343,22 @@ void bench_nce_register(const fastloss_isa *isas, size_t isa_count, int max_thre
                fastloss_isa_name(c->isa), c->dim, c->k, BENCH_CBOW_CONTEXT, threads);
       flb_benchmark_use_real_time(flb_register(name, bench_cbow_run, c));
     }
-  for (size_t i = 0; i < isa_count; i++)
-    for (int threads = 1; threads <= max_threads && threads <= 2; threads++) {
-      if (bench_nce_case_count == sizeof bench_nce_cases / sizeof bench_nce_cases[0]) return;
-      bench_nce_case *c = &bench_nce_cases[bench_nce_case_count++];
-      c->isa = isas[i];
-      c->threads = threads;
-      c->vocab = 100000;
-      c->n_ex = 256;
-      c->dim = 128;
-      c->k = 5;
-      char name[128];
-      snprintf(name, sizeof name, "f32_nce_fwdbwd/%s/V:%zu/n:%zu/d:%zu/k:%zu/omp:%d",
-               fastloss_isa_name(c->isa), c->vocab, c->n_ex, c->dim, c->k, threads);
-      flb_benchmark_use_real_time(flb_register(name, bench_nce_run, c));
-    }
+  for (int f64 = 0; f64 <= 1; f64++)
+    for (size_t i = 0; i < isa_count; i++)
+      for (int threads = 1; threads <= max_threads && threads <= 2; threads++) {
+        if (bench_nce_case_count == sizeof bench_nce_cases / sizeof bench_nce_cases[0]) return;
+        bench_nce_case *c = &bench_nce_cases[bench_nce_case_count++];
+        c->isa = isas[i];
+        c->threads = threads;
+        c->f64 = f64;
+        c->vocab = 100000;
+        c->n_ex = 256;
+        c->dim = 128;
+        c->k = 5;
+        char name[128];
+        snprintf(name, sizeof name, "%s_nce_fwdbwd/%s/V:%zu/n:%zu/d:%zu/k:%zu/omp:%d",
+                 f64 ? "f64" : "f32", fastloss_isa_name(c->isa), c->vocab, c->n_ex, c->dim, c->k,
+                 threads);
+        flb_benchmark_use_real_time(flb_register(name, bench_nce_run, c));
+      }
 }

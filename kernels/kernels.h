@@ -2,8 +2,10 @@
  *
  * Micro-kernels are single-threaded, allocate nothing, never read or write
  * outside [ptr, ptr + m) of the rows they are given, and accept any
- * alignment.  Every ISA implements every f32 kernel of the list; the f64
- * kernels exist once, in kernels/scalar/, and serve every ISA.
+ * alignment.  Every ISA implements every f32 kernel of the list.  The f64
+ * kernels exist once, in kernels/scalar/, and serve every ISA, except the
+ * NCE ones (FL_NCE_KERNELS): the f64 NCE object spends most of its time in
+ * their dot products, so each ISA has kernels/<isa>/f64-nce-<isa>.c too.
  *
  * Adding a kernel: one line here, then one function per ISA in
  * kernels/<isa>/f32-<op>-<isa>.c; the tables and declarations follow.
@@ -228,6 +230,10 @@ extern const fl_f32_nce_kernels fl_f32_nce_kernels__avx512;
 extern const fl_f32_nce_kernels fl_f32_nce_kernels__neon;
 extern const fl_f32_nce_kernels fl_f32_nce_kernels__avx512_emulated;
 extern const fl_f64_nce_kernels fl_f64_nce_kernels__scalar;
+extern const fl_f64_nce_kernels fl_f64_nce_kernels__avx2;
+extern const fl_f64_nce_kernels fl_f64_nce_kernels__avx512;
+extern const fl_f64_nce_kernels fl_f64_nce_kernels__neon;
+extern const fl_f64_nce_kernels fl_f64_nce_kernels__avx512_emulated;
 
 extern const fl_f32_vae_kernels fl_f32_vae_kernels__scalar;
 extern const fl_f32_vae_kernels fl_f32_vae_kernels__avx2;

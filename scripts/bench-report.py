@@ -147,7 +147,7 @@ def others_section(out, others):
                "(params.noise) instead of taking them drawn.  cbow: fastloss_cbow_step_f32 on "
                "examples of c context words (context:c); items = examples.  "
                "nce: loss() + grad() with the SGD update "
-               "at the issue's shape; items = examples.  sqerr: loss, and the gradient through "
+               "at the issue's shape, f32 and f64 (numpy-ml's dtype); items = examples.  sqerr: loss, and the gradient through "
                "each activation, n = m = 1024; wgangp: the critic's loss and gradients, "
                "256 x 3072; items = input elements.")
     out.append("")

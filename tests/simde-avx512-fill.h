@@ -41,6 +41,25 @@ SIMDE_FUNCTION_ATTRIBUTES void fl_simde_mm512_mask_storeu_ps(void *mem, simde__m
     if ((k >> i) & 1) p[i] = a_.f32[i];
 }
 
+/* AVX512F, f64: lanes with their mask bit clear are 0. */
+SIMDE_FUNCTION_ATTRIBUTES simde__m512d fl_simde_mm512_maskz_loadu_pd(simde__mmask8 k,
+                                                                     const void *mem) {
+  simde__m512d_private r = simde__m512d_to_private(simde_mm512_setzero_pd());
+  const double *p = (const double *)mem;
+  for (int i = 0; i < 8; i++)
+    if ((k >> i) & 1) r.f64[i] = p[i];
+  return simde__m512d_from_private(r);
+}
+
+/* AVX512F, f64: stores only the lanes with their mask bit set. */
+SIMDE_FUNCTION_ATTRIBUTES void fl_simde_mm512_mask_storeu_pd(void *mem, simde__mmask8 k,
+                                                             simde__m512d a) {
+  const simde__m512d_private a_ = simde__m512d_to_private(a);
+  double *p = (double *)mem;
+  for (int i = 0; i < 8; i++)
+    if ((k >> i) & 1) p[i] = a_.f64[i];
+}
+
 /* AVX512DQ: lanes [8 imm, 8 imm + 8) as a 256-bit vector. */
 SIMDE_FUNCTION_ATTRIBUTES simde__m256 fl_simde_mm512_extractf32x8_ps(simde__m512 a, int imm) {
   const simde__m512_private a_ = simde__m512_to_private(a);
@@ -63,6 +82,10 @@ SIMDE_FUNCTION_ATTRIBUTES simde__m512d fl_simde_mm512_cvtps_pd(simde__m256 a) {
 #define _mm512_maskz_loadu_ps(k, mem) fl_simde_mm512_maskz_loadu_ps(k, mem)
 #undef _mm512_mask_storeu_ps
 #define _mm512_mask_storeu_ps(mem, k, a) fl_simde_mm512_mask_storeu_ps(mem, k, a)
+#undef _mm512_maskz_loadu_pd
+#define _mm512_maskz_loadu_pd(k, mem) fl_simde_mm512_maskz_loadu_pd(k, mem)
+#undef _mm512_mask_storeu_pd
+#define _mm512_mask_storeu_pd(mem, k, a) fl_simde_mm512_mask_storeu_pd(mem, k, a)
 #undef _mm512_extractf32x8_ps
 #define _mm512_extractf32x8_ps(a, imm) fl_simde_mm512_extractf32x8_ps(a, imm)
 #undef _mm512_cvtps_pd

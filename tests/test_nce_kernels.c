@@ -1,6 +1,7 @@
 /* The sigmoid-logit kernels of NCE and negative sampling: the f32 kernels of
  * the ISA under test against float64 references computed here and against
- * the scalar kernels; the f64 scalar kernels against long double.
+ * the scalar kernels; the f64 kernels of the ISA against long double and
+ * the f64 scalar kernels.
  * Every row lives in its own canary-guarded buffer, so a kernel that writes
  * past a row fails the canary check and one that reads past it picks up the
  * canary NaN.  Sizes around the vector width, misaligned rows, repeated row
@@ -76,7 +77,10 @@ START_TEST(nce_kernels_installed) {
   FL_CHECK((k == &fl_f32_nce_kernels__scalar) == (fl_run.isa == FASTLOSS_ISA_SCALAR),
            "%s: f32 nce kernels are %s the scalar ones", fl_run.mode,
            k == &fl_f32_nce_kernels__scalar ? "" : "not");
-  FL_CHECK1(fl_run.kernels->f64_nce == &fl_f64_nce_kernels__scalar);
+  const fl_f64_nce_kernels *k64 = fl_run.kernels->f64_nce;
+  FL_CHECK((k64 == &fl_f64_nce_kernels__scalar) == (fl_run.isa == FASTLOSS_ISA_SCALAR),
+           "%s: f64 nce kernels are %s the scalar ones", fl_run.mode,
+           k64 == &fl_f64_nce_kernels__scalar ? "" : "not");
 }
 END_TEST
 
@@ -759,7 +763,7 @@ START_TEST(nce_ger_repeated_row_exact) {
 }
 END_TEST
 
-/* ------------------------------------------------------------ f64 (scalar) */
+/* ------------------------------------------------------------ f64 */
 
 /* A double buffer with canaries on each side. */
 #define FL_DCANARY 8
@@ -876,8 +880,8 @@ START_TEST(f64_nce_kernels) {
    * (valgrind runs x87 code in double precision) it has errors of its own. */
   volatile long double one = 1.0L, tiny = LDBL_EPSILON;
   const double bound = one + tiny != one && LDBL_MANT_DIG > DBL_MANT_DIG ? 1.9 : 2.5;
-  FL_CHECK(worst_q <= bound && worst_c <= bound, "f64 nce_sigmoid: q %.3f ULP, c %.3f ULP",
-           worst_q, worst_c);
+  FL_CHECK(worst_q <= bound && worst_c <= bound, "f64 nce_sigmoid: q %.3f ULP, c %.3f ULP", worst_q,
+           worst_c);
   fl_dbuf_free_checked(y, m, "f64 sigmoid y");
   fl_dbuf_free_checked(q, m, "f64 sigmoid q");
   fl_dbuf_free_checked(c, m, "f64 sigmoid c");
@@ -981,6 +985,219 @@ START_TEST(f64_nce_sigmoid_bce) {
 }
 END_TEST
 
+/* ------------------------------------------------------------ f64 per ISA */
+
+/* `count` f64 rows of d, each in its own canary-guarded buffer of d + 1,
+ * the row `mis` (0 or 1) elements into it, so that the spare element lies
+ * after the row or before it; with `repeat`, the last row pointer is the
+ * first one again.  Rows of r % 5 - 2 binary orders of magnitude apart. */
+typedef struct fl_drows {
+  size_t count, d;
+  int mis;
+  double **base, **ptr;
+} fl_drows;
+
+static fl_drows fl_drows_new(size_t count, size_t d, int mis, int repeat, fl_rng *rng) {
+  fl_drows rows = {count, d, mis, malloc(count * sizeof(double *)),
+                   malloc(count * sizeof(double *))};
+  ck_assert_ptr_nonnull(rows.base);
+  ck_assert_ptr_nonnull(rows.ptr);
+  for (size_t r = 0; r < count; r++) {
+    rows.base[r] = fl_dbuf_new(d + 1);
+    rows.ptr[r] = rows.base[r] + mis;
+    for (size_t j = 0; j < d; j++) rows.ptr[r][j] = ldexp(fl_rng_normal(rng), (int)(r % 5) - 2);
+  }
+  if (repeat && count > 2) rows.ptr[count - 1] = rows.ptr[0];
+  return rows;
+}
+
+static void fl_drows_free(fl_drows *rows, const char *what) {
+  for (size_t r = 0; r < rows->count; r++) {
+    FL_CHECK(rows->base[r][rows->mis ? 0 : rows->d] == -12345.678, "%s: row %zu written outside",
+             what, r);
+    fl_dbuf_free_checked(rows->base[r], rows->d + 1, what);
+  }
+  free(rows->base);
+  free(rows->ptr);
+}
+
+/* dots, gemv and ger of one shape on the ISA's f64 kernels, against long
+ * double sums and against the scalar f64 kernels.  The tolerances are the
+ * classic bounds for a sum of n terms in any order, with or without FMA:
+ * n eps sum |terms| (n = d for dots, cols + 1 for gemv; for ger, the
+ * updates a row receives, each rounded once). */
+static void fl_check_f64_products(size_t rows, size_t cols, size_t d, int variant, fl_rng *rng) {
+  const fl_f64_nce_kernels *k = fl_run.kernels->f64_nce, *ks = &fl_f64_nce_kernels__scalar;
+  const int mis = variant & 1, repeat = (variant & 2) != 0;
+  const size_t ld_z = mis ? cols + 3 : cols, total = (rows - 1) * ld_z + cols;
+  fl_drows x = fl_drows_new(rows, d, mis, repeat, rng);
+  fl_drows w = fl_drows_new(cols, d, !mis, repeat, rng);
+  double *z = fl_dbuf_new(total + 1), *zs = fl_dbuf_new(total);
+  k->nce_dots(rows, cols, d, (const double *const *)x.ptr, (const double *const *)w.ptr, z + mis,
+              ld_z);
+  ks->nce_dots(rows, cols, d, (const double *const *)x.ptr, (const double *const *)w.ptr, zs, ld_z);
+  for (size_t r = 0; r < rows; r++) {
+    for (size_t c = 0; c < cols; c++) {
+      long double want = 0.0L, scale = 0.0L;
+      for (size_t j = 0; j < d; j++) {
+        const long double term = (long double)x.ptr[r][j] * w.ptr[c][j];
+        want += term;
+        scale += fabsl(term);
+      }
+      const double tol = (double)((long double)d * DBL_EPSILON * scale);
+      const double got = z[mis + r * ld_z + c], scalar = zs[r * ld_z + c];
+      FL_CHECK(fabsl(got - want) <= tol,
+               "%s f64 nce_dots rows=%zu cols=%zu d=%zu variant=%d z[%zu][%zu] = %.17g, want "
+               "%.17Lg (tol %.3g)",
+               fl_run.mode, rows, cols, d, variant, r, c, got, want, tol);
+      FL_CHECK(fabs(got - scalar) <= 2.0 * tol,
+               "%s f64 nce_dots rows=%zu cols=%zu d=%zu z[%zu][%zu] = %.17g, scalar %.17g",
+               fl_run.mode, rows, cols, d, r, c, got, scalar);
+    }
+    if (r + 1 < rows)
+      for (size_t c = cols; c < ld_z; c++)
+        FL_CHECK(z[mis + r * ld_z + c] == -12345.678,
+                 "%s f64 nce_dots wrote z[%zu][%zu], past cols = %zu", fl_run.mode, r, c, cols);
+  }
+  FL_CHECK(z[mis ? 0 : total] == -12345.678, "%s f64 nce_dots wrote outside z", fl_run.mode);
+  fl_dbuf_free_checked(z, total + 1, "f64 nce_dots z");
+  fl_dbuf_free_checked(zs, total, "f64 nce_dots scalar z");
+
+  /* gemv into a row of its own (out), the scalar kernel into a copy. */
+  double coef[16];
+  for (size_t c = 0; c < cols; c++) coef[c] = ldexp(fl_rng_normal(rng), (int)(c % 3) - 1);
+  fl_drows out = fl_drows_new(3, d, mis, 0, rng);
+  memcpy(out.ptr[1], out.ptr[0], d * sizeof(double));
+  memcpy(out.ptr[2], out.ptr[0], d * sizeof(double));
+  k->nce_gemv(cols, d, coef, (const double *const *)w.ptr, out.ptr[0]);
+  ks->nce_gemv(cols, d, coef, (const double *const *)w.ptr, out.ptr[1]);
+  for (size_t j = 0; j < d; j++) {
+    long double want = out.ptr[2][j], scale = fabsl((long double)out.ptr[2][j]);
+    for (size_t c = 0; c < cols; c++) {
+      want += (long double)coef[c] * w.ptr[c][j];
+      scale += fabsl((long double)coef[c] * w.ptr[c][j]);
+    }
+    const double tol = (double)((long double)(cols + 1) * DBL_EPSILON * scale);
+    FL_CHECK(fabsl(out.ptr[0][j] - want) <= tol && fabs(out.ptr[0][j] - out.ptr[1][j]) <= 2.0 * tol,
+             "%s f64 nce_gemv cols=%zu d=%zu variant=%d out[%zu] = %.17g, want %.17Lg, scalar "
+             "%.17g",
+             fl_run.mode, cols, d, variant, j, out.ptr[0][j], want, out.ptr[1][j]);
+  }
+
+  /* ger from x's first row into w's rows (the last one the first again with
+   * `repeat`), the scalar kernel into copies; rows updated in order of c. */
+  fl_drows ws = fl_drows_new(cols, d, mis, 0, rng);
+  double *ws_ptr[16], *start[16];
+  for (size_t c = 0; c < cols; c++) {
+    start[c] = malloc((d + 1) * sizeof(double));
+    ck_assert_ptr_nonnull(start[c]);
+    if (d) memcpy(start[c], w.ptr[c], d * sizeof(double));
+    if (d) memcpy(ws.ptr[c], w.ptr[c], d * sizeof(double));
+    ws_ptr[c] = ws.ptr[c];
+  }
+  if (repeat && cols > 2) ws_ptr[cols - 1] = ws_ptr[0];
+  const double *xr = x.ptr[0];
+  k->nce_ger(cols, d, coef, xr, w.ptr);
+  ks->nce_ger(cols, d, coef, xr, ws_ptr);
+  for (size_t c = 0; c < cols; c++) {
+    if (repeat && cols > 2 && c == cols - 1) continue; /* the first row, checked there */
+    for (size_t j = 0; j < d; j++) {
+      long double want = start[c][j], scale = fabsl((long double)start[c][j]);
+      size_t updates = 1;
+      want += (long double)coef[c] * xr[j];
+      scale += fabsl((long double)coef[c] * xr[j]);
+      if (c == 0 && repeat && cols > 2) {
+        want += (long double)coef[cols - 1] * xr[j];
+        scale += fabsl((long double)coef[cols - 1] * xr[j]);
+        updates = 2;
+      }
+      const double tol = (double)((long double)(updates + 1) * DBL_EPSILON * scale);
+      FL_CHECK(fabsl(w.ptr[c][j] - want) <= tol && fabs(w.ptr[c][j] - ws_ptr[c][j]) <= 2.0 * tol,
+               "%s f64 nce_ger cols=%zu d=%zu variant=%d w[%zu][%zu] = %.17g, want %.17Lg, "
+               "scalar %.17g",
+               fl_run.mode, cols, d, variant, c, j, w.ptr[c][j], want, ws_ptr[c][j]);
+    }
+  }
+  for (size_t c = 0; c < cols; c++) free(start[c]);
+  fl_drows_free(&ws, "f64 nce_ger scalar rows");
+  fl_drows_free(&out, "f64 nce_gemv out");
+  fl_drows_free(&x, "f64 x rows");
+  fl_drows_free(&w, "f64 w rows");
+}
+
+/* Every d from 0 to 2 x 8 + 1 (8 the widest f64 vector), around 4 and 8
+ * vectors, and the embedding sizes; 1..9 rows and columns (tiles of 1 and 2
+ * rows, up to 8 columns, and their splits); both alignments, repeated
+ * rows, gaps in z. */
+START_TEST(f64_nce_products_against_scalar) {
+  static const size_t dims[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,  11,  12, 13,
+                                14, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 128, 300};
+  fl_rng rng;
+  fl_rng_seed(&rng, 49);
+  for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++)
+    for (size_t rows = 1; rows <= 9; rows++)
+      for (size_t cols = 1; cols <= 9; cols++)
+        fl_check_f64_products(rows, cols, dims[s], (int)((s + rows + cols) % 4), &rng);
+  /* The NCE object's batch at the shape, and a wide one. */
+  for (int variant = 0; variant < 4; variant++) {
+    fl_check_f64_products(256, 6, 128, variant, &rng);
+    fl_check_f64_products(33, 16, 37, variant, &rng);
+  }
+}
+END_TEST
+
+/* A NaN anywhere in a row, the tail included, reaches that row's dots and
+ * no other; and the sigmoid kernels are bit for bit the scalar ones
+ * (f64-nce-sigmoid.h). */
+START_TEST(f64_nce_nan_and_sigmoid_bits) {
+  const fl_f64_nce_kernels *k = fl_run.kernels->f64_nce, *ks = &fl_f64_nce_kernels__scalar;
+  fl_rng rng;
+  fl_rng_seed(&rng, 50);
+  static const size_t dims[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 100, 128};
+  for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++) {
+    const size_t d = dims[s], rows = 3, cols = 7;
+    fl_drows x = fl_drows_new(rows, d, 0, 0, &rng), w = fl_drows_new(cols, d, 1, 0, &rng);
+    x.ptr[1][d - 1] = NAN;
+    w.ptr[4][0] = NAN;
+    double z[3 * 7];
+    k->nce_dots(rows, cols, d, (const double *const *)x.ptr, (const double *const *)w.ptr, z, cols);
+    for (size_t r = 0; r < rows; r++)
+      for (size_t c = 0; c < cols; c++)
+        FL_CHECK(isnan(z[r * cols + c]) == (r == 1 || c == 4),
+                 "%s f64 nce_dots NaN d=%zu z[%zu][%zu] = %g", fl_run.mode, d, r, c,
+                 z[r * cols + c]);
+    fl_drows_free(&x, "f64 x rows");
+    fl_drows_free(&w, "f64 w rows");
+  }
+  const size_t m = 4099;
+  double *y = fl_dbuf_new(m), *q = fl_dbuf_new(m), *c = fl_dbuf_new(m), *t = fl_dbuf_new(m);
+  double *qs = fl_dbuf_new(m), *cs = fl_dbuf_new(m), *ts = fl_dbuf_new(m);
+  for (size_t j = 0; j < m; j++) y[j] = 20.0 * fl_rng_normal(&rng);
+  static const double special[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 1e300, -1e300, 745.0};
+  for (size_t j = 0; j < sizeof special / sizeof special[0]; j++) y[j] = special[j];
+  k->nce_sigmoid_bce(m, y, q, c, t);
+  ks->nce_sigmoid_bce(m, y, qs, cs, ts);
+  for (size_t j = 0; j < m; j++)
+    FL_CHECK(
+        fl_same_double(q[j], qs[j]) && fl_same_double(c[j], cs[j]) && fl_same_double(t[j], ts[j]),
+        "%s f64 nce_sigmoid_bce y = %.17g: (%.17g, %.17g, %.17g), scalar (%.17g, %.17g, %.17g)",
+        fl_run.mode, y[j], q[j], c[j], t[j], qs[j], cs[j], ts[j]);
+  k->nce_sigmoid(m, y, q, c);
+  ks->nce_sigmoid(m, y, qs, cs);
+  for (size_t j = 0; j < m; j++)
+    FL_CHECK(fl_same_double(q[j], qs[j]) && fl_same_double(c[j], cs[j]),
+             "%s f64 nce_sigmoid y = %.17g: (%.17g, %.17g), scalar (%.17g, %.17g)", fl_run.mode,
+             y[j], q[j], c[j], qs[j], cs[j]);
+  fl_dbuf_free_checked(y, m, "y");
+  fl_dbuf_free_checked(q, m, "q");
+  fl_dbuf_free_checked(c, m, "c");
+  fl_dbuf_free_checked(t, m, "t");
+  fl_dbuf_free_checked(qs, m, "qs");
+  fl_dbuf_free_checked(cs, m, "cs");
+  fl_dbuf_free_checked(ts, m, "ts");
+}
+END_TEST
+
 Suite *fl_suite_nce_kernels(void) {
   Suite *s = suite_create("nce_kernels");
   TCase *tc = tcase_create("nce micro-kernels");
@@ -997,6 +1214,8 @@ Suite *fl_suite_nce_kernels(void) {
   tcase_add_test(tc, nce_ger_repeated_row_exact);
   tcase_add_test(tc, f64_nce_kernels);
   tcase_add_test(tc, f64_nce_sigmoid_bce);
+  tcase_add_test(tc, f64_nce_products_against_scalar);
+  tcase_add_test(tc, f64_nce_nan_and_sigmoid_bits);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,15 +1,12 @@
-/* Sigmoid-logit micro-kernels of NCE and negative sampling, f64, portable C,
- * serving every ISA.  Contracts are in kernels/kernels.h; the sigmoid is
- *   e = exp(-|y|), r = 1 / (1 + e),  sigmoid(|y|) = r, sigmoid(-|y|) = e * r
- * which never overflows and never subtracts from 1.  sigmoid_bce's term is
- * the clip formula of kernels.h written out with log and log1p (scalar-math64.h), in
- * the order the NCE object evaluated it before the kernel existed. */
-#include <float.h>
-#include <math.h>
+/* Sigmoid-logit micro-kernels of NCE and negative sampling, f64, portable C:
+ * the baseline the f64-nce-<isa>.c files are tested against.  Contracts are
+ * in kernels/kernels.h.  Dot products and gemv sum in order, one multiply
+ * and one add per term; the sigmoid kernels are f64-nce-sigmoid.h's, which
+ * every ISA shares. */
 #include <stddef.h>
 
+#include "f64-nce-sigmoid.h"
 #include "kernels.h"
-#include "scalar-math64.h"
 
 #define FL_UKERNEL_NAME(name) fl_f64_##name##_ukernel__scalar
 
@@ -27,33 +24,13 @@ static void fl_f64_nce_dots_ukernel__scalar(size_t rows, size_t cols, size_t d,
   }
 }
 
-/* q = sigmoid(y), c = sigmoid(-y): the one sigmoid of both kernels. */
-static inline void fl_f64_sigmoid(double y, double *q, double *c) {
-  const double e = fl_exp64(-fabs(y));
-  const double r = 1.0 / (1.0 + e);
-  const double small = e * r;
-  const int positive = y >= 0.0;
-  *q = positive ? r : small;
-  *c = positive ? small : r;
-}
-
 static void fl_f64_nce_sigmoid_ukernel__scalar(size_t m, const double *y, double *q, double *c) {
-  for (size_t j = 0; j < m; j++) fl_f64_sigmoid(y[j], &q[j], &c[j]);
+  fl_f64_sigmoid_rows(m, y, q, c, NULL);
 }
 
 static void fl_f64_nce_sigmoid_bce_ukernel__scalar(size_t m, const double *y, double *q, double *c,
                                                    double *t) {
-  const double eps = DBL_EPSILON;
-  for (size_t j = 0; j < m; j++) {
-    double qj, cj;
-    fl_f64_sigmoid(y[j], &qj, &cj);
-    q[j] = qj;
-    c[j] = cj;
-    t[j] = qj < eps   ? -fl_log64(eps)
-           : cj < eps ? -fl_log1p64(-eps)
-           : qj > 0.5 ? -fl_log1p64(-cj)
-                      : -fl_log64(qj);
-  }
+  fl_f64_sigmoid_rows(m, y, q, c, t);
 }
 
 static void fl_f64_nce_gemv_ukernel__scalar(size_t cols, size_t d, const double *coef,
