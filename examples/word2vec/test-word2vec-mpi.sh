@@ -36,7 +36,8 @@
 #     rank), an unwritable -output (rank 0 only: rank 1 is waiting in
 #     MPI_Allgatherv),
 #     and -test-fail-rank 1 (rank 1 fails at the first sync while rank 0 waits
-#     in MPI_Allreduce).
+#     in MPI_Allreduce); -replicas 1 (per-thread table copies are for one
+#     process).
 # Exits 77 (meson's SKIP) without /usr/bin/python3 (it writes the corpus and
 # compares binary vectors).
 #   usage: test-word2vec-mpi.sh PATH/fastloss-word2vec PATH/gen-corpus.py PATH/mpirun
@@ -225,6 +226,8 @@ expect_abort "rank 0 of 2: cannot write -output $dir/no/such/dir/x.txt" \
   $common -iter 1 -threads 1 -output "$dir/no/such/dir/x.txt"
 expect_abort "rank 1 of 2: out of memory (simulated by -test-fail-rank 1 at the first sync)" \
   $common -iter 1 -threads 1 -sync-words 20000 -test-fail-rank 1 -output "$dir/x.txt"
+expect_abort "-replicas 1 is for a single process (no mpirun)" \
+  $common -iter 1 -threads 2 -replicas 1 -output "$dir/x.txt"
 if [ -e "$dir/x.txt" ]; then bad "(f) a failed run wrote -output"; fi
 
 finish word2vec-mpi
