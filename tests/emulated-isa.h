@@ -1,8 +1,9 @@
 /* The kernel table of the SIMDe-emulated AVX-512 build: the AVX-512 f32
  * kernels and f64 NCE kernels compiled a second time against SIMDe
  * (tests/meson.build's fastloss_avx512_emulated), with the scalar f64
- * kernels elsewhere as in the native AVX-512 table.  For the test runner, the fuzz targets and the accuracy
- * program only: never part of libfastloss.  Forced with fl_dispatch_force. */
+ * kernels elsewhere as in the native AVX-512 table.  For the test runner,
+ * the fuzz targets and the accuracy program only: never part of
+ * libfastloss.  Forced with fl_dispatch_force. */
 #ifndef FL_EMULATED_ISA_H
 #define FL_EMULATED_ISA_H
 
