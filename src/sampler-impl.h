@@ -62,6 +62,37 @@ static inline void fl_philox_blocks(uint64_t key, uint64_t stream, uint64_t firs
   }
 }
 
+/* fl_philox_blocks with a stream and a block counter per lane: lane l is
+ * block counter[l] of stream stream[l], for the FL_PHILOX_LANES lanes. */
+static inline void fl_philox_lanes(uint64_t key, const uint64_t stream[FL_PHILOX_LANES],
+                                   const uint64_t counter[FL_PHILOX_LANES], uint32_t out[][4]) {
+  uint32_t x0[FL_PHILOX_LANES], x1[FL_PHILOX_LANES], x2[FL_PHILOX_LANES], x3[FL_PHILOX_LANES];
+  for (int l = 0; l < FL_PHILOX_LANES; l++) {
+    x0[l] = (uint32_t)counter[l];
+    x1[l] = (uint32_t)(counter[l] >> 32);
+    x2[l] = (uint32_t)stream[l];
+    x3[l] = (uint32_t)(stream[l] >> 32);
+  }
+  uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+  for (int round = 0; round < 10; round++) {
+    for (int l = 0; l < FL_PHILOX_LANES; l++) {
+      const uint64_t p0 = (uint64_t)0xD2511F53u * x0[l], p1 = (uint64_t)0xCD9E8D57u * x2[l];
+      x0[l] = (uint32_t)(p1 >> 32) ^ x1[l] ^ k0;
+      x1[l] = (uint32_t)p1;
+      x2[l] = (uint32_t)(p0 >> 32) ^ x3[l] ^ k1;
+      x3[l] = (uint32_t)p0;
+    }
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  for (int l = 0; l < FL_PHILOX_LANES; l++) {
+    out[l][0] = x0[l];
+    out[l][1] = x1[l];
+    out[l][2] = x2[l];
+    out[l][3] = x3[l];
+  }
+}
+
 /* The uniform double in [0, 1) of two successive stream words (53 bits:
  * the first word high), as fastloss_rng_uniform takes them.  Converted as a
  * signed integer (exact: below 2^53), which x86-64 does in one
@@ -70,21 +101,24 @@ static inline double fl_uniform_of(uint32_t high, uint32_t low) {
   return (double)(int64_t)((((uint64_t)high << 32) | low) >> 11) * 0x1.0p-53;
 }
 
-/* Vose's alias draw from the uniform u: x = u n, column i = floor(x), i
+/* Vose's alias draw from the uniform u (fl_alias_pick), or from x = u n
+ * (fl_alias_pick_scaled): x = u n, column i = floor(x), i
  * when x - i < threshold[i], else alias[i].  n < 2^31, so the conversions
  * go through int64_t (the same values as through size_t, without the
  * branches of unsigned conversion), and the choice is a mask, not a branch:
  * it goes either way about as often, and a mispredicted branch cost more
  * than the rest of the draw. */
-static inline int32_t fl_alias_pick(const fastloss_sampler *s, double u) {
+static inline int32_t fl_alias_pick_scaled(const fastloss_sampler *s, double x) {
   const int64_t n = (int64_t)s->n;
-  const double x = u * (double)n;
   int64_t column = (int64_t)x;
   /* u < 1 keeps x below n in exact arithmetic; this guards the rounding. */
   column = column < n ? column : n - 1;
   const int32_t alias = s->alias[column];
   const int32_t keep = -(int32_t)(x - (double)column < s->threshold[column]);
   return alias ^ (((int32_t)column ^ alias) & keep);
+}
+static inline int32_t fl_alias_pick(const fastloss_sampler *s, double u) {
+  return fl_alias_pick_scaled(s, u * (double)s->n);
 }
 
 #endif

@@ -128,8 +128,8 @@ static void fl_ns_draw(const fastloss_sgns_params *params, size_t index, size_t 
   (void)fl_ns_alias_draws(noise, key, sequence, 0, k, -1, out);
   uint64_t next = k;
   for (size_t j = 0; j < k; j++)
-    if (out[j] == target) next += fl_ns_alias_draws(noise, key, sequence, next, FL_NS_REDRAWS,
-                                                    target, &out[j]);
+    if (out[j] == target)
+      next += fl_ns_alias_draws(noise, key, sequence, next, FL_NS_REDRAWS, target, &out[j]);
 }
 
 /* The helpers below are shared with cbow.c (declared in internal.h). */
@@ -153,8 +153,7 @@ double fl_ns_loss(size_t count, const float *q, const float *c) {
   return loss - log(product);
 }
 
-fastloss_status fl_ns_check_ids(const char *what, const int32_t *ids, size_t count,
-                                size_t vocab) {
+fastloss_status fl_ns_check_ids(const char *what, const int32_t *ids, size_t count, size_t vocab) {
   for (size_t i = 0; i < count; i++)
     if (ids[i] < 0 || (size_t)ids[i] >= vocab)
       return fl_fail(FASTLOSS_ERR_LABEL_OUT_OF_RANGE, "%s[%zu] = %ld is outside [0, %zu)", what, i,
@@ -252,9 +251,82 @@ fastloss_status fl_ns_work_alloc(fl_ns_work *work, int threads, size_t scratch_b
   return status;
 }
 
+/* Uniforms drawn in one chunk of groups (fl_ns_draw_chunk) at most: a
+ * chunk is FL_NS_DRAW_UNIFORMS / k groups. */
+#define FL_NS_DRAW_UNIFORMS 256
+
+/* With replacement, groups [g0, g1) (at most FL_NS_DRAW_UNIFORMS / k of
+ * them): the draws of fl_ns_draw, made in passes over the chunk.  First
+ * every group's k uniforms, scaled by the class count: Philox blocks of any
+ * groups FL_PHILOX_LANES at a time, so no lane is computed for nothing (a
+ * group of k = 5 takes 3 blocks).  Then the alias picks, whose loads from
+ * the table are independent of each other, no longer each queued behind a
+ * group's ten Philox rounds.  Then the redraws, group by group. */
+static void fl_ns_draw_chunk(const fastloss_sgns_params *params, size_t g0, size_t g1, size_t k,
+                             const int32_t *targets, const size_t *offsets, int target_by_pair,
+                             int32_t *drawn) {
+  const fastloss_sampler *noise = params->noise;
+  const double classes = (double)noise->n;
+  const uint64_t key = params->seed;
+  const size_t blocks = (k + 1) / 2;
+  double x[FL_NS_DRAW_UNIFORMS];
+  uint64_t stream[FL_PHILOX_LANES], counter[FL_PHILOX_LANES];
+  size_t at[FL_PHILOX_LANES]; /* x[at[l]] takes lane l's first uniform */
+  uint32_t words[FL_PHILOX_LANES][4];
+  int lanes = 0;
+  for (size_t g = g0; g < g1; g++) {
+    if (offsets != NULL && offsets[g + 1] == offsets[g]) continue;
+    for (size_t b = 0; b < blocks; b++) {
+      stream[lanes] = params->stream + g;
+      counter[lanes] = b;
+      at[lanes] = (g - g0) * k + 2 * b;
+      if (++lanes < FL_PHILOX_LANES && !(g + 1 == g1 && b + 1 == blocks)) continue;
+      for (int l = lanes; l < FL_PHILOX_LANES; l++) { /* the last lanes: idle copies */
+        stream[l] = stream[0];
+        counter[l] = counter[0];
+      }
+      fl_philox_lanes(key, stream, counter, words);
+      for (int l = 0; l < lanes; l++) {
+        /* uniform m is words 2 (m mod 2), +1 of block m / 2 */
+        x[at[l]] = fl_uniform_of(words[l][0], words[l][1]) * classes;
+        if ((at[l] - (at[l] / k) * k) + 1 < k)
+          x[at[l] + 1] = fl_uniform_of(words[l][2], words[l][3]) * classes;
+      }
+      lanes = 0;
+    }
+  }
+  for (size_t g = g0; g < g1; g++) {
+    if (offsets != NULL && offsets[g + 1] == offsets[g]) continue;
+    for (size_t j = 0; j < k; j++)
+      drawn[g * k + j] = fl_alias_pick_scaled(noise, x[(g - g0) * k + j]);
+  }
+  for (size_t g = g0; g < g1; g++) {
+    if (offsets != NULL && offsets[g + 1] == offsets[g]) continue;
+    const int32_t target = targets[offsets != NULL && target_by_pair ? offsets[g] : g];
+    uint64_t next = k;
+    int32_t *out = drawn + g * k;
+    for (size_t j = 0; j < k; j++)
+      if (out[j] == target)
+        next +=
+            fl_ns_alias_draws(noise, key, params->stream + g, next, FL_NS_REDRAWS, target, &out[j]);
+  }
+}
+
 void fl_ns_draw_pass(const fastloss_sgns_params *params, const fl_ns_work *work, size_t n_groups,
                      size_t k, const int32_t *targets, const size_t *offsets, int target_by_pair) {
   if (work->drawn == NULL) return;
+  if (params->noise->with_replacement && k <= FL_NS_DRAW_UNIFORMS) {
+    const size_t per_chunk = FL_NS_DRAW_UNIFORMS / k;
+    const size_t chunks = (n_groups + per_chunk - 1) / per_chunk;
+#if FL_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+    for (size_t c = 0; c < chunks; c++) {
+      const size_t g0 = c * per_chunk, g1 = g0 + per_chunk < n_groups ? g0 + per_chunk : n_groups;
+      fl_ns_draw_chunk(params, g0, g1, k, targets, offsets, target_by_pair, work->drawn);
+    }
+    return;
+  }
 #if FL_HAVE_OPENMP
 #pragma omp for schedule(static)
 #endif
@@ -372,8 +444,7 @@ static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float
   } else {
     for (size_t r = 0; r < rows; r++) {
       s->w[0] = fl_sgns_row(p, FL_SGNS_OUT, out_emb, targets[r], dim);
-      kernels->nce_dots(1, cols, dim, &s->x[r], (const float *const *)s->w, s->z + r * cols,
-                        cols);
+      kernels->nce_dots(1, cols, dim, &s->x[r], (const float *const *)s->w, s->z + r * cols, cols);
     }
   }
   /* Signed by label so that q is the probability of the label and c its

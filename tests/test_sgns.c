@@ -103,8 +103,8 @@ static void fl_case_free(fl_sgns_case *c) {
 }
 
 static fastloss_sgns_batch fl_case_batch(const fl_sgns_case *c) {
-  fastloss_sgns_batch b = {c->n_pairs, c->inputs, c->targets, c->k, c->negatives,
-                           c->n_groups, c->offsets};
+  fastloss_sgns_batch b = {c->n_pairs,   c->inputs,   c->targets, c->k,
+                           c->negatives, c->n_groups, c->offsets};
   return b;
 }
 
@@ -164,9 +164,9 @@ START_TEST(sgns_matches_reference) {
         const fastloss_sgns_batch b = fl_case_batch(&c);
         fastloss_sgns_params params = {.deterministic = 1};
         double loss = -1.0;
-        ck_assert_int_eq(fastloss_sgns_step_f32(c.vocab, dim, c.in, c.out, &b, (float)lr, &params,
-                                                &loss),
-                         FASTLOSS_OK);
+        ck_assert_int_eq(
+            fastloss_sgns_step_f32(c.vocab, dim, c.in, c.out, &b, (float)lr, &params, &loss),
+            FASTLOSS_OK);
         /* Measured 2026-11-29 over scalar, avx2, avx512-emulated (inline exp and
          * sleef), scalar-qemu, neon-qemu: the loss 2.5e-8 relative (neon-qemu);
          * the tables, whose elements stay below 0.72, 1.1e-7 absolute for in
@@ -202,7 +202,7 @@ START_TEST(sgns_gradient_finite_differences) {
       c.n_groups = 1; /* one group of all pairs */
       c.offsets[1] = c.n_pairs;
     }
-    c.negatives[0] = c.targets[0]; /* an accidental hit */
+    c.negatives[0] = c.targets[0];   /* an accidental hit */
     c.negatives[2] = c.negatives[1]; /* a repeated negative */
     const fastloss_sgns_batch b = fl_case_batch(&c);
     char what[32];
@@ -361,15 +361,21 @@ START_TEST(sgns_drawn_negatives) {
   fastloss_sampler *noise = NULL;
   for (int replace = 1; replace >= 0; replace--) {
     ck_assert_int_eq(fastloss_sampler_create(&noise, weights, vocab, 0, replace, 5), FASTLOSS_OK);
-    for (size_t k = 5; k <= 11; k += 6)
+    /* k = 1, even and odd (the step draws two uniforms per Philox block),
+     * chunks of groups split at 256 / k groups (k = 11: 50 pairs in 3
+     * chunks), and k = 300, above the step's chunked path */
+    static const size_t ks[] = {1, 4, 5, 11, 300};
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
       for (size_t group = 0; group <= 6; group += 6) {
+        const size_t k = ks[ki];
+        if (!replace && k >= vocab) continue; /* fewer classes than k */
         fl_sgns_case c = fl_case_new(&rng, vocab, dim, 50, k, group, 1.0);
         c.targets[0] = 0; /* the most frequent noise class: redraws happen */
         int redrawn = 0;
         for (size_t g = 0; g < c.n_groups; g++)
           redrawn += fl_ns_hand_draw(noise, 77, 1000, g, k, c.targets[c.offsets ? c.offsets[g] : g],
                                      c.negatives + g * k);
-        ck_assert_msg(redrawn > 0, "no redraw exercised");
+        ck_assert_msg(redrawn > 0 || k < 4, "no redraw exercised (k %zu)", k);
         const fastloss_sgns_batch b = fl_case_batch(&c);
         fastloss_sgns_batch drawing = b;
         drawing.negatives = NULL;
@@ -441,8 +447,7 @@ START_TEST(sgns_touched_rows) {
   unsigned char want[20] = {0};
   want[1] = want[2] = want[3] = 1;
   want[10 + 4] = want[10 + 5] = want[10 + 6] = want[10 + 7] = 1;
-  fl_ns_check_touched(fl_sgns_step, &hand, 10, 40, in, out, &base, want, want + 10,
-                      "empty group");
+  fl_ns_check_touched(fl_sgns_step, &hand, 10, 40, in, out, &base, want, want + 10, "empty group");
   /* target 10 is outside the vocabulary: an error, no mark */
   const int32_t bad_targets[3] = {4, 4, 10};
   fastloss_sgns_batch bad = hand;
