@@ -6,6 +6,8 @@
  * kernels exist once, in kernels/scalar/, and serve every ISA, except the
  * NCE ones (FL_NCE_KERNELS): the f64 NCE object spends most of its time in
  * their dot products, so each ISA has kernels/<isa>/f64-nce-<isa>.c too.
+ * The one kernel on words, Philox (FL_RNG_KERNELS), is in
+ * kernels/<isa>/u32-philox-<isa>.c.
  *
  * Adding a kernel: one line here, then one function per ISA in
  * kernels/<isa>/f32-<op>-<isa>.c; the tables and declarations follow.
@@ -168,6 +170,24 @@ typedef struct fl_act_args {
   X(wgangp_norm, double, (size_t m, const T *g))                                                   \
   X(wgangp_scale, void, (size_t m, const T *g, T coef, T *out))
 
+/* The counter-based generator of the negative-sampling steps' draws,
+ * Philox4x32-10 (Salmon, Moraes, Dror and Shaw, SC 2011), as src/sampler.c
+ * defines its streams:
+ *   philox  for i < n, the block with counter words (counter[i] low,
+ *           counter[i] high, stream[i] low, stream[i] high) under key words
+ *           (key low, key high); word w of block i at out[w * n + i] (four
+ *           rows of n words).  Bit for bit the same on every ISA. */
+#define FL_RNG_KERNELS(X)                                                                          \
+  X(philox, void,                                                                                  \
+    (size_t n, uint64_t key, const uint64_t *stream, const uint64_t *counter, uint32_t *out))
+
+/* Philox4x32-10's round multipliers and key increments (the Weyl sequence
+ * of the golden ratio and sqrt(3) - 1). */
+#define FL_PHILOX_M0 0xD2511F53u
+#define FL_PHILOX_M1 0xCD9E8D57u
+#define FL_PHILOX_W0 0x9E3779B9u
+#define FL_PHILOX_W1 0xBB67AE85u
+
 #define FL_KERNEL_FIELD(name, ret, args) ret(*name) args;
 
 typedef struct fl_f32_xent_kernels {
@@ -210,6 +230,10 @@ typedef struct fl_f64_wgangp_kernels {
   FL_WGANGP_KERNELS(FL_KERNEL_FIELD, double)
 } fl_f64_wgangp_kernels;
 
+typedef struct fl_u32_rng_kernels {
+  FL_RNG_KERNELS(FL_KERNEL_FIELD)
+} fl_u32_rng_kernels;
+
 /* Fills a table from the static functions fl_<type>_<name>_ukernel__<isa>
  * of the file that expands it. */
 #define FL_KERNEL_ENTRY(name, ret, args) .name = FL_UKERNEL_NAME(name),
@@ -234,6 +258,12 @@ extern const fl_f64_nce_kernels fl_f64_nce_kernels__avx2;
 extern const fl_f64_nce_kernels fl_f64_nce_kernels__avx512;
 extern const fl_f64_nce_kernels fl_f64_nce_kernels__neon;
 extern const fl_f64_nce_kernels fl_f64_nce_kernels__avx512_emulated;
+
+extern const fl_u32_rng_kernels fl_u32_rng_kernels__scalar;
+extern const fl_u32_rng_kernels fl_u32_rng_kernels__avx2;
+extern const fl_u32_rng_kernels fl_u32_rng_kernels__avx512;
+extern const fl_u32_rng_kernels fl_u32_rng_kernels__neon;
+extern const fl_u32_rng_kernels fl_u32_rng_kernels__avx512_emulated;
 
 extern const fl_f32_vae_kernels fl_f32_vae_kernels__scalar;
 extern const fl_f32_vae_kernels fl_f32_vae_kernels__avx2;

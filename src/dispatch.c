@@ -26,7 +26,8 @@ static const fl_isa_kernels fl_isa_scalar = {FASTLOSS_ISA_SCALAR,
                                              &fl_f32_sqerr_kernels__scalar,
                                              &fl_f64_sqerr_kernels__scalar,
                                              &fl_f32_wgangp_kernels__scalar,
-                                             &fl_f64_wgangp_kernels__scalar};
+                                             &fl_f64_wgangp_kernels__scalar,
+                                             &fl_u32_rng_kernels__scalar};
 #if FL_HAVE_AVX2
 static const fl_isa_kernels fl_isa_avx2 = {FASTLOSS_ISA_AVX2,
                                            "avx2",
@@ -39,7 +40,8 @@ static const fl_isa_kernels fl_isa_avx2 = {FASTLOSS_ISA_AVX2,
                                            &fl_f32_sqerr_kernels__avx2,
                                            &fl_f64_sqerr_kernels__scalar,
                                            &fl_f32_wgangp_kernels__avx2,
-                                           &fl_f64_wgangp_kernels__scalar};
+                                           &fl_f64_wgangp_kernels__scalar,
+                                           &fl_u32_rng_kernels__avx2};
 #endif
 #if FL_HAVE_AVX512
 static const fl_isa_kernels fl_isa_avx512 = {FASTLOSS_ISA_AVX512,
@@ -53,7 +55,8 @@ static const fl_isa_kernels fl_isa_avx512 = {FASTLOSS_ISA_AVX512,
                                              &fl_f32_sqerr_kernels__avx512,
                                              &fl_f64_sqerr_kernels__scalar,
                                              &fl_f32_wgangp_kernels__avx512,
-                                             &fl_f64_wgangp_kernels__scalar};
+                                             &fl_f64_wgangp_kernels__scalar,
+                                             &fl_u32_rng_kernels__avx512};
 #endif
 #if FL_HAVE_NEON
 static const fl_isa_kernels fl_isa_neon = {FASTLOSS_ISA_NEON,
@@ -67,7 +70,8 @@ static const fl_isa_kernels fl_isa_neon = {FASTLOSS_ISA_NEON,
                                            &fl_f32_sqerr_kernels__neon,
                                            &fl_f64_sqerr_kernels__scalar,
                                            &fl_f32_wgangp_kernels__neon,
-                                           &fl_f64_wgangp_kernels__scalar};
+                                           &fl_f64_wgangp_kernels__scalar,
+                                           &fl_u32_rng_kernels__neon};
 #endif
 
 static _Atomic(const fl_isa_kernels *) fl_selected;

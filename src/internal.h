@@ -32,6 +32,7 @@ typedef struct fl_isa_kernels {
   const fl_f64_sqerr_kernels *f64_sqerr;
   const fl_f32_wgangp_kernels *f32_wgangp;
   const fl_f64_wgangp_kernels *f64_wgangp;
+  const fl_u32_rng_kernels *u32_rng;
 } fl_isa_kernels;
 
 /* The selected kernels; selects on first use.  Fetch once per call, before
@@ -148,6 +149,7 @@ typedef struct fl_ns_work {
   size_t scratch_bytes;
   double *thread_loss; /* [threads] */
   int32_t *drawn;      /* [n_groups * k] when the step draws (and k > 0), else NULL */
+  const fl_u32_rng_kernels *rng; /* the draws' Philox, fetched before the region */
   int threads;
 } fl_ns_work;
 /* Allocates it and makes a trial draw, so that a sampler that cannot give k

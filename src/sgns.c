@@ -231,6 +231,7 @@ fastloss_status fl_ns_work_alloc(fl_ns_work *work, int threads, size_t scratch_b
   work->scratch = fl_malloc_lines(scratch_bytes * (size_t)threads, &work->scratch_block);
   work->thread_loss = malloc(sizeof(double) * (size_t)threads);
   work->drawn = NULL;
+  work->rng = fl_kernels()->u32_rng;
   fastloss_status status = FASTLOSS_OK;
   if (work->scratch == NULL || work->thread_loss == NULL) {
     status = fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes of scratch",
@@ -257,44 +258,39 @@ fastloss_status fl_ns_work_alloc(fl_ns_work *work, int threads, size_t scratch_b
 
 /* With replacement, groups [g0, g1) (at most FL_NS_DRAW_UNIFORMS / k of
  * them): the draws of fl_ns_draw, made in passes over the chunk.  First
- * every group's k uniforms, scaled by the class count: Philox blocks of any
- * groups FL_PHILOX_LANES at a time, so no lane is computed for nothing (a
- * group of k = 5 takes 3 blocks).  Then the alias picks, whose loads from
- * the table are independent of each other, no longer each queued behind a
- * group's ten Philox rounds.  Then the redraws, group by group. */
-static void fl_ns_draw_chunk(const fastloss_sgns_params *params, size_t g0, size_t g1, size_t k,
-                             const int32_t *targets, const size_t *offsets, int target_by_pair,
-                             int32_t *drawn) {
+ * every group's k uniforms, scaled by the class count: the Philox blocks of
+ * all the chunk's groups in one call of the ISA's kernel (a group of k = 5
+ * takes 3 blocks).  Then the alias picks, whose loads from the table are
+ * independent of each other, no longer each queued behind a group's ten
+ * Philox rounds.  Then the redraws, group by group. */
+static void fl_ns_draw_chunk(const fastloss_sgns_params *params, const fl_ns_work *work, size_t g0,
+                             size_t g1, size_t k, const int32_t *targets, const size_t *offsets,
+                             int target_by_pair) {
   const fastloss_sampler *noise = params->noise;
   const double classes = (double)noise->n;
-  const uint64_t key = params->seed;
   const size_t blocks = (k + 1) / 2;
+  uint64_t stream[FL_NS_DRAW_UNIFORMS], counter[FL_NS_DRAW_UNIFORMS];
+  size_t at[FL_NS_DRAW_UNIFORMS]; /* block i's first uniform is x[at[i]] */
+  uint32_t words[4 * FL_NS_DRAW_UNIFORMS];
   double x[FL_NS_DRAW_UNIFORMS];
-  uint64_t stream[FL_PHILOX_LANES], counter[FL_PHILOX_LANES];
-  size_t at[FL_PHILOX_LANES]; /* x[at[l]] takes lane l's first uniform */
-  uint32_t words[FL_PHILOX_LANES][4];
-  int lanes = 0;
+  size_t n = 0;
+  stream[0] = counter[0] = 0; /* (a chunk of empty groups hands over none) */
   for (size_t g = g0; g < g1; g++) {
     if (offsets != NULL && offsets[g + 1] == offsets[g]) continue;
-    for (size_t b = 0; b < blocks; b++) {
-      stream[lanes] = params->stream + g;
-      counter[lanes] = b;
-      at[lanes] = (g - g0) * k + 2 * b;
-      if (++lanes < FL_PHILOX_LANES && !(g + 1 == g1 && b + 1 == blocks)) continue;
-      for (int l = lanes; l < FL_PHILOX_LANES; l++) { /* the last lanes: idle copies */
-        stream[l] = stream[0];
-        counter[l] = counter[0];
-      }
-      fl_philox_lanes(key, stream, counter, words);
-      for (int l = 0; l < lanes; l++) {
-        /* uniform m is words 2 (m mod 2), +1 of block m / 2 */
-        x[at[l]] = fl_uniform_of(words[l][0], words[l][1]) * classes;
-        if ((at[l] - (at[l] / k) * k) + 1 < k)
-          x[at[l] + 1] = fl_uniform_of(words[l][2], words[l][3]) * classes;
-      }
-      lanes = 0;
+    for (size_t b = 0; b < blocks; b++, n++) {
+      stream[n] = params->stream + g;
+      counter[n] = b;
+      at[n] = (g - g0) * k + 2 * b;
     }
   }
+  work->rng->philox(n, params->seed, stream, counter, words);
+  for (size_t i = 0; i < n; i++) {
+    /* uniform m is words 2 (m mod 2), +1 of block m / 2 */
+    x[at[i]] = fl_uniform_of(words[i], words[n + i]) * classes;
+    if (at[i] % k + 1 < k)
+      x[at[i] + 1] = fl_uniform_of(words[2 * n + i], words[3 * n + i]) * classes;
+  }
+  int32_t *drawn = work->drawn;
   for (size_t g = g0; g < g1; g++) {
     if (offsets != NULL && offsets[g + 1] == offsets[g]) continue;
     for (size_t j = 0; j < k; j++)
@@ -307,8 +303,8 @@ static void fl_ns_draw_chunk(const fastloss_sgns_params *params, size_t g0, size
     int32_t *out = drawn + g * k;
     for (size_t j = 0; j < k; j++)
       if (out[j] == target)
-        next +=
-            fl_ns_alias_draws(noise, key, params->stream + g, next, FL_NS_REDRAWS, target, &out[j]);
+        next += fl_ns_alias_draws(noise, params->seed, params->stream + g, next, FL_NS_REDRAWS,
+                                  target, &out[j]);
   }
 }
 
@@ -323,7 +319,7 @@ void fl_ns_draw_pass(const fastloss_sgns_params *params, const fl_ns_work *work,
 #endif
     for (size_t c = 0; c < chunks; c++) {
       const size_t g0 = c * per_chunk, g1 = g0 + per_chunk < n_groups ? g0 + per_chunk : n_groups;
-      fl_ns_draw_chunk(params, g0, g1, k, targets, offsets, target_by_pair, work->drawn);
+      fl_ns_draw_chunk(params, work, g0, g1, k, targets, offsets, target_by_pair);
     }
     return;
   }

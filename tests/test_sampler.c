@@ -128,6 +128,77 @@ START_TEST(philox_known_answers) {
 }
 END_TEST
 
+/* The ISA's Philox kernel (kernels/<isa>/u32-philox-<isa>.c): installed
+ * as the ISA's own; Random123's vectors through it; and every block of
+ * n = 0..40, 63-65, 100 and 257 (the vector widths and their tails) bit for
+ * bit against fl_philox4x32_10, from random 64-bit keys, streams and
+ * counters, with the inputs on 8-byte but not 16-byte boundaries, the output
+ * on a 4-byte one, and guard words around the output. */
+START_TEST(philox_kernel) {
+  const fl_u32_rng_kernels *k = fl_run.kernels->u32_rng;
+  FL_CHECK((k == &fl_u32_rng_kernels__scalar) == (fl_run.isa == FASTLOSS_ISA_SCALAR),
+           "%s: the Philox kernel is %s the scalar one", fl_run.mode,
+           k == &fl_u32_rng_kernels__scalar ? "" : "not");
+  {
+    /* the third known-answer vector as (stream, counter, key) */
+    const uint64_t stream = 0x0370734413198a2eu, counter = 0x85a308d3243f6a88u;
+    const uint64_t key = 0x299f31d0a4093822u;
+    uint32_t out[4];
+    k->philox(1, key, &stream, &counter, out);
+    const uint32_t want[4] = {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1};
+    for (int w = 0; w < 4; w++)
+      FL_CHECK(out[w] == want[w], "%s: word %d: %08x, want %08x", fl_run.mode, w, out[w], want[w]);
+  }
+  fl_rng rng;
+  fl_rng_seed(&rng, 9090);
+  size_t sizes[64], count = 0;
+  for (size_t n = 0; n <= 40; n++) sizes[count++] = n;
+  sizes[count++] = 63;
+  sizes[count++] = 64;
+  sizes[count++] = 65;
+  sizes[count++] = 100;
+  sizes[count++] = 257;
+  enum { GUARD = 8 };
+  for (size_t t = 0; t < count; t++) {
+    const size_t n = sizes[t];
+    uint64_t *in = malloc((2 * n + 2) * sizeof *in + 16);
+    uint32_t *out = malloc((4 * n + 2 * GUARD + 1) * sizeof *out);
+    ck_assert_ptr_nonnull(in);
+    ck_assert_ptr_nonnull(out);
+    /* 16-byte-aligned from malloc: +1 element puts them on odd 8-byte words */
+    uint64_t *stream = in + 1, *counter = stream + n;
+    uint32_t *got = out + GUARD + 1;
+    for (size_t i = 0; i < 4 * n + 2 * GUARD + 1; i++) out[i] = 0xA5A5A5A5u;
+    const uint64_t key = (uint64_t)fl_rng_u32(&rng) << 32 | fl_rng_u32(&rng);
+    for (size_t i = 0; i < n; i++) {
+      stream[i] = (uint64_t)fl_rng_u32(&rng) << 32 | fl_rng_u32(&rng);
+      counter[i] = (uint64_t)fl_rng_u32(&rng) << 32 | fl_rng_u32(&rng);
+      if (i % 7 == 3) counter[i] = UINT64_MAX - i; /* all-ones halves */
+      if (i % 11 == 5) stream[i] = i;              /* zero high halves */
+    }
+    k->philox(n, key, stream, counter, got);
+    for (size_t i = 0; i < n; i++) {
+      const uint32_t c[4] = {(uint32_t)counter[i], (uint32_t)(counter[i] >> 32),
+                             (uint32_t)stream[i], (uint32_t)(stream[i] >> 32)};
+      const uint32_t kw[2] = {(uint32_t)key, (uint32_t)(key >> 32)};
+      uint32_t want[4];
+      fl_philox4x32_10(c, kw, want);
+      for (int w = 0; w < 4; w++)
+        FL_CHECK(got[(size_t)w * n + i] == want[w], "%s: n %zu block %zu word %d: %08x, want %08x",
+                 fl_run.mode, n, i, w, got[(size_t)w * n + i], want[w]);
+    }
+    for (size_t i = 0; i < GUARD + 1; i++) {
+      FL_CHECK(out[i] == 0xA5A5A5A5u, "%s: n %zu: guard word %zu before the output written",
+               fl_run.mode, n, i);
+      FL_CHECK(got[4 * n + i] == 0xA5A5A5A5u || i >= GUARD,
+               "%s: n %zu: guard word %zu after the output written", fl_run.mode, n, i);
+    }
+    free(in);
+    free(out);
+  }
+}
+END_TEST
+
 static void fl_block(uint64_t seed, uint64_t stream, uint64_t block, uint32_t out[4]) {
   const uint32_t counter[4] = {(uint32_t)block, (uint32_t)(block >> 32), (uint32_t)stream,
                                (uint32_t)(stream >> 32)};
@@ -848,6 +919,7 @@ Suite *fl_suite_sampler(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, chi2_survival_closed_forms);
   tcase_add_test(tc, philox_known_answers);
+  tcase_add_test(tc, philox_kernel);
   tcase_add_test(tc, rng_stream_layout);
   tcase_add_test(tc, rng_determinism);
   tcase_add_test(tc, sampler_determinism);
