@@ -62,37 +62,6 @@ static inline void fl_philox_blocks(uint64_t key, uint64_t stream, uint64_t firs
   }
 }
 
-/* fl_philox_blocks with a stream and a block counter per lane: lane l is
- * block counter[l] of stream stream[l], for the FL_PHILOX_LANES lanes. */
-static inline void fl_philox_lanes(uint64_t key, const uint64_t stream[FL_PHILOX_LANES],
-                                   const uint64_t counter[FL_PHILOX_LANES], uint32_t out[][4]) {
-  uint32_t x0[FL_PHILOX_LANES], x1[FL_PHILOX_LANES], x2[FL_PHILOX_LANES], x3[FL_PHILOX_LANES];
-  for (int l = 0; l < FL_PHILOX_LANES; l++) {
-    x0[l] = (uint32_t)counter[l];
-    x1[l] = (uint32_t)(counter[l] >> 32);
-    x2[l] = (uint32_t)stream[l];
-    x3[l] = (uint32_t)(stream[l] >> 32);
-  }
-  uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
-  for (int round = 0; round < 10; round++) {
-    for (int l = 0; l < FL_PHILOX_LANES; l++) {
-      const uint64_t p0 = (uint64_t)0xD2511F53u * x0[l], p1 = (uint64_t)0xCD9E8D57u * x2[l];
-      x0[l] = (uint32_t)(p1 >> 32) ^ x1[l] ^ k0;
-      x1[l] = (uint32_t)p1;
-      x2[l] = (uint32_t)(p0 >> 32) ^ x3[l] ^ k1;
-      x3[l] = (uint32_t)p0;
-    }
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  for (int l = 0; l < FL_PHILOX_LANES; l++) {
-    out[l][0] = x0[l];
-    out[l][1] = x1[l];
-    out[l][2] = x2[l];
-    out[l][3] = x3[l];
-  }
-}
-
 /* The uniform double in [0, 1) of two successive stream words (53 bits:
  * the first word high), as fastloss_rng_uniform takes them.  Converted as a
  * signed integer (exact: below 2^53), which x86-64 does in one
