@@ -103,6 +103,17 @@ static size_t fl_ns_alias_draws(const fastloss_sampler *noise, uint64_t seed, ui
   return count;
 }
 
+/* With replacement: redraws each out[j] (j < k) equal to `target` from
+ * the uniforms after the first k of the stream (key, sequence), in order of
+ * j, up to FL_NS_REDRAWS of them each. */
+static void fl_ns_alias_redraws(const fastloss_sampler *noise, uint64_t key, uint64_t sequence,
+                                size_t k, int32_t target, int32_t *out) {
+  uint64_t next = k;
+  for (size_t j = 0; j < k; j++)
+    if (out[j] == target)
+      next += fl_ns_alias_draws(noise, key, sequence, next, FL_NS_REDRAWS, target, &out[j]);
+}
+
 /* Draws `out[0..k)` for group or example `index` from its own stream
  * (see fastloss_sgns_params), redrawing a draw equal to `target` up to
  * FL_NS_REDRAWS times. */
@@ -126,10 +137,7 @@ static void fl_ns_draw(const fastloss_sgns_params *params, size_t index, size_t 
    * then each redraw from the next. */
   const uint64_t key = params->seed, sequence = params->stream + index;
   (void)fl_ns_alias_draws(noise, key, sequence, 0, k, -1, out);
-  uint64_t next = k;
-  for (size_t j = 0; j < k; j++)
-    if (out[j] == target)
-      next += fl_ns_alias_draws(noise, key, sequence, next, FL_NS_REDRAWS, target, &out[j]);
+  fl_ns_alias_redraws(noise, key, sequence, k, target, out);
 }
 
 /* The helpers below are shared with cbow.c (declared in internal.h). */
@@ -299,12 +307,7 @@ static void fl_ns_draw_chunk(const fastloss_sgns_params *params, const fl_ns_wor
   for (size_t g = g0; g < g1; g++) {
     if (offsets != NULL && offsets[g + 1] == offsets[g]) continue;
     const int32_t target = targets[offsets != NULL && target_by_pair ? offsets[g] : g];
-    uint64_t next = k;
-    int32_t *out = drawn + g * k;
-    for (size_t j = 0; j < k; j++)
-      if (out[j] == target)
-        next += fl_ns_alias_draws(noise, params->seed, params->stream + g, next, FL_NS_REDRAWS,
-                                  target, &out[j]);
+    fl_ns_alias_redraws(noise, params->seed, params->stream + g, k, target, drawn + g * k);
   }
 }
 
