@@ -81,8 +81,7 @@ fastloss_status FL_NAME(fastloss_nce_loss_)(fastloss_nce *nce, size_t n_ex, size
     neg_shift[j] = (double)bias[n] - (subtract ? log_q[n] : 0.0);
   }
   const FL_T eps = (FL_T)FL_EPS, one_minus_eps = (FL_T)1 - (FL_T)FL_EPS;
-  const double work = (double)logits * (double)d;
-  const int threads = work < FL_NCE_PARALLEL_MIN_WORK ? 1 : fl_threads_for(work);
+  const int threads = fl_nce_threads((double)logits * (double)d);
   (void)threads;
 #if FL_HAVE_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
@@ -197,7 +196,7 @@ static void FL_NAME(fl_nce_backward_)(fastloss_nce *nce, const fl_nce_call *call
   char *per_chunk = fl_carve(&carver, chunks * chunk_bytes);
 
   const double work = (double)rows * (double)stride * (double)d;
-  const int threads = work < FL_NCE_PARALLEL_MIN_WORK ? 1 : fl_threads_for(work);
+  const int threads = fl_nce_threads(work);
   (void)threads;
 #if FL_HAVE_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
@@ -399,8 +398,7 @@ static void FL_NAME(fl_nce_apply_param_)(const fastloss_nce *nce, FL_NAME(fl_nce
   }
   const int dense = fl_nce_dense_update(nce);
   const size_t count = dense ? nce->classes : nce->n_touched;
-  const double work = (double)count * (double)len;
-  const int threads = work < FL_NCE_PARALLEL_MIN_WORK ? 1 : fl_threads_for(work);
+  const int threads = fl_nce_threads((double)count * (double)len);
   (void)threads;
 #if FL_HAVE_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)

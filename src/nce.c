@@ -75,6 +75,11 @@
  * about 10^5.  fl_threads_for's general threshold counts element-operations
  * of the other losses, which cost more. */
 #define FL_NCE_PARALLEL_MIN_WORK 131072.0
+
+/* Threads for a pass of `work` (FL_NCE_PARALLEL_MIN_WORK). */
+static int fl_nce_threads(double work) {
+  return work < FL_NCE_PARALLEL_MIN_WORK ? 1 : fl_threads_for(work);
+}
 /* Stream numbers of the object's seed. */
 #define FL_NCE_STREAM_INIT 1
 #define FL_NCE_STREAM_NEGATIVES 2
