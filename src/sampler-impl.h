@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "fastloss.h"
+#include "kernels.h" /* FL_PHILOX_*: the constants the Philox kernels use too */
 
 struct fastloss_sampler {
   size_t n;
@@ -44,15 +45,14 @@ static inline void fl_philox_blocks(uint64_t key, uint64_t stream, uint64_t firs
   uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
   for (int round = 0; round < 10; round++) {
     for (int l = 0; l < lanes; l++) {
-      const uint64_t p0 = (uint64_t)0xD2511F53u * x0[l], p1 = (uint64_t)0xCD9E8D57u * x2[l];
+      const uint64_t p0 = (uint64_t)FL_PHILOX_M0 * x0[l], p1 = (uint64_t)FL_PHILOX_M1 * x2[l];
       x0[l] = (uint32_t)(p1 >> 32) ^ x1[l] ^ k0;
       x1[l] = (uint32_t)p1;
       x2[l] = (uint32_t)(p0 >> 32) ^ x3[l] ^ k1;
       x3[l] = (uint32_t)p0;
     }
-    /* Weyl sequence of the key: golden ratio and sqrt(3) - 1. */
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
+    k0 += FL_PHILOX_W0;
+    k1 += FL_PHILOX_W1;
   }
   for (int l = 0; l < lanes; l++) {
     out[l][0] = x0[l];
