@@ -826,6 +826,7 @@ typedef struct trainer {
   int member;
   unsigned char *in_touched, *out_touched; /* rows trained since the last sync */
   long long replica_sync; /* words of each thread between merges */
+  long long member_words_min, member_words_max; /* the fewest and most words a member trained */
 } trainer;
 
 typedef struct replica_team {
@@ -1235,7 +1236,10 @@ static void train_replicas(trainer *t, const corpus *c) {
   team.shards = shards;
   if (pthread_barrier_init(&team.barrier, NULL, (unsigned)n)) fail("pthread_barrier_init failed");
   size_t cells = t->vocab * t->dim;
-  /* shard j: ids [bound(j), bound(j + 1)), each bound moved past the next "</s>" */
+  /* shard j: ids [bound(j), bound(j + 1)), each bound moved past the next "</s>"
+   * when one comes within MAX_SENTENCE words, else (a longer line: text8 is
+   * one line of 17M words) moved MAX_SENTENCE words on, mid-line, as
+   * word2vec.c's threads start mid-line */
   size_t begin = 0;
   const double per_thread = (double)o->iter * (double)t->train_words / (double)n;
   long long every = o->replica_sync;
@@ -1250,7 +1254,8 @@ static void train_replicas(trainer *t, const corpus *c) {
     if (j + 1 < n) {
       end = c->n_ids / (size_t)n * (size_t)(j + 1);
       if (end < begin) end = begin; /* an empty shard: fewer lines than threads */
-      while (end > 0 && end < c->n_ids && c->ids[end - 1] != END_OF_SENTENCE) end++;
+      size_t limit = end + MAX_SENTENCE;
+      while (end > 0 && end < c->n_ids && end < limit && c->ids[end - 1] != END_OF_SENTENCE) end++;
     }
     shards[j] = (corpus){.ids = c->ids + begin, .n_ids = end - begin};
     begin = end;
@@ -1283,8 +1288,12 @@ static void train_replicas(trainer *t, const corpus *c) {
   for (int j = 1; j < n; j++) pthread_join(threads[j], NULL);
   t->start = team.members[0].start;
   statistics sum = {0};
+  t->member_words_min = LLONG_MAX;
+  t->member_words_max = 0;
   for (int j = 0; j < n; j++) {
     statistics *s = &team.members[j].s;
+    if (s->words_done < t->member_words_min) t->member_words_min = s->words_done;
+    if (s->words_done > t->member_words_max) t->member_words_max = s->words_done;
     sum.words_done += s->words_done;
     sum.loss_sum += s->loss_sum;
     sum.pairs += s->pairs;
@@ -1597,10 +1606,11 @@ int main(int argc, char **argv) {
     fprintf(stderr,
             "%s: -replicas 1: %lld threads, each on its own copy of the tables; %lld merges "
             "(every %lld words of each thread), %.3f s = %.1f%% of training on thread 0 (its "
-            "library step %.3f s), of which waiting for the other threads %.3f s\n",
+            "library step %.3f s), of which waiting for the other threads %.3f s; words per "
+            "thread %lld to %lld\n",
             program, o.threads, t.n_syncs, t.replica_sync, t.sync_seconds,
             100.0 * t.sync_seconds / (train_seconds > 0 ? train_seconds : 1e-9),
-            t.s.step_seconds, t.wait_seconds);
+            t.s.step_seconds, t.wait_seconds, t.member_words_min, t.member_words_max);
 #ifdef FL_W2V_MPI
   if (mpi_ranks > 1)
     fprintf(stderr,

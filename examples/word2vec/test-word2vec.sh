@@ -11,7 +11,7 @@
 # to word2vec.c's k-means recomputed in Python from the run's vectors, the
 # same on 1 and 2 threads, and N above the vocabulary exits 1; (h) the
 # library's private rows (-replicas 0); (i) -replicas 1: the loss, merges,
-# reproducibility and errors.
+# reproducibility, a one-line corpus's parts, and errors.
 # Exits 77 (meson's SKIP) without /usr/bin/python3, which writes
 # the corpus.
 #   usage: test-word2vec.sh PATH/fastloss-word2vec PATH/gen-corpus.py
@@ -402,6 +402,21 @@ if cmp -s "$dir/rep-a.txt" "$dir/rep-b.txt" && ! cmp -s "$dir/rep-a.txt" "$dir/r
   ok "(i) two 2-thread replica runs byte-identical, and not one thread's output"
 else
   bad "(i) 2-thread replica runs differ from each other, or equal one thread's output"
+fi
+# a corpus on one line (as text8): the parts are cut mid-line, so each of
+# 2 threads trains about half of it (the cut moves at most MAX_SENTENCE =
+# 1000 words on looking for a line end), not one thread all of it
+tr '\n' ' ' <"$dir/corpus.txt" >"$dir/one-long-line.txt"
+"$w2v" -train "$dir/one-long-line.txt" -size 32 -window 5 -negative 5 -min-count 1 -debug 0 \
+  -seed 3 -iter 1 -threads 2 -output "$dir/long.txt" 2>"$dir/long.log" ||
+  { cat "$dir/long.log"; bad "(i) one-line corpus on 2 threads failed"; }
+span=$(sed -n 's/.*words per thread \([0-9]*\) to \([0-9]*\)$/\1 \2/p' "$dir/long.log")
+total=$(wc -w <"$dir/one-long-line.txt")
+if [ -n "$span" ] && awk -v s="$span" -v n="$total" 'BEGIN { split(s, w, " ");
+    exit !(w[1] > 0 && w[1] + w[2] == n && w[2] - w[1] <= 2002) }'; then
+  ok "(i) a one-line corpus of $total words on 2 threads: words per thread $span"
+else
+  bad "(i) a one-line corpus of $total words on 2 threads: words per thread '$span'"
 fi
 # fewer words than threads: some threads get no words, and all still meet
 # at every merge
