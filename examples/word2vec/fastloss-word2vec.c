@@ -64,6 +64,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,8 @@
  * words a merge costs 3-4 ms. */
 #define FL_W2V_REPLICA_SYNC 200000
 #define FL_W2V_REPLICA_MERGES 16.0
+/* -balance 1: words in a chunk of the corpus (see train_chunks). */
+#define FL_W2V_CHUNK 1024
 /* Rows a thread merges at a time (see team_sync). */
 #define FL_W2V_MERGE_BLOCK 64
 /* -threads with -replicas 1: the most threads (each a copy of the tables). */
@@ -125,7 +128,7 @@ static int mpi_started = 0; /* MPI_Init was called */
 typedef struct options {
   const char *train, *output, *save_vocab, *read_vocab;
   long long size, window, negative, threads, iter, min_count, debug, loss_every, classes;
-  long long private_rows, replicas, replica_sync;
+  long long private_rows, replicas, replica_sync, balance;
   double sample, alpha;
   int binary, shared_negatives, deterministic, cbow;
   uint64_t seed;
@@ -184,6 +187,11 @@ static void usage(FILE *out) {
           "                       over 256 threads)\n"
           "  -replica-sync K      -replicas 1: merge after every K words of each thread\n"
           "                       (200000, or fewer to make 16 merges in all)\n"
+          "  -balance 0|1         -replicas 1: 1 = the threads take chunks of about 1000\n"
+          "                       words in turn, so none waits for a slower one at a\n"
+          "                       merge, and the output depends on timing; 0 = each\n"
+          "                       thread trains a fixed part, and the output depends\n"
+          "                       on -threads only (1)\n"
           "  -private-rows N      the N most frequent words' rows are merged by their\n"
           "                       mean: -replicas 1 at each merge, -replicas 0 (skip-gram)\n"
           "                       after every batch of about 10000 words, each thread\n"
@@ -276,6 +284,7 @@ static void parse_options(int argc, char **argv, options *o) {
                  .private_rows = -1, /* the default, once the vocabulary is known */
                  .replicas = -1,
                  .replica_sync = -1, /* the default, once the corpus is known */
+                 .balance = -1,      /* the default: 1 with -replicas 1 */
                  .shard_count = 0,
                  .test_fail_rank = -1};
   long long binary = 0, cbow = 0, hs = 0, shared = 0, deterministic = 0, seed = 1, touched = 1;
@@ -304,6 +313,7 @@ static void parse_options(int argc, char **argv, options *o) {
       {"-private-rows", FLAG_INTEGER, &o->private_rows, 0, INT_MAX},
       {"-replicas", FLAG_INTEGER, &o->replicas, 0, 1},
       {"-replica-sync", FLAG_INTEGER, &o->replica_sync, 1, LLONG_MAX},
+      {"-balance", FLAG_INTEGER, &o->balance, 0, 1},
       {"-seed", FLAG_INTEGER, &seed, 0, LLONG_MAX},
       {"-sync-words", FLAG_INTEGER, &o->sync_words, 1, LLONG_MAX},
       {"-sync-touched", FLAG_INTEGER, &touched, 0, 1},
@@ -837,6 +847,13 @@ typedef struct replica_team {
   long long *local_words; /* each member's words at the sync */
   size_t hot_rows;     /* rows [0, hot_rows) merge by the mean, the others by the summed change */
   const corpus *shards;
+  /* -balance 1: the corpus in n_chunks chunks, chunk j ids [chunk_begin[j],
+   * chunk_begin[j + 1]); total_chunks over all -iter passes; the members take
+   * chunk next_chunk and count it on; merge s comes once chunks
+   * [0, interval_end[s]) are trained. */
+  const corpus *whole;
+  size_t n_chunks, total_chunks, *chunk_begin, *interval_end;
+  _Alignas(64) atomic_size_t next_chunk;
 } replica_team;
 
 /* Progress lines: rank 0's first thread. */
@@ -1150,15 +1167,18 @@ static void team_sync(trainer *t, long long local_words) {
 }
 
 static void train(trainer *t, const corpus *c);
+static void train_chunks(trainer *t);
 static void *member_main(void *arg) {
   trainer *t = arg;
-  train(t, &t->team->shards[t->member]);
+  if (t->team->n_chunks)
+    train_chunks(t);
+  else
+    train(t, &t->team->shards[t->member]);
   return NULL;
 }
 
-static void train(trainer *t, const corpus *c) {
-  const options *o = t->o;
-  size_t window = (size_t)o->window;
+static void batch_alloc(trainer *t) {
+  size_t window = (size_t)t->o->window;
   size_t sentence_pairs = max_pairs(MAX_SENTENCE, window);
   size_t capacity = (size_t)BATCH_WORDS * 2 * window;
   if (capacity > MAX_BATCH_PAIRS) capacity = MAX_BATCH_PAIRS;
@@ -1168,51 +1188,106 @@ static void train(trainer *t, const corpus *c) {
   b->inputs = xrealloc(NULL, capacity, sizeof *b->inputs);
   b->targets = xrealloc(NULL, capacity, sizeof *b->targets);
   b->group_offsets = xrealloc(NULL, capacity + 1, sizeof *b->group_offsets);
+}
 
+static void batch_free(trainer *t) {
+  free(t->b.inputs);
+  free(t->b.targets);
+  free(t->b.group_offsets);
+}
+
+/* One pass over ids[0, n): sentences as word2vec.c reads them, batches of
+ * about BATCH_WORDS words (the last one at the end of the span), the syncs
+ * whose points *words passes, and -loss-every lines. */
+static void train_span(trainer *t, const int32_t *ids, size_t n, long long *words_io,
+                       long long *next_loss_line) {
+  const options *o = t->o;
+  size_t window = (size_t)o->window;
+  batch_buffers *b = &t->b;
   int32_t sentence[MAX_SENTENCE];
-  long long words = 0, batch_start = 0, next_loss_line = o->loss_every;
-  t->start = now_seconds();
-  for (long long epoch = 0; epoch < o->iter; epoch++) {
-    size_t position = 0;
-    while (position < c->n_ids) {
-      /* One sentence as word2vec.c reads it: up to and including "</s>",
-       * or MAX_SENTENCE kept words; subsampled words count as read. */
-      size_t length = 0;
-      long long sentence_start = words;
-      while (position < c->n_ids) {
-        int32_t w = c->ids[position++];
-        words++;
-        if (w == END_OF_SENTENCE) break;
-        if (!t->always_keep[w] && fastloss_rng_u32(&t->sample_rng) >= t->keep_below[w]) continue;
-        sentence[length++] = w;
-        if (length == MAX_SENTENCE) break;
-      }
-      if (b->n_pairs + max_pairs(length, window) > b->pair_capacity) {
-        run_batch(t, batch_start);
-        batch_start = sentence_start;
-      }
-      add_sentence(t, sentence, length);
-      if (words - batch_start >= BATCH_WORDS || position == c->n_ids || words >= t->next_sync) {
-        run_batch(t, batch_start);
-        batch_start = words;
-        while (t->syncs_done < t->n_syncs && words >= t->next_sync) synchronise(t, words);
-        if (o->loss_every > 0 && words >= next_loss_line && member_speaks(t)) {
-          fprintf(stderr, "\rloss-every: words %lld  %s %lld  average loss %f%30s\n", words,
-                  o->cbow ? "centre-words" : "pairs", t->s.interval_pairs,
-                  t->s.interval_pairs ? t->s.interval_loss_sum / (double)t->s.interval_pairs : 0.0,
-                  "");
-          t->s.interval_loss_sum = 0.0;
-          t->s.interval_pairs = 0;
-          while (next_loss_line <= words) next_loss_line += o->loss_every;
-        }
+  long long words = *words_io, batch_start = words;
+  size_t position = 0;
+  while (position < n) {
+    /* One sentence as word2vec.c reads it: up to and including "</s>",
+     * or MAX_SENTENCE kept words; subsampled words count as read. */
+    size_t length = 0;
+    long long sentence_start = words;
+    while (position < n) {
+      int32_t w = ids[position++];
+      words++;
+      if (w == END_OF_SENTENCE) break;
+      if (!t->always_keep[w] && fastloss_rng_u32(&t->sample_rng) >= t->keep_below[w]) continue;
+      sentence[length++] = w;
+      if (length == MAX_SENTENCE) break;
+    }
+    if (b->n_pairs + max_pairs(length, window) > b->pair_capacity) {
+      run_batch(t, batch_start);
+      batch_start = sentence_start;
+    }
+    add_sentence(t, sentence, length);
+    if (words - batch_start >= BATCH_WORDS || position == n || words >= t->next_sync) {
+      run_batch(t, batch_start);
+      batch_start = words;
+      while (t->syncs_done < t->n_syncs && words >= t->next_sync) synchronise(t, words);
+      if (o->loss_every > 0 && words >= *next_loss_line && member_speaks(t)) {
+        fprintf(stderr, "\rloss-every: words %lld  %s %lld  average loss %f%30s\n", words,
+                o->cbow ? "centre-words" : "pairs", t->s.interval_pairs,
+                t->s.interval_pairs ? t->s.interval_loss_sum / (double)t->s.interval_pairs : 0.0,
+                "");
+        t->s.interval_loss_sum = 0.0;
+        t->s.interval_pairs = 0;
+        while (*next_loss_line <= words) *next_loss_line += o->loss_every;
       }
     }
   }
+  *words_io = words;
+}
+
+static void train(trainer *t, const corpus *c) {
+  batch_alloc(t);
+  long long words = 0, next_loss_line = t->o->loss_every;
+  t->start = now_seconds();
+  for (long long epoch = 0; epoch < t->o->iter; epoch++)
+    train_span(t, c->ids, c->n_ids, &words, &next_loss_line);
   while (t->syncs_done < t->n_syncs) synchronise(t, words); /* an empty shard */
   t->s.words_done = words;
-  free(b->inputs);
-  free(b->targets);
-  free(b->group_offsets);
+  batch_free(t);
+}
+
+/* -balance 1: this member takes the next chunk of the corpus from the team's
+ * counter until none is left.  Chunk k (of all -iter passes) has its own
+ * random streams, and its learning rate follows its place in the corpus, so
+ * what a chunk computes does not depend on which member trains it; which
+ * member does, and so what each copy holds at a merge, depends on timing.
+ * A member that takes a chunk past the current interval's end first meets
+ * the others at the merge: it waits at most for the chunks they hold. */
+static void train_chunks(trainer *t) {
+  replica_team *team = t->team;
+  const corpus *c = team->whole;
+  batch_alloc(t);
+  long long words = 0, next_loss_line = t->o->loss_every;
+  t->start = now_seconds();
+  t->next_sync = LLONG_MAX; /* no syncs inside a chunk */
+  for (;;) {
+    size_t k = atomic_fetch_add_explicit(&team->next_chunk, 1, memory_order_relaxed);
+    while (t->syncs_done < t->n_syncs && k >= team->interval_end[t->syncs_done]) {
+      t->syncs_done++;
+      team_sync(t, words);
+    }
+    if (k >= team->total_chunks) break;
+    size_t epoch = k / team->n_chunks, j = k % team->n_chunks;
+    size_t begin = team->chunk_begin[j], end = team->chunk_begin[j + 1];
+    uint64_t streams = ((uint64_t)k + 1) << 32;
+    fastloss_rng_init(&t->window_rng, t->o->seed, streams + 1);
+    fastloss_rng_init(&t->sample_rng, t->o->seed, streams + 2);
+    t->negative_stream = (uint64_t)k << 32; /* a chunk makes fewer than 2^32 draws */
+    t->ranks = 1;
+    t->sync_local_words = words;
+    t->sync_global_words = (long long)(epoch * c->n_ids + begin);
+    train_span(t, c->ids + begin, end - begin, &words, &next_loss_line);
+  }
+  t->s.words_done = words;
+  batch_free(t);
 }
 
 
@@ -1249,6 +1324,30 @@ static void train_replicas(trainer *t, const corpus *c) {
   }
   t->replica_sync = every;
   long long syncs_wanted = (long long)ceil(per_thread / (double)every);
+  if (syncs_wanted < 1) syncs_wanted = 1;
+  if (o->balance) {
+    /* chunks of FL_W2V_CHUNK words, each bound moved past the next "</s>"
+     * within MAX_SENTENCE words, as the parts' bounds below */
+    size_t most = c->n_ids / FL_W2V_CHUNK + 2;
+    team.chunk_begin = xrealloc(NULL, most, sizeof *team.chunk_begin);
+    size_t at = 0, count = 0;
+    while (at < c->n_ids) {
+      team.chunk_begin[count++] = at;
+      size_t end = c->n_ids - at > FL_W2V_CHUNK ? at + FL_W2V_CHUNK : c->n_ids;
+      size_t limit = end + MAX_SENTENCE;
+      while (end < c->n_ids && end < limit && c->ids[end - 1] != END_OF_SENTENCE) end++;
+      at = end;
+    }
+    team.chunk_begin[count] = c->n_ids;
+    team.n_chunks = count;
+    team.total_chunks = count * (size_t)o->iter;
+    team.whole = c;
+    team.interval_end = xrealloc(NULL, (size_t)syncs_wanted, sizeof *team.interval_end);
+    for (long long s = 0; s < syncs_wanted; s++)
+      team.interval_end[s] = (size_t)ceil((double)team.total_chunks * (double)(s + 1) /
+                                          (double)syncs_wanted);
+    atomic_init(&team.next_chunk, 0);
+  }
   for (int j = 0; j < n; j++) {
     size_t end = c->n_ids;
     if (j + 1 < n) {
@@ -1313,6 +1412,8 @@ static void train_replicas(trainer *t, const corpus *c) {
   free(shards);
   free(team.members);
   free(team.local_words);
+  free(team.chunk_begin);
+  free(team.interval_end);
 }
 
 /* ------------------------------------------------------------- output */
@@ -1552,6 +1653,10 @@ int main(int argc, char **argv) {
   if (use_replicas && world_size > 1) fail("-replicas 1 is for a single process (no mpirun)");
   if (use_replicas && o.threads > FL_W2V_MAX_REPLICAS)
     fail("-replicas 1 takes at most %d threads (-threads %lld)", FL_W2V_MAX_REPLICAS, o.threads);
+  if (o.balance >= 0 && !use_replicas)
+    fail("-balance is for -replicas 1 (2 to %d threads, one process, -deterministic 0)",
+         FL_W2V_MAX_REPLICAS);
+  if (o.balance < 0) o.balance = 1;
   check(fastloss_set_num_threads(use_replicas ? 1 : (int)o.threads), "fastloss_set_num_threads");
 
   if (use_replicas)
@@ -1607,10 +1712,11 @@ int main(int argc, char **argv) {
             "%s: -replicas 1: %lld threads, each on its own copy of the tables; %lld merges "
             "(every %lld words of each thread), %.3f s = %.1f%% of training on thread 0 (its "
             "library step %.3f s), of which waiting for the other threads %.3f s; words per "
-            "thread %lld to %lld\n",
+            "thread %lld to %lld (%s)\n",
             program, o.threads, t.n_syncs, t.replica_sync, t.sync_seconds,
             100.0 * t.sync_seconds / (train_seconds > 0 ? train_seconds : 1e-9),
-            t.s.step_seconds, t.wait_seconds, t.member_words_min, t.member_words_max);
+            t.s.step_seconds, t.wait_seconds, t.member_words_min, t.member_words_max,
+            o.balance ? "-balance 1: chunks taken in turn" : "-balance 0: fixed parts");
 #ifdef FL_W2V_MPI
   if (mpi_ranks > 1)
     fprintf(stderr,

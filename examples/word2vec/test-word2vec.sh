@@ -341,13 +341,16 @@ for rows in 0 64 default; do
 done
 expect_error "-private-rows needs an integer in \[0, 2147483647\]" $common -output "$dir/x.txt" -private-rows -1
 
-# (i) -replicas 1 (the default with -threads > 1): each thread trains its
-# shard on its own copy of the tables, merged every -replica-sync words of
-# each thread.  On 2 and 3 threads, with the default interval (16 merges on
-# this short corpus) and with a merge every 5000 words, skip-gram (per-pair and
-# shared negatives) and CBOW end within 3% of one thread's last-10% loss;
-# the summary counts the merges; two runs give the same bytes (each thread's
-# shard and random streams are fixed), unlike one thread's; errors exit 1.
+# (i) -replicas 1 (the default with -threads > 1): each thread trains on its
+# own copy of the tables, merged every -replica-sync words of each thread;
+# with -balance 1 (the default) the threads take chunks of the corpus in
+# turn, with -balance 0 each trains a fixed part.  On 2 and 3 threads, both
+# ways, with the default interval (16 merges on this short corpus) and with a
+# merge every 5000 words, skip-gram (per-pair and shared negatives) and CBOW
+# end within 3% of one thread's last-10% loss; the summary counts the merges;
+# two -balance 0 runs give the same bytes (each thread's part and random
+# streams are fixed), unlike one thread's; -balance 1 trains every word once;
+# errors exit 1.
 part="(i)"
 merges() { sed -n 's/.*; \([0-9]*\) merges (every.*/\1/p' "$1"; }
 for model in "-shared-negatives 0" "-shared-negatives 1" "-cbow 1"; do
@@ -355,9 +358,10 @@ for model in "-shared-negatives 0" "-shared-negatives 1" "-cbow 1"; do
     { cat "$dir/rep-1.log"; bad "(i) $model 1-thread run failed"; }
   for threads in 2 3; do
     for sync in default 5000; do
-      what="$model -threads $threads -replica-sync $sync"
-      flag="-replica-sync $sync"
-      [ "$sync" = default ] && flag=
+     for balance in 1 0; do
+      what="$model -threads $threads -replica-sync $sync -balance $balance"
+      flag="-replica-sync $sync -balance $balance"
+      [ "$sync" = default ] && flag="-balance $balance"
       "$w2v" $common -iter 1 -threads $threads $flag $model \
         -output "$dir/rep.txt" 2>"$dir/rep.log" || { cat "$dir/rep.log"; bad "(i) $what failed"; }
       one=$(last10 "$dir/rep-1.log"); many=$(last10 "$dir/rep.log"); n=$(merges "$dir/rep.log")
@@ -371,7 +375,7 @@ for model in "-shared-negatives 0" "-shared-negatives 1" "-cbow 1"; do
       fi
       # The vectors written are the merged tables: near one thread's (the
       # same start), not the initial ones or a mean that starves rare rows.
-      if [ "$model" = "-shared-negatives 0" ] && [ "$sync" = default ]; then
+      if [ "$model" = "-shared-negatives 0" ] && [ "$sync" = default ] && [ "$balance" = 1 ]; then
         if "$python" - "$dir/rep-1.txt" "$dir/rep.txt" <<'PY'
 import math, sys
 def load(path):
@@ -390,34 +394,46 @@ PY
         then ok "(i) $what: the vectors are near one thread's"
         else bad "(i) $what: the vectors are far from one thread's"; fi
       fi
+     done
     done
   done
 done
 for run in a b; do
-  "$w2v" $common -iter 1 -threads 2 -replica-sync 5000 -output "$dir/rep-$run.txt" 2>"$dir/rep.log" ||
-    bad "(i) reproducibility run $run failed"
+  "$w2v" $common -iter 1 -threads 2 -replica-sync 5000 -balance 0 -output "$dir/rep-$run.txt" \
+    2>"$dir/rep.log" || bad "(i) reproducibility run $run failed"
 done
 "$w2v" $common -iter 1 -threads 1 -output "$dir/rep-one.txt" 2>/dev/null || bad "(i) 1-thread run failed"
 if cmp -s "$dir/rep-a.txt" "$dir/rep-b.txt" && ! cmp -s "$dir/rep-a.txt" "$dir/rep-one.txt"; then
-  ok "(i) two 2-thread replica runs byte-identical, and not one thread's output"
+  ok "(i) two 2-thread -balance 0 runs byte-identical, and not one thread's output"
 else
-  bad "(i) 2-thread replica runs differ from each other, or equal one thread's output"
+  bad "(i) 2-thread -balance 0 runs differ from each other, or equal one thread's output"
 fi
-# a corpus on one line (as text8): the parts are cut mid-line, so each of
-# 2 threads trains about half of it (the cut moves at most MAX_SENTENCE =
-# 1000 words on looking for a line end), not one thread all of it
+# A corpus on one line (as text8).  -balance 0: the parts are cut
+# mid-line, so each of 2 threads trains about half of it (the cut moves at
+# most MAX_SENTENCE = 1000 words on looking for a line end), not one thread
+# all of it.  -balance 1: the chunks (also cut mid-line) cover each word of
+# every pass once, whichever thread takes them: the 2 threads' words add up
+# to the corpus times -iter.
 tr '\n' ' ' <"$dir/corpus.txt" >"$dir/one-long-line.txt"
-"$w2v" -train "$dir/one-long-line.txt" -size 32 -window 5 -negative 5 -min-count 1 -debug 0 \
-  -seed 3 -iter 1 -threads 2 -output "$dir/long.txt" 2>"$dir/long.log" ||
-  { cat "$dir/long.log"; bad "(i) one-line corpus on 2 threads failed"; }
-span=$(sed -n 's/.*words per thread \([0-9]*\) to \([0-9]*\)$/\1 \2/p' "$dir/long.log")
 total=$(wc -w <"$dir/one-long-line.txt")
-if [ -n "$span" ] && awk -v s="$span" -v n="$total" 'BEGIN { split(s, w, " ");
-    exit !(w[1] > 0 && w[1] + w[2] == n && w[2] - w[1] <= 2002) }'; then
-  ok "(i) a one-line corpus of $total words on 2 threads: words per thread $span"
-else
-  bad "(i) a one-line corpus of $total words on 2 threads: words per thread '$span'"
-fi
+span_of() { sed -n 's/.*words per thread \([0-9]*\) to \([0-9]*\) (.*/\1 \2/p' "$1"; }
+for run in "0 1" "1 1" "1 2" "1 2 -cbow 1"; do
+  set -- $run
+  balance=$1 iter=$2
+  shift 2
+  what="a one-line corpus of $total words, -balance $balance -iter $iter $*"
+  "$w2v" -train "$dir/one-long-line.txt" -size 32 -window 5 -negative 5 -min-count 1 -debug 0 \
+    -seed 3 -iter "$iter" -threads 2 -balance "$balance" "$@" -output "$dir/long.txt" \
+    2>"$dir/long.log" || { cat "$dir/long.log"; bad "(i) $what failed"; }
+  span=$(span_of "$dir/long.log")
+  if [ -n "$span" ] && awk -v s="$span" -v n="$((total * iter))" -v chunks="$balance" \
+    'BEGIN { split(s, w, " "); exit !(w[1] + w[2] == n && (chunks || (w[1] > 0 && w[2] - w[1] <= 2002))) }'
+  then
+    ok "(i) $what on 2 threads: words per thread $span"
+  else
+    bad "(i) $what on 2 threads: words per thread '$span'"
+  fi
+done
 # fewer words than threads: some threads get no words, and all still meet
 # at every merge
 printf 'a b a\n' >"$dir/one-line.txt"
@@ -440,5 +456,8 @@ expect_error "-replicas needs an integer in \[0, 1\]" $common -output "$dir/x.tx
 expect_error "-replica-sync needs an integer in \[1, " $common -output "$dir/x.txt" -replica-sync 0
 expect_error "-replicas 1 and -deterministic 1 exclude each other" $common -output "$dir/x.txt" -threads 2 -replicas 1 -deterministic 1
 expect_error "-replicas 1 takes at most 256 threads" $common -output "$dir/x.txt" -threads 257 -replicas 1
+expect_error "-balance needs an integer in \[0, 1\]" $common -output "$dir/x.txt" -threads 2 -balance 2
+expect_error "-balance is for -replicas 1" $common -output "$dir/x.txt" -threads 1 -balance 1
+expect_error "-balance is for -replicas 1" $common -output "$dir/x.txt" -threads 2 -replicas 0 -balance 0
 
 finish word2vec
