@@ -107,6 +107,58 @@ static double fl_cbow_example(const fl_f32_nce_kernels *kernels, size_t dim, flo
   return loss;
 }
 
+/* One step's examples, run by each thread of the step's region
+ * (fl_parallel). */
+typedef struct fl_cbow_job {
+  const fl_f32_nce_kernels *nce;
+  const fastloss_sgns_params *params;
+  fl_ns_work *work;
+  const fastloss_cbow_batch *batch;
+  const int32_t *negatives;
+  float *in_emb, *out_emb;
+  unsigned char *in_touched, *out_touched;
+  size_t dim, n, k, max_context;
+  float lr;
+  int want_loss;
+} fl_cbow_job;
+
+static void fl_cbow_region(const void *arg) {
+  const fl_cbow_job *j = arg;
+  const size_t dim = j->dim, n = j->n, k = j->k, cols = k + 1;
+  const size_t *offsets = j->batch->context_offsets;
+  const int32_t *targets = j->batch->targets, *contexts = j->batch->contexts;
+  const int32_t *negatives = j->negatives;
+  float *in_emb = j->in_emb, *out_emb = j->out_emb;
+  const int t = fl_ns_thread();
+  fl_cbow_scratch s;
+  fl_cbow_scratch_carve(&s, j->work->scratch + j->work->scratch_bytes * (size_t)t, j->max_context,
+                        cols, dim);
+  double sum = 0.0;
+  fl_ns_draw_pass(j->params, j->work, n, k, targets, offsets, 0);
+#if FL_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+  for (size_t e = 0; e < n; e++) {
+    const size_t first = offsets[e], count = offsets[e + 1] - offsets[e];
+    if (e + FL_CBOW_PREFETCH_AHEAD < n) {
+      const size_t ahead = e + FL_CBOW_PREFETCH_AHEAD;
+      const size_t a_first = offsets[ahead], a_count = offsets[ahead + 1] - a_first;
+      if (a_count > 0) {
+        fl_prefetch_rows(in_emb, contexts + a_first, a_count, dim);
+        fl_prefetch_rows(out_emb, targets + ahead, 1, dim);
+        if (k > 0) fl_prefetch_rows(out_emb, negatives + ahead * k, k, dim);
+      }
+    }
+    if (count == 0) continue;
+    sum += fl_cbow_example(j->nce, dim, in_emb, out_emb, contexts + first, count, targets[e],
+                           k > 0 ? negatives + e * k : NULL, k, j->lr, j->want_loss, &s);
+    fl_ns_mark(j->in_touched, contexts + first, count);
+    fl_ns_mark(j->out_touched, targets + e, 1);
+    if (k > 0) fl_ns_mark(j->out_touched, negatives + e * k, k);
+  }
+  j->work->thread_loss[t] = sum;
+}
+
 fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, float *out_emb,
                                        const fastloss_cbow_batch *batch, float lr,
                                        const fastloss_sgns_params *params, double *loss) {
@@ -159,47 +211,24 @@ fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, 
   status = fl_ns_work_alloc(&work, threads, fl_cbow_scratch_bytes(max_context, cols, dim), params,
                             draw, n, k);
   if (status != FASTLOSS_OK) return status;
-  const int32_t *negatives = work.drawn != NULL ? work.drawn : batch->negatives;
-  const int want_loss = loss != NULL;
-  const size_t *offsets = batch->context_offsets;
-  const int32_t *targets = batch->targets, *contexts = batch->contexts;
-  unsigned char *in_touched = params != NULL ? params->in_touched : NULL;
-  unsigned char *out_touched = params != NULL ? params->out_touched : NULL;
 
+  const fl_cbow_job job = {.nce = kernels->f32_nce,
+                           .params = params,
+                           .work = &work,
+                           .batch = batch,
+                           .negatives = work.drawn != NULL ? work.drawn : batch->negatives,
+                           .in_emb = in_emb,
+                           .out_emb = out_emb,
+                           .in_touched = params != NULL ? params->in_touched : NULL,
+                           .out_touched = params != NULL ? params->out_touched : NULL,
+                           .dim = dim,
+                           .n = n,
+                           .k = k,
+                           .max_context = max_context,
+                           .lr = lr,
+                           .want_loss = loss != NULL};
   /* Hogwild: threads share the tables without locks (see fastloss.h). */
-#if FL_HAVE_OPENMP
-#pragma omp parallel num_threads(threads) if (threads > 1)
-#endif
-  {
-    const int t = fl_ns_thread();
-    fl_cbow_scratch s;
-    fl_cbow_scratch_carve(&s, work.scratch + work.scratch_bytes * (size_t)t, max_context, cols,
-                          dim);
-    double sum = 0.0;
-    fl_ns_draw_pass(params, &work, n, k, targets, offsets, 0);
-#if FL_HAVE_OPENMP
-#pragma omp for schedule(static)
-#endif
-    for (size_t e = 0; e < n; e++) {
-      const size_t first = offsets[e], count = offsets[e + 1] - offsets[e];
-      if (e + FL_CBOW_PREFETCH_AHEAD < n) {
-        const size_t ahead = e + FL_CBOW_PREFETCH_AHEAD;
-        const size_t a_first = offsets[ahead], a_count = offsets[ahead + 1] - a_first;
-        if (a_count > 0) {
-          fl_prefetch_rows(in_emb, contexts + a_first, a_count, dim);
-          fl_prefetch_rows(out_emb, targets + ahead, 1, dim);
-          if (k > 0) fl_prefetch_rows(out_emb, negatives + ahead * k, k, dim);
-        }
-      }
-      if (count == 0) continue;
-      sum += fl_cbow_example(kernels->f32_nce, dim, in_emb, out_emb, contexts + first, count,
-                             targets[e], k > 0 ? negatives + e * k : NULL, k, lr, want_loss, &s);
-      fl_ns_mark(in_touched, contexts + first, count);
-      fl_ns_mark(out_touched, targets + e, 1);
-      if (k > 0) fl_ns_mark(out_touched, negatives + e * k, k);
-    }
-    work.thread_loss[t] = sum;
-  }
+  fl_parallel(threads, fl_cbow_region, &job);
   fl_ns_work_finish(&work, loss);
   return FASTLOSS_OK;
 }

@@ -197,6 +197,19 @@ int fl_threads_for(double work) {
   return fastloss_get_num_threads();
 }
 
+void fl_parallel(int threads, void (*region)(const void *job), const void *job) {
+#if FL_HAVE_OPENMP
+  if (threads > 1 || omp_get_level() > 0) {
+#pragma omp parallel num_threads(threads)
+    region(job);
+    return;
+  }
+#else
+  (void)threads;
+#endif
+  region(job);
+}
+
 void fl_thread_share(size_t count, size_t *first, size_t *last) {
   size_t thread = 0, threads = 1;
 #if FL_HAVE_OPENMP

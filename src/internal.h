@@ -46,6 +46,17 @@ void fl_dispatch_force(const fl_isa_kernels *kernels);
 /* Threads a call of `work` element-operations may use (1 when small). */
 int fl_threads_for(double work);
 
+/* Runs region(job) on `threads` threads: in an OpenMP parallel region of
+ * its own, or, for one thread when the caller is in no OpenMP region, as a
+ * plain call.  A region, even of one thread, costs 0.3-0.6 us in libgomp
+ * (the team's start and a futex wake at each barrier), more than a small
+ * call's work; in the plain call the region's orphaned omp for and
+ * omp_get_thread_num() see the caller's implicit team of one.  A caller
+ * inside its own region (its threads each calling fastloss) still gets a
+ * team of its own, or an orphaned omp for would split the loop across the
+ * caller's threads. */
+void fl_parallel(int threads, void (*region)(const void *job), const void *job);
+
 /* The calling thread's contiguous share [first, last) of `count` items in
  * the innermost parallel region (all of them outside one): thread t of T
  * takes [count t / T, count (t + 1) / T). */

@@ -62,6 +62,69 @@ static size_t fl_nsloss_scratch_bytes(size_t cols) {
   return (bytes + 63) & ~(size_t)63;
 }
 
+/* The pairs, run by each thread of the call's region (fl_parallel). */
+typedef struct fl_nsloss_job {
+  const fl_f32_nce_kernels *nce;
+  const float *in_emb, *out_emb;
+  const int32_t *centers, *contexts, *negatives;
+  char *memory; /* a thread's scratch every scratch_bytes */
+  double *pair_loss;
+  float *row_loss, *grad_in, *grad_out;
+  size_t dim, n, k, scratch_bytes;
+  float scale;
+  int want_loss;
+} fl_nsloss_job;
+
+static void fl_nsloss_region(const void *arg) {
+  const fl_nsloss_job *job = arg;
+  const fl_f32_nce_kernels *nce = job->nce;
+  const size_t dim = job->dim, n = job->n, k = job->k, cols = k + 1;
+  const float *in_emb = job->in_emb, *out_emb = job->out_emb;
+  const int32_t *centers = job->centers, *contexts = job->contexts, *negatives = job->negatives;
+  double *pair_loss = job->pair_loss;
+  float *row_loss = job->row_loss, *grad_in = job->grad_in, *grad_out = job->grad_out;
+  const float scale = job->scale;
+  int t = 0;
+#if FL_HAVE_OPENMP
+  t = omp_get_thread_num();
+#endif
+  char *p = job->memory + job->scratch_bytes * (size_t)t;
+  const float **x = (const float **)(void *)p;
+  const float **w = x + 1;
+  float *y = (float *)(void *)(p + (cols + 1) * sizeof(float *));
+  float *q = y + cols, *c = q + cols, *coef = c + cols;
+#if FL_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+  for (size_t i = 0; i < n; i++) {
+    x[0] = in_emb + (size_t)centers[i] * dim;
+    w[0] = out_emb + (size_t)contexts[i] * dim;
+    for (size_t j = 0; j < k; j++) w[1 + j] = out_emb + (size_t)negatives[i * k + j] * dim;
+    nce->nce_dots(1, cols, dim, x, w, y, cols);
+    /* Signed by label: q is the probability of the label, c = 1 - q, and
+     * the logit's gradient is -c for the context, +c for a negative. */
+    for (size_t j = 1; j < cols; j++) y[j] = -y[j];
+    nce->nce_sigmoid(cols, y, q, c);
+    if (job->want_loss) {
+      const double l = fl_nsloss_pair_loss(cols, y, q, c);
+      if (pair_loss != NULL) pair_loss[i] = l;
+      if (row_loss != NULL) row_loss[i] = (float)l;
+    }
+    coef[0] = -scale * c[0];
+    for (size_t j = 1; j < cols; j++) coef[j] = scale * c[j];
+    if (grad_in != NULL) {
+      float *g = grad_in + i * dim;
+      memset(g, 0, dim * sizeof(float));
+      nce->nce_gemv(cols, dim, coef, w, g);
+    }
+    if (grad_out != NULL) {
+      float *g = grad_out + i * cols * dim;
+      for (size_t j = 0; j < cols; j++)
+        for (size_t e = 0; e < dim; e++) g[j * dim + e] = coef[j] * x[0][e];
+    }
+  }
+}
+
 fastloss_status fastloss_nsloss_f32(size_t vocab, size_t dim, const float *in_emb,
                                     const float *out_emb, size_t n, const int32_t *centers,
                                     const int32_t *contexts, size_t k, const int32_t *negatives,
@@ -135,52 +198,25 @@ fastloss_status fastloss_nsloss_f32(size_t vocab, size_t dim, const float *in_em
                    scratch_bytes * (size_t)threads + (loss != NULL ? n * sizeof(double) : 0));
   }
   const float scale = reduction == FASTLOSS_REDUCTION_MEAN ? (float)(1.0 / (double)n) : 1.0f;
-  const int want_loss = loss != NULL || row_loss != NULL;
 
-#if FL_HAVE_OPENMP
-#pragma omp parallel num_threads(threads) if (threads > 1)
-#endif
-  {
-    int t = 0;
-#if FL_HAVE_OPENMP
-    t = omp_get_thread_num();
-#endif
-    char *p = memory + scratch_bytes * (size_t)t;
-    const float **x = (const float **)(void *)p;
-    const float **w = x + 1;
-    float *y = (float *)(void *)(p + (cols + 1) * sizeof(float *));
-    float *q = y + cols, *c = q + cols, *coef = c + cols;
-#if FL_HAVE_OPENMP
-#pragma omp for schedule(static)
-#endif
-    for (size_t i = 0; i < n; i++) {
-      x[0] = in_emb + (size_t)centers[i] * dim;
-      w[0] = out_emb + (size_t)contexts[i] * dim;
-      for (size_t j = 0; j < k; j++) w[1 + j] = out_emb + (size_t)negatives[i * k + j] * dim;
-      nce->nce_dots(1, cols, dim, x, w, y, cols);
-      /* Signed by label: q is the probability of the label, c = 1 - q, and
-       * the logit's gradient is -c for the context, +c for a negative. */
-      for (size_t j = 1; j < cols; j++) y[j] = -y[j];
-      nce->nce_sigmoid(cols, y, q, c);
-      if (want_loss) {
-        const double l = fl_nsloss_pair_loss(cols, y, q, c);
-        if (pair_loss != NULL) pair_loss[i] = l;
-        if (row_loss != NULL) row_loss[i] = (float)l;
-      }
-      coef[0] = -scale * c[0];
-      for (size_t j = 1; j < cols; j++) coef[j] = scale * c[j];
-      if (grad_in != NULL) {
-        float *g = grad_in + i * dim;
-        memset(g, 0, dim * sizeof(float));
-        nce->nce_gemv(cols, dim, coef, w, g);
-      }
-      if (grad_out != NULL) {
-        float *g = grad_out + i * cols * dim;
-        for (size_t j = 0; j < cols; j++)
-          for (size_t e = 0; e < dim; e++) g[j * dim + e] = coef[j] * x[0][e];
-      }
-    }
-  }
+  const fl_nsloss_job job = {.nce = nce,
+                             .in_emb = in_emb,
+                             .out_emb = out_emb,
+                             .centers = centers,
+                             .contexts = contexts,
+                             .negatives = negatives,
+                             .memory = memory,
+                             .pair_loss = pair_loss,
+                             .row_loss = row_loss,
+                             .grad_in = grad_in,
+                             .grad_out = grad_out,
+                             .dim = dim,
+                             .n = n,
+                             .k = k,
+                             .scratch_bytes = scratch_bytes,
+                             .scale = scale,
+                             .want_loss = loss != NULL || row_loss != NULL};
+  fl_parallel(threads, fl_nsloss_region, &job);
   if (loss != NULL) {
     const double total = fl_sum_pairwise(pair_loss, n, sizeof(double));
     *loss = reduction == FASTLOSS_REDUCTION_MEAN ? total / (double)n : total;

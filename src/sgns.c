@@ -493,6 +493,76 @@ static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float
   return loss;
 }
 
+/* One step's groups, run by each thread of the step's region (fl_parallel). */
+typedef struct fl_sgns_job {
+  const fl_f32_nce_kernels *nce;
+  const fastloss_sgns_params *params;
+  fl_ns_work *work;
+  const fastloss_sgns_batch *batch;
+  const int32_t *negatives;
+  const fl_sgns_private *priv; /* [threads], or NULL: no private rows */
+  float *in_emb, *out_emb;
+  unsigned char *in_touched, *out_touched;
+  size_t dim, n_groups, k, max_rows, hot;
+  float lr;
+  int want_loss;
+} fl_sgns_job;
+
+static void fl_sgns_region(const void *arg) {
+  const fl_sgns_job *j = arg;
+  const fl_sgns_private shared = {0, {NULL, NULL}, {NULL, NULL}};
+  const size_t dim = j->dim, n_groups = j->n_groups, k = j->k, cols = k + 1;
+  const size_t *offsets = j->batch->group_offsets;
+  const int32_t *inputs = j->batch->inputs, *targets = j->batch->targets;
+  const int32_t *negatives = j->negatives;
+  float *in_emb = j->in_emb, *out_emb = j->out_emb;
+  const int t = fl_ns_thread();
+  fl_sgns_scratch s;
+  fl_sgns_scratch_carve(&s, j->work->scratch + j->work->scratch_bytes * (size_t)t, j->max_rows,
+                        cols);
+  const fl_sgns_private *p = j->priv != NULL ? &j->priv[t] : &shared;
+  double sum = 0.0;
+  fl_ns_draw_pass(j->params, j->work, n_groups, k, targets, offsets, 1);
+#if FL_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+  for (size_t g = 0; g < n_groups; g++) {
+    const size_t first = offsets != NULL ? offsets[g] : g;
+    const size_t rows = offsets != NULL ? offsets[g + 1] - offsets[g] : 1;
+    if (g + FL_SGNS_PREFETCH_AHEAD < n_groups) {
+      const size_t ahead = g + FL_SGNS_PREFETCH_AHEAD;
+      const size_t a_first = offsets != NULL ? offsets[ahead] : ahead;
+      const size_t a_rows = offsets != NULL ? offsets[ahead + 1] - a_first : 1;
+      if (a_rows > 0) {
+        fl_sgns_prefetch_rows(p, FL_SGNS_IN, in_emb, inputs + a_first, a_rows, dim);
+        fl_sgns_prefetch_rows(p, FL_SGNS_OUT, out_emb, targets + a_first, 1, dim);
+        if (k > 0) fl_sgns_prefetch_rows(p, FL_SGNS_OUT, out_emb, negatives + ahead * k, k, dim);
+      }
+    }
+    if (rows == 0) continue;
+    sum += fl_sgns_group(j->nce, dim, in_emb, out_emb, j->batch, first, rows,
+                         k > 0 ? negatives + g * k : NULL, j->lr, j->want_loss, &s, p);
+    fl_ns_mark(j->in_touched, inputs + first, rows);
+    fl_ns_mark(j->out_touched, targets + first, rows);
+    if (k > 0) fl_ns_mark(j->out_touched, negatives + g * k, k);
+  }
+  j->work->thread_loss[t] = sum;
+  if (j->priv != NULL) {
+    /* After the loop's barrier every copy is final: merge them, the rows
+     * split between the threads. */
+#if FL_HAVE_OPENMP
+    const int team = omp_get_num_threads();
+#pragma omp for schedule(static)
+#else
+    const int team = 1;
+#endif
+    for (size_t r = 0; r < j->hot; r++) {
+      fl_sgns_merge_row(in_emb + r * dim, dim, j->priv, team, r, FL_SGNS_IN);
+      fl_sgns_merge_row(out_emb + r * dim, dim, j->priv, team, r, FL_SGNS_OUT);
+    }
+  }
+}
+
 fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, float *out_emb,
                                        const fastloss_sgns_batch *batch, float lr,
                                        const fastloss_sgns_params *params, double *loss) {
@@ -562,63 +632,27 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
       memset(priv[t].fresh[FL_SGNS_IN], 0, 2 * hot);
     }
   }
-  const fl_sgns_private shared = {0, {NULL, NULL}, {NULL, NULL}};
   const int32_t *negatives = work.drawn != NULL ? work.drawn : batch->negatives;
-  const int want_loss = loss != NULL;
-  const size_t *offsets = batch->group_offsets;
-  unsigned char *in_touched = params != NULL ? params->in_touched : NULL;
-  unsigned char *out_touched = params != NULL ? params->out_touched : NULL;
 
+  const fl_sgns_job job = {.nce = kernels->f32_nce,
+                           .params = params,
+                           .work = &work,
+                           .batch = batch,
+                           .negatives = negatives,
+                           .priv = priv,
+                           .in_emb = in_emb,
+                           .out_emb = out_emb,
+                           .in_touched = params != NULL ? params->in_touched : NULL,
+                           .out_touched = params != NULL ? params->out_touched : NULL,
+                           .dim = dim,
+                           .n_groups = n_groups,
+                           .k = k,
+                           .max_rows = max_rows,
+                           .hot = hot,
+                           .lr = lr,
+                           .want_loss = loss != NULL};
   /* Hogwild: threads share the tables without locks (see fastloss.h). */
-#if FL_HAVE_OPENMP
-#pragma omp parallel num_threads(threads) if (threads > 1)
-#endif
-  {
-    const int t = fl_ns_thread();
-    fl_sgns_scratch s;
-    fl_sgns_scratch_carve(&s, work.scratch + work.scratch_bytes * (size_t)t, max_rows, cols);
-    const fl_sgns_private *p = priv != NULL ? &priv[t] : &shared;
-    double sum = 0.0;
-    fl_ns_draw_pass(params, &work, n_groups, k, batch->targets, offsets, 1);
-#if FL_HAVE_OPENMP
-#pragma omp for schedule(static)
-#endif
-    for (size_t g = 0; g < n_groups; g++) {
-      const size_t first = offsets != NULL ? offsets[g] : g;
-      const size_t rows = offsets != NULL ? offsets[g + 1] - offsets[g] : 1;
-      if (g + FL_SGNS_PREFETCH_AHEAD < n_groups) {
-        const size_t ahead = g + FL_SGNS_PREFETCH_AHEAD;
-        const size_t a_first = offsets != NULL ? offsets[ahead] : ahead;
-        const size_t a_rows = offsets != NULL ? offsets[ahead + 1] - a_first : 1;
-        if (a_rows > 0) {
-          fl_sgns_prefetch_rows(p, FL_SGNS_IN, in_emb, batch->inputs + a_first, a_rows, dim);
-          fl_sgns_prefetch_rows(p, FL_SGNS_OUT, out_emb, batch->targets + a_first, 1, dim);
-          if (k > 0) fl_sgns_prefetch_rows(p, FL_SGNS_OUT, out_emb, negatives + ahead * k, k, dim);
-        }
-      }
-      if (rows == 0) continue;
-      sum += fl_sgns_group(kernels->f32_nce, dim, in_emb, out_emb, batch, first, rows,
-                           k > 0 ? negatives + g * k : NULL, lr, want_loss, &s, p);
-      fl_ns_mark(in_touched, batch->inputs + first, rows);
-      fl_ns_mark(out_touched, batch->targets + first, rows);
-      if (k > 0) fl_ns_mark(out_touched, negatives + g * k, k);
-    }
-    work.thread_loss[t] = sum;
-    if (priv != NULL) {
-      /* After the loop's barrier every copy is final: merge them, the rows
-       * split between the threads. */
-#if FL_HAVE_OPENMP
-      const int team = omp_get_num_threads();
-#pragma omp for schedule(static)
-#else
-      const int team = 1;
-#endif
-      for (size_t r = 0; r < hot; r++) {
-        fl_sgns_merge_row(in_emb + r * dim, dim, priv, team, r, FL_SGNS_IN);
-        fl_sgns_merge_row(out_emb + r * dim, dim, priv, team, r, FL_SGNS_OUT);
-      }
-    }
-  }
+  fl_parallel(threads, fl_sgns_region, &job);
   free(priv);
   free(priv_block);
   fl_ns_work_finish(&work, loss);

@@ -264,6 +264,47 @@ static double FL_NAME(fl_xent_small_rows_)(const FL_NAME(fl_xent_job_) * job, si
   return total;
 }
 
+/* The blocks of rows, run by each thread of the call's region
+ * (fl_parallel). */
+typedef struct FL_NAME(fl_xent_blocks_) {
+  const FL_NAME(fl_xent_job_) * job;
+  size_t n, block_rows, blocks;
+  int small;
+  double *block_sums; /* [blocks] */
+} FL_NAME(fl_xent_blocks_);
+
+static void FL_NAME(fl_xent_region_)(const void *arg) {
+  const FL_NAME(fl_xent_blocks_) *r = arg;
+  const FL_NAME(fl_xent_job_) *job = r->job;
+  const size_t n = r->n, block_rows = r->block_rows;
+  /* Each thread takes a contiguous share of the blocks, so that its rows
+   * follow one another (fl_xent_pipe_). */
+  size_t b_first, b_last;
+  fl_thread_share(r->blocks, &b_first, &b_last);
+  const size_t rows_end = b_last * block_rows < n ? b_last * block_rows : n;
+  FL_NAME(fl_xent_pipe_) pipe = {0};
+  for (size_t b = b_first; b < b_last; b++) {
+    const size_t first = b * block_rows;
+    const size_t last = first + block_rows < n ? first + block_rows : n;
+    double sum = 0.0;
+    if (r->small) {
+      for (size_t i = first; i < last; i += FL_XENT_SMALL_ROWS) {
+        const size_t count = last - i < FL_XENT_SMALL_ROWS ? last - i : FL_XENT_SMALL_ROWS;
+        sum += FL_NAME(fl_xent_small_rows_)(job, i, count);
+      }
+    } else {
+      for (size_t i = first; i < last; i++) {
+        pipe.next = i + 1 < rows_end ? job->z + (i + 1) * job->ld_z : NULL;
+        const double loss = job->labels != NULL ? FL_NAME(fl_xent_hard_row_)(job, i, &pipe)
+                                                : FL_NAME(fl_xent_soft_row_)(job, i, &pipe);
+        if (job->row_loss != NULL) job->row_loss[i] = (FL_T)loss;
+        sum += loss;
+      }
+    }
+    r->block_sums[b] = sum;
+  }
+}
+
 /* Runs every row, in parallel over blocks; returns the total loss. */
 static fastloss_status FL_NAME(fl_xent_run_)(const FL_NAME(fl_xent_job_) * job, size_t n,
                                              double *total) {
@@ -277,41 +318,14 @@ static fastloss_status FL_NAME(fl_xent_run_)(const FL_NAME(fl_xent_job_) * job, 
     if (block_sums == NULL)
       return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "could not allocate %zu block sums", blocks);
   }
-  const int small = job->labels != NULL && m <= FL_XENT_SMALL_M &&
-                    !(job->smoothing > 0.0 && job->w != NULL);
-  const int threads = fl_threads_for((double)n * (double)m);
-  (void)threads;
-  /* Each thread takes a contiguous share of the blocks, so that its rows
-   * follow one another (fl_xent_pipe_). */
-#if FL_HAVE_OPENMP
-#pragma omp parallel num_threads(threads) if (threads > 1)
-#endif
-  {
-    size_t b_first, b_last;
-    fl_thread_share(blocks, &b_first, &b_last);
-    const size_t rows_end = b_last * block_rows < n ? b_last * block_rows : n;
-    FL_NAME(fl_xent_pipe_) pipe = {0};
-    for (size_t b = b_first; b < b_last; b++) {
-      const size_t first = b * block_rows;
-      const size_t last = first + block_rows < n ? first + block_rows : n;
-      double sum = 0.0;
-      if (small) {
-        for (size_t i = first; i < last; i += FL_XENT_SMALL_ROWS) {
-          const size_t count = last - i < FL_XENT_SMALL_ROWS ? last - i : FL_XENT_SMALL_ROWS;
-          sum += FL_NAME(fl_xent_small_rows_)(job, i, count);
-        }
-      } else {
-        for (size_t i = first; i < last; i++) {
-          pipe.next = i + 1 < rows_end ? job->z + (i + 1) * job->ld_z : NULL;
-          const double loss = job->labels != NULL ? FL_NAME(fl_xent_hard_row_)(job, i, &pipe)
-                                                  : FL_NAME(fl_xent_soft_row_)(job, i, &pipe);
-          if (job->row_loss != NULL) job->row_loss[i] = (FL_T)loss;
-          sum += loss;
-        }
-      }
-      block_sums[b] = sum;
-    }
-  }
+  const FL_NAME(fl_xent_blocks_) run = {.job = job,
+                                        .n = n,
+                                        .block_rows = block_rows,
+                                        .blocks = blocks,
+                                        .small = job->labels != NULL && m <= FL_XENT_SMALL_M &&
+                                                 !(job->smoothing > 0.0 && job->w != NULL),
+                                        .block_sums = block_sums};
+  fl_parallel(fl_threads_for((double)n * (double)m), FL_NAME(fl_xent_region_), &run);
   *total = fl_sum_pairwise(block_sums, blocks, sizeof(double));
   if (block_sums != stack_sums) free(block_sums);
   return FASTLOSS_OK;

@@ -9,6 +9,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "testing.h"
 
@@ -487,6 +490,87 @@ START_TEST(threads_sgns_hogwild) {
 }
 END_TEST
 
+/* --------------------------------------------- inside a caller's region */
+
+/* A CBOW step (deterministic) and negative sampling's loss and gradients
+ * on the tables it left. */
+static void fl_case_cbow_nsloss(fl_bytes *out) {
+  fl_sgns_tables t = fl_sgns_tables_new(7010);
+  const fastloss_cbow_batch batch = {.n_examples = FL_TPAIRS / 4,
+                                     .targets = t.targets,
+                                     .context_offsets = t.offsets,
+                                     .n_contexts = FL_TPAIRS,
+                                     .contexts = t.inputs,
+                                     .k = FL_TK,
+                                     .negatives = t.negatives};
+  const fastloss_sgns_params params = {.deterministic = 1};
+  double loss;
+  ck_assert_int_eq(
+      fastloss_cbow_step_f32(FL_TV, FL_TDIM, t.in, t.out, &batch, 0.05f, &params, &loss),
+      FASTLOSS_OK);
+  fl_bytes_add(out, &loss, sizeof loss);
+  float *row = malloc(FL_TPAIRS * sizeof(float));
+  float *grad_in = malloc(FL_TPAIRS * FL_TDIM * sizeof(float));
+  float *grad_out = malloc(FL_TPAIRS * (FL_TK + 1) * FL_TDIM * sizeof(float));
+  ck_assert_int_eq(fastloss_nsloss_f32(FL_TV, FL_TDIM, t.in, t.out, FL_TPAIRS, t.inputs, t.targets,
+                                       FL_TK, t.negatives, NULL, row, &loss, grad_in, grad_out),
+                   FASTLOSS_OK);
+  fl_bytes_add(out, &loss, sizeof loss);
+  fl_bytes_add(out, row, FL_TPAIRS * sizeof(float));
+  fl_bytes_add(out, grad_in, FL_TPAIRS * FL_TDIM * sizeof(float));
+  fl_bytes_add(out, grad_out, FL_TPAIRS * (FL_TK + 1) * FL_TDIM * sizeof(float));
+  fl_bytes_add(out, t.in, FL_TV * FL_TDIM * sizeof(float));
+  fl_bytes_add(out, t.out, FL_TV * FL_TDIM * sizeof(float));
+  free(row), free(grad_in), free(grad_out);
+  fl_sgns_tables_free(&t);
+}
+
+/* A caller's own OpenMP threads, each making its own calls: every thread
+ * gets the bytes of the same calls made outside any region.  A call on one
+ * thread skips OpenMP only outside every region (fl_parallel); inside one,
+ * its loops must not be shared out over the caller's threads. */
+START_TEST(threads_inside_caller_region) {
+  static const struct {
+    const char *what;
+    fl_thread_case run;
+  } cases[] = {{"xent f32", fl_case_xent_f32},
+               {"xent f64", fl_case_xent_f64},
+               {"sgns deterministic", fl_case_sgns_deterministic},
+               {"cbow and nsloss", fl_case_cbow_nsloss}};
+  for (int threads = 1; threads <= 2; threads++) {
+    ck_assert_int_eq(fastloss_set_num_threads(threads), FASTLOSS_OK);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+      fl_bytes serial = {0}, mine[2] = {{0}, {0}};
+      cases[c].run(&serial);
+      int team = 1;
+#pragma omp parallel num_threads(2)
+      {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#pragma omp single
+        team = omp_get_num_threads();
+#endif
+        cases[c].run(&mine[t]);
+      }
+      for (int t = 0; t < team; t++) {
+        FL_CHECK(mine[t].len == serial.len,
+                 "%s, %d library threads: %zu bytes on caller thread %d, %zu outside",
+                 cases[c].what, threads, mine[t].len, t, serial.len);
+        size_t differ = 0;
+        for (size_t k = 0; k < serial.len && k < mine[t].len; k++)
+          differ += mine[t].data[k] != serial.data[k];
+        FL_CHECK(differ == 0, "%s, %d library threads: %zu of %zu bytes differ on caller thread %d",
+                 cases[c].what, threads, differ, serial.len, t);
+        free(mine[t].data);
+      }
+      free(serial.data);
+    }
+  }
+  ck_assert_int_eq(fastloss_set_num_threads(0), FASTLOSS_OK);
+}
+END_TEST
+
 Suite *fl_suite_threads(void) {
   Suite *s = suite_create("threads");
   TCase *tc = tcase_create("thread counts");
@@ -499,6 +583,7 @@ Suite *fl_suite_threads(void) {
   tcase_add_test(tc, threads_wgangp);
   tcase_add_test(tc, threads_sgns_deterministic);
   tcase_add_test(tc, threads_sgns_hogwild);
+  tcase_add_test(tc, threads_inside_caller_region);
   suite_add_tcase(s, tc);
   return s;
 }
