@@ -237,7 +237,7 @@ fastloss_status fl_ns_work_alloc(fl_ns_work *work, int threads, size_t scratch_b
   work->threads = threads;
   work->scratch_bytes = scratch_bytes;
   work->scratch = fl_malloc_lines(scratch_bytes * (size_t)threads, &work->scratch_block);
-  work->thread_loss = malloc(sizeof(double) * (size_t)threads);
+  work->thread_loss = calloc((size_t)threads, sizeof(double)); /* 0 for threads never started */
   work->drawn = NULL;
   work->rng = fl_kernels()->u32_rng;
   fastloss_status status = FASTLOSS_OK;

@@ -571,6 +571,78 @@ START_TEST(threads_inside_caller_region) {
 }
 END_TEST
 
+/* Hogwild sgns and CBOW steps (three layouts, the negatives given or
+ * drawn), their losses and the tables they leave. */
+static void fl_case_hogwild_steps(fl_bytes *out) {
+  fl_sgns_tables t = fl_sgns_tables_new(7011);
+  fastloss_sampler *noise = fl_sgns_noise();
+  const fastloss_sgns_params params = {.noise = noise, .seed = 12};
+  for (int layout = 0; layout < 3; layout++) {
+    const fastloss_sgns_batch b = fl_sgns_layout(&t, layout);
+    double loss;
+    ck_assert_int_eq(fastloss_sgns_step_f32(FL_TV, FL_TDIM, t.in, t.out, &b, 0.05f, &params, &loss),
+                     FASTLOSS_OK);
+    fl_bytes_add(out, &loss, sizeof loss);
+    const fastloss_cbow_batch cb = {.n_examples = FL_TPAIRS / 4,
+                                    .targets = t.targets,
+                                    .context_offsets = t.offsets,
+                                    .n_contexts = FL_TPAIRS,
+                                    .contexts = t.inputs,
+                                    .k = FL_TK,
+                                    .negatives = layout == 2 ? NULL : t.negatives};
+    ck_assert_int_eq(
+        fastloss_cbow_step_f32(FL_TV, FL_TDIM, t.in, t.out, &cb, 0.05f, &params, &loss),
+        FASTLOSS_OK);
+    fl_bytes_add(out, &loss, sizeof loss);
+  }
+  fl_bytes_add(out, t.in, FL_TV * FL_TDIM * sizeof(float));
+  fl_bytes_add(out, t.out, FL_TV * FL_TDIM * sizeof(float));
+  fastloss_sampler_destroy(noise);
+  fl_sgns_tables_free(&t);
+}
+
+/* Steps that ask for 4 threads from inside a caller's region get a team of
+ * one there (nested regions off): each caller thread gets the bytes of one
+ * thread outside, the losses of the threads the runtime did not start
+ * counting nothing. */
+START_TEST(threads_hogwild_team_smaller_than_asked) {
+  fl_bytes serial = {0}, mine[2] = {{0}, {0}};
+  ck_assert_int_eq(fastloss_set_num_threads(1), FASTLOSS_OK);
+  fl_case_hogwild_steps(&serial);
+  ck_assert_int_eq(fastloss_set_num_threads(4), FASTLOSS_OK);
+  int team = 1;
+#ifdef _OPENMP
+  const int levels = omp_get_max_active_levels();
+  omp_set_max_active_levels(1);
+#endif
+#pragma omp parallel num_threads(2)
+  {
+    int t = 0;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+#pragma omp single
+    team = omp_get_num_threads();
+#endif
+    fl_case_hogwild_steps(&mine[t]);
+  }
+#ifdef _OPENMP
+  omp_set_max_active_levels(levels);
+#endif
+  for (int t = 0; t < team; t++) {
+    FL_CHECK(mine[t].len == serial.len, "caller thread %d: %zu bytes, %zu outside", t, mine[t].len,
+             serial.len);
+    size_t differ = 0;
+    for (size_t k = 0; k < serial.len && k < mine[t].len; k++)
+      differ += mine[t].data[k] != serial.data[k];
+    FL_CHECK(differ == 0, "caller thread %d: %zu of %zu bytes differ from one thread outside", t,
+             differ, serial.len);
+    free(mine[t].data);
+  }
+  free(serial.data);
+  ck_assert_int_eq(fastloss_set_num_threads(0), FASTLOSS_OK);
+}
+END_TEST
+
 Suite *fl_suite_threads(void) {
   Suite *s = suite_create("threads");
   TCase *tc = tcase_create("thread counts");
@@ -584,6 +656,7 @@ Suite *fl_suite_threads(void) {
   tcase_add_test(tc, threads_sgns_deterministic);
   tcase_add_test(tc, threads_sgns_hogwild);
   tcase_add_test(tc, threads_inside_caller_region);
+  tcase_add_test(tc, threads_hogwild_team_smaller_than_asked);
   suite_add_tcase(s, tc);
   return s;
 }
