@@ -7,6 +7,7 @@
  * that every thread shares, and must give finite losses and tables (the
  * ASan and valgrind runs of this suite are what look at its memory). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -525,6 +526,42 @@ static void fl_case_cbow_nsloss(fl_bytes *out) {
   fl_sgns_tables_free(&t);
 }
 
+/* Runs `run` on each of a caller's 2 OpenMP threads, nested regions off (so
+ * a call asking for more threads gets a team of one): each must write the
+ * bytes of `serial`. */
+static void fl_check_in_caller_region(const char *what, fl_thread_case run,
+                                      const fl_bytes *serial) {
+  fl_bytes mine[2] = {{0}, {0}};
+  int team = 1;
+#ifdef _OPENMP
+  const int levels = omp_get_max_active_levels();
+  omp_set_max_active_levels(1);
+#endif
+#pragma omp parallel num_threads(2)
+  {
+    int t = 0;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+#pragma omp single
+    team = omp_get_num_threads();
+#endif
+    run(&mine[t]);
+  }
+#ifdef _OPENMP
+  omp_set_max_active_levels(levels);
+#endif
+  for (int t = 0; t < team; t++) {
+    FL_CHECK(mine[t].len == serial->len, "%s: %zu bytes on caller thread %d, %zu outside", what,
+             mine[t].len, t, serial->len);
+    size_t differ = 0;
+    for (size_t k = 0; k < serial->len && k < mine[t].len; k++)
+      differ += mine[t].data[k] != serial->data[k];
+    FL_CHECK(differ == 0, "%s: %zu of %zu bytes differ on caller thread %d from outside", what,
+             differ, serial->len, t);
+    free(mine[t].data);
+  }
+}
+
 /* A caller's own OpenMP threads, each making its own calls: every thread
  * gets the bytes of the same calls made outside any region.  A call on one
  * thread skips OpenMP only outside every region (fl_parallel); inside one,
@@ -540,30 +577,11 @@ START_TEST(threads_inside_caller_region) {
   for (int threads = 1; threads <= 2; threads++) {
     ck_assert_int_eq(fastloss_set_num_threads(threads), FASTLOSS_OK);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-      fl_bytes serial = {0}, mine[2] = {{0}, {0}};
+      fl_bytes serial = {0};
       cases[c].run(&serial);
-      int team = 1;
-#pragma omp parallel num_threads(2)
-      {
-        int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#pragma omp single
-        team = omp_get_num_threads();
-#endif
-        cases[c].run(&mine[t]);
-      }
-      for (int t = 0; t < team; t++) {
-        FL_CHECK(mine[t].len == serial.len,
-                 "%s, %d library threads: %zu bytes on caller thread %d, %zu outside",
-                 cases[c].what, threads, mine[t].len, t, serial.len);
-        size_t differ = 0;
-        for (size_t k = 0; k < serial.len && k < mine[t].len; k++)
-          differ += mine[t].data[k] != serial.data[k];
-        FL_CHECK(differ == 0, "%s, %d library threads: %zu of %zu bytes differ on caller thread %d",
-                 cases[c].what, threads, differ, serial.len, t);
-        free(mine[t].data);
-      }
+      char what[64];
+      snprintf(what, sizeof what, "%s, %d library threads", cases[c].what, threads);
+      fl_check_in_caller_region(what, cases[c].run, &serial);
       free(serial.data);
     }
   }
@@ -606,38 +624,11 @@ static void fl_case_hogwild_steps(fl_bytes *out) {
  * thread outside, the losses of the threads the runtime did not start
  * counting nothing. */
 START_TEST(threads_hogwild_team_smaller_than_asked) {
-  fl_bytes serial = {0}, mine[2] = {{0}, {0}};
+  fl_bytes serial = {0};
   ck_assert_int_eq(fastloss_set_num_threads(1), FASTLOSS_OK);
   fl_case_hogwild_steps(&serial);
   ck_assert_int_eq(fastloss_set_num_threads(4), FASTLOSS_OK);
-  int team = 1;
-#ifdef _OPENMP
-  const int levels = omp_get_max_active_levels();
-  omp_set_max_active_levels(1);
-#endif
-#pragma omp parallel num_threads(2)
-  {
-    int t = 0;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-#pragma omp single
-    team = omp_get_num_threads();
-#endif
-    fl_case_hogwild_steps(&mine[t]);
-  }
-#ifdef _OPENMP
-  omp_set_max_active_levels(levels);
-#endif
-  for (int t = 0; t < team; t++) {
-    FL_CHECK(mine[t].len == serial.len, "caller thread %d: %zu bytes, %zu outside", t, mine[t].len,
-             serial.len);
-    size_t differ = 0;
-    for (size_t k = 0; k < serial.len && k < mine[t].len; k++)
-      differ += mine[t].data[k] != serial.data[k];
-    FL_CHECK(differ == 0, "caller thread %d: %zu of %zu bytes differ from one thread outside", t,
-             differ, serial.len);
-    free(mine[t].data);
-  }
+  fl_check_in_caller_region("Hogwild steps asking for 4 threads", fl_case_hogwild_steps, &serial);
   free(serial.data);
   ck_assert_int_eq(fastloss_set_num_threads(0), FASTLOSS_OK);
 }
