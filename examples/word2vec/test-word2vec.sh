@@ -374,9 +374,15 @@ for model in "-shared-negatives 0" "-shared-negatives 1" "-cbow 1"; do
         bad "(i) $what: last-10% loss '$many' vs 1 thread '$one'; '$n' merges, want about $want_merges"
       fi
       # The vectors written are the merged tables: near one thread's (the
-      # same start), not the initial ones or a mean that starves rare rows.
-      if [ "$model" = "-shared-negatives 0" ] && [ "$sync" = default ] && [ "$balance" = 1 ]; then
-        if "$python" - "$dir/rep-1.txt" "$dir/rep.txt" <<'PY'
+      # same start), not the initial ones (whose mean cosine to one thread's
+      # is 0.07, norm ratio 0.04) or a mean that starves rare rows.  The
+      # frequent words' cosine depends on the order the threads train in:
+      # -balance 0 gives 0.938 on 2 threads every run; -balance 1 gave
+      # 0.81-0.96 over ten runs, hence its lower bound.
+      if [ "$model" = "-shared-negatives 0" ] && [ "$sync" = default ]; then
+        min_cos=0.85
+        [ "$balance" = 1 ] && min_cos=0.7
+        if "$python" - "$dir/rep-1.txt" "$dir/rep.txt" "$min_cos" <<'PY'
 import math, sys
 def load(path):
     with open(path) as f:
@@ -389,7 +395,7 @@ ratios = [sum(norm(v) for v in m[lo:hi]) / sum(norm(v) for v in one[lo:hi])
           for m in [many] for lo, hi in ((0, 100), (len(one) - 1000, len(one)))]
 print("  mean cosine of the 200 most frequent words' vectors to one thread's %.3f; "
       "norm ratio, 100 most frequent %.3f, 1000 rarest %.3f" % (cos, ratios[0], ratios[1]))
-sys.exit(not (cos >= 0.85 and all(0.85 <= r <= 1.15 for r in ratios)))
+sys.exit(not (cos >= float(sys.argv[3]) and all(0.85 <= r <= 1.15 for r in ratios)))
 PY
         then ok "(i) $what: the vectors are near one thread's"
         else bad "(i) $what: the vectors are far from one thread's"; fi
