@@ -1268,6 +1268,7 @@ static void train_chunks(trainer *t) {
   long long words = 0, next_loss_line = t->o->loss_every;
   t->start = now_seconds();
   t->next_sync = LLONG_MAX; /* no syncs inside a chunk */
+  t->ranks = 1;             /* global_words: the chunk's place plus this member's words in it */
   for (;;) {
     size_t k = atomic_fetch_add_explicit(&team->next_chunk, 1, memory_order_relaxed);
     while (t->syncs_done < t->n_syncs && k >= team->interval_end[t->syncs_done]) {
@@ -1281,7 +1282,6 @@ static void train_chunks(trainer *t) {
     fastloss_rng_init(&t->window_rng, t->o->seed, streams + 1);
     fastloss_rng_init(&t->sample_rng, t->o->seed, streams + 2);
     t->negative_stream = (uint64_t)k << 32; /* a chunk makes fewer than 2^32 draws */
-    t->ranks = 1;
     t->sync_local_words = words;
     t->sync_global_words = (long long)(epoch * c->n_ids + begin);
     train_span(t, c->ids + begin, end - begin, &words, &next_loss_line);
@@ -1297,6 +1297,16 @@ static void train_chunks(trainer *t) {
  * row into `t`'s tables (merge_row), then go on from the merged tables.
  * No row is written by two threads between syncs, so the cores never trade
  * cache lines while training. */
+/* A cut of the corpus at `end` moved past the next "</s>" when one comes
+ * within MAX_SENTENCE words, else MAX_SENTENCE words on, mid-line (a longer
+ * line: text8 is one line of 17M words), as word2vec.c's threads start
+ * mid-line; never past the corpus's end. */
+static size_t cut_at_line_end(const corpus *c, size_t end) {
+  const size_t limit = end + MAX_SENTENCE;
+  while (end > 0 && end < c->n_ids && end < limit && c->ids[end - 1] != END_OF_SENTENCE) end++;
+  return end;
+}
+
 static float *alloc_floats(size_t count);
 static void train_replicas(trainer *t, const corpus *c) {
   const options *o = t->o;
@@ -1311,10 +1321,7 @@ static void train_replicas(trainer *t, const corpus *c) {
   team.shards = shards;
   if (pthread_barrier_init(&team.barrier, NULL, (unsigned)n)) fail("pthread_barrier_init failed");
   size_t cells = t->vocab * t->dim;
-  /* shard j: ids [bound(j), bound(j + 1)), each bound moved past the next "</s>"
-   * when one comes within MAX_SENTENCE words, else (a longer line: text8 is
-   * one line of 17M words) moved MAX_SENTENCE words on, mid-line, as
-   * word2vec.c's threads start mid-line */
+  /* shard j: ids [bound(j), bound(j + 1)), each bound a cut_at_line_end */
   size_t begin = 0;
   const double per_thread = (double)o->iter * (double)t->train_words / (double)n;
   long long every = o->replica_sync;
@@ -1326,17 +1333,13 @@ static void train_replicas(trainer *t, const corpus *c) {
   long long syncs_wanted = (long long)ceil(per_thread / (double)every);
   if (syncs_wanted < 1) syncs_wanted = 1;
   if (o->balance) {
-    /* chunks of FL_W2V_CHUNK words, each bound moved past the next "</s>"
-     * within MAX_SENTENCE words, as the parts' bounds below */
+    /* chunks of FL_W2V_CHUNK words, each bound a cut_at_line_end */
     size_t most = c->n_ids / FL_W2V_CHUNK + 2;
     team.chunk_begin = xrealloc(NULL, most, sizeof *team.chunk_begin);
     size_t at = 0, count = 0;
     while (at < c->n_ids) {
       team.chunk_begin[count++] = at;
-      size_t end = c->n_ids - at > FL_W2V_CHUNK ? at + FL_W2V_CHUNK : c->n_ids;
-      size_t limit = end + MAX_SENTENCE;
-      while (end < c->n_ids && end < limit && c->ids[end - 1] != END_OF_SENTENCE) end++;
-      at = end;
+      at = cut_at_line_end(c, c->n_ids - at > FL_W2V_CHUNK ? at + FL_W2V_CHUNK : c->n_ids);
     }
     team.chunk_begin[count] = c->n_ids;
     team.n_chunks = count;
@@ -1353,8 +1356,7 @@ static void train_replicas(trainer *t, const corpus *c) {
     if (j + 1 < n) {
       end = c->n_ids / (size_t)n * (size_t)(j + 1);
       if (end < begin) end = begin; /* an empty shard: fewer lines than threads */
-      size_t limit = end + MAX_SENTENCE;
-      while (end > 0 && end < c->n_ids && end < limit && c->ids[end - 1] != END_OF_SENTENCE) end++;
+      end = cut_at_line_end(c, end);
     }
     shards[j] = (corpus){.ids = c->ids + begin, .n_ids = end - begin};
     begin = end;
