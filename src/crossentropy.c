@@ -26,6 +26,16 @@ typedef struct fl_ce_block {
   double row_sum;  /* sum of bad_row */
 } fl_ce_block;
 
+/* One call's pass: the check (and loss) over blocks of block_rows rows, or
+ * the gradient over n * m elements. */
+typedef struct fl_ce_job {
+  size_t n, m, block_rows;
+  const void *y, *y_pred;
+  void *grad;
+  int want_loss;
+  fl_ce_block *blocks;
+} fl_ce_job;
+
 static fastloss_status fl_ce_args(size_t n, size_t m, const void *y, const void *y_pred,
                                   const void *out, const char *out_name) {
   if (y == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "y is NULL");
@@ -87,14 +97,33 @@ static fastloss_status fl_ce_report(const fl_ce_block *blocks, size_t count, siz
     }                                                                                              \
   }                                                                                                \
                                                                                                    \
+  /* Blocks [first_block, last_block) of the pass over the rows. */                                \
+  static void fl_ce_blocks_##SUFFIX(const void *arg, size_t first_block, size_t last_block) {      \
+    const fl_ce_job *job = arg;                                                                    \
+    for (size_t b = first_block; b < last_block; b++) {                                            \
+      const size_t first = b * job->block_rows;                                                    \
+      const size_t last = first + job->block_rows < job->n ? first + job->block_rows : job->n;     \
+      fl_ce_block_##SUFFIX(first, last, job->m, job->y, job->y_pred, job->want_loss,               \
+                           &job->blocks[b]);                                                       \
+    }                                                                                              \
+  }                                                                                                \
+                                                                                                   \
+  /* The gradient's elements [first, last). */                                                     \
+  static void fl_ce_diff_##SUFFIX(const void *arg, size_t first, size_t last) {                    \
+    const fl_ce_job *job = arg;                                                                    \
+    const T *y = job->y, *y_pred = job->y_pred;                                                    \
+    T *grad = job->grad;                                                                           \
+    for (size_t k = first; k < last; k++) grad[k] = y_pred[k] - y[k];                              \
+  }                                                                                                \
+                                                                                                   \
   /* One pass over all rows; returns the first error, else the total. */                           \
   static fastloss_status fl_ce_scan_##SUFFIX(size_t n, size_t m, const T *y, const T *y_pred,      \
                                              int want_loss, double *total) {                       \
     size_t block_rows = FL_CE_BLOCK_ELEMS / m;                                                     \
     if (block_rows == 0) block_rows = 1;                                                           \
     const size_t count = (n + block_rows - 1) / block_rows;                                        \
-    /* Zeroed (and calloc below) only so that GCC without OpenMP sees every                     \
-     * read defined: the loop writes every block anyway. */                                      \
+    /* Zeroed (and calloc below) so that every read is defined to the                              \
+     * compiler's eye: the blocks pass writes every block anyway. */                               \
     fl_ce_block stack_blocks[FL_CE_STACK_BLOCKS] = {{0}};                                          \
     fl_ce_block *blocks = stack_blocks;                                                            \
     if (count > FL_CE_STACK_BLOCKS) {                                                              \
@@ -102,17 +131,17 @@ static fastloss_status fl_ce_report(const fl_ce_block *blocks, size_t count, siz
       if (blocks == NULL)                                                                          \
         return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "could not allocate %zu block records", count); \
     }                                                                                              \
-    const int threads = fl_threads_for((double)n * (double)m);                                     \
-    (void)threads;                                                                                 \
-    FL_CE_PARALLEL                                                                                 \
-    for (size_t b = 0; b < count; b++) {                                                           \
-      const size_t first = b * block_rows;                                                         \
-      const size_t last = first + block_rows < n ? first + block_rows : n;                         \
-      fl_ce_block_##SUFFIX(first, last, m, y, y_pred, want_loss, &blocks[b]);                      \
-    }                                                                                              \
+    const fl_ce_job job = {.n = n,                                                                 \
+                           .m = m,                                                                 \
+                           .block_rows = block_rows,                                               \
+                           .y = y,                                                                 \
+                           .y_pred = y_pred,                                                       \
+                           .want_loss = want_loss,                                                 \
+                           .blocks = blocks};                                                      \
+    fl_parallel_for(fl_threads_for((double)n * (double)m), count, fl_ce_blocks_##SUFFIX, &job);    \
     fastloss_status status = fl_ce_report(blocks, count, m);                                       \
     if (status == FASTLOSS_OK && want_loss) {                                                      \
-      *total = fl_sum_pairwise(&blocks[0].loss, count, sizeof *blocks);                           \
+      *total = fl_sum_pairwise(&blocks[0].loss, count, sizeof *blocks);                            \
     }                                                                                              \
     if (blocks != stack_blocks) free(blocks);                                                      \
     return status;                                                                                 \
@@ -139,18 +168,10 @@ static fastloss_status fl_ce_report(const fl_ce_block *blocks, size_t count, siz
     status = fl_ce_scan_##SUFFIX(n, m, y, y_pred, 0, NULL);                                        \
     if (status != FASTLOSS_OK) return status;                                                      \
     const size_t total = n * m;                                                                    \
-    const int threads = fl_threads_for((double)total);                                             \
-    (void)threads;                                                                                 \
-    FL_CE_PARALLEL                                                                                 \
-    for (size_t k = 0; k < total; k++) grad[k] = y_pred[k] - y[k];                                 \
+    const fl_ce_job job = {.y = y, .y_pred = y_pred, .grad = grad};                                \
+    fl_parallel_for(fl_threads_for((double)total), total, fl_ce_diff_##SUFFIX, &job);              \
     return FASTLOSS_OK;                                                                            \
   }
-
-#if FL_HAVE_OPENMP
-#define FL_CE_PARALLEL _Pragma("omp parallel for num_threads(threads) schedule(static) if (threads > 1)")
-#else
-#define FL_CE_PARALLEL
-#endif
 
 FL_CE_DEFINE(float, f32, FLT_EPSILON)
 FL_CE_DEFINE(double, f64, DBL_EPSILON)

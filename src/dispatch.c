@@ -210,6 +210,25 @@ void fl_parallel(int threads, void (*region)(const void *job), const void *job) 
   region(job);
 }
 
+void fl_parallel_for(int threads, size_t count,
+                     void (*body)(const void *job, size_t first, size_t last), const void *job) {
+  if (count == 0) return;
+#if FL_HAVE_OPENMP
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    {
+      size_t first, last;
+      fl_thread_share(count, &first, &last);
+      if (first < last) body(job, first, last);
+    }
+    return;
+  }
+#else
+  (void)threads;
+#endif
+  body(job, 0, count);
+}
+
 void fl_thread_share(size_t count, size_t *first, size_t *last) {
   size_t thread = 0, threads = 1;
 #if FL_HAVE_OPENMP

@@ -57,6 +57,16 @@ int fl_threads_for(double work);
  * caller's threads. */
 void fl_parallel(int threads, void (*region)(const void *job), const void *job);
 
+/* body(job, first, last) over contiguous shares of [0, count) on `threads`
+ * threads (fl_thread_share in a region of its own), or in one plain call
+ * on the calling thread when threads <= 1, inside a caller's region too:
+ * body uses no OpenMP construct, so nothing in it can split across the
+ * caller's threads.  Each item's result must not depend on the share it
+ * fell in (per-item or per-block outputs, summed afterwards in a fixed
+ * order), so that the output is the same for any thread count. */
+void fl_parallel_for(int threads, size_t count,
+                     void (*body)(const void *job, size_t first, size_t last), const void *job);
+
 /* The calling thread's contiguous share [first, last) of `count` items in
  * the innermost parallel region (all of them outside one): thread t of T
  * takes [count t / T, count (t + 1) / T). */

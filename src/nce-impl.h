@@ -17,6 +17,93 @@ static void FL_NAME(fl_nce_init_)(fastloss_nce *nce, fastloss_rng *rng) {
   for (size_t e = 0; e < count; e++) W[e] = (FL_T)fl_nce_init_value(nce, rng);
 }
 
+/* The forward pass's blocks [first, last) of block_ex examples: logits,
+ * BCE terms, dz, y_pred and each block's loss sum. */
+typedef struct {
+  const FL_KERNEL_TABLE *kernels;
+  const FL_T *X, *W, *bias;
+  const double *log_q;
+  const int32_t *target, *negatives;
+  const FL_T **neg_rows;
+  const double *neg_shift;
+  const FL_T **xrows;
+  FL_T *y, *q, *c, *y_pred;
+  double *block_sums;
+  size_t n_ex, n_c, d, used, stride, block_ex;
+  int subtract, remove_hits;
+} FL_NAME(fl_nce_forward_job_);
+
+static void FL_NAME(fl_nce_forward_blocks_)(const void *arg, size_t first_block,
+                                            size_t last_block) {
+  const FL_NAME(fl_nce_forward_job_) *job = arg;
+  const FL_KERNEL_TABLE *kernels = job->kernels;
+  const FL_T *X = job->X, *W = job->W, *bias = job->bias;
+  const double *log_q = job->log_q;
+  const int32_t *target = job->target, *negatives = job->negatives;
+  const FL_T **neg_rows = job->neg_rows;
+  const double *neg_shift = job->neg_shift;
+  const FL_T **xrows = job->xrows;
+  FL_T *y = job->y, *q = job->q, *c = job->c, *y_pred = job->y_pred;
+  const size_t n_ex = job->n_ex, n_c = job->n_c, d = job->d, used = job->used;
+  const size_t stride = job->stride, block_ex = job->block_ex;
+  const int subtract = job->subtract, remove_hits = job->remove_hits;
+  const FL_T eps = (FL_T)FL_EPS, one_minus_eps = (FL_T)1 - (FL_T)FL_EPS;
+  for (size_t block = first_block; block < last_block; block++) {
+    const size_t first_ex = block * block_ex;
+    const size_t last_ex = first_ex + block_ex < n_ex ? first_ex + block_ex : n_ex;
+    const size_t first_row = first_ex * n_c, last_row = last_ex * n_c;
+    for (size_t r = first_row; r < last_row; r++) xrows[r] = X + r * d;
+    for (size_t i = first_ex; i < last_ex && i < first_ex + FL_NCE_PREFETCH_AHEAD; i++)
+      fl_prefetch(W + (size_t)target[i] * d, d * sizeof(FL_T), 0);
+    if (used > 0)
+      kernels->nce_dots(last_row - first_row, used, d, xrows + first_row, neg_rows,
+                        y + first_row * stride + 1, stride);
+    for (size_t i = first_ex; i < last_ex; i++) {
+      if (i + FL_NCE_PREFETCH_AHEAD < last_ex) {
+        const size_t ahead = (size_t)target[i + FL_NCE_PREFETCH_AHEAD];
+        fl_prefetch(W + ahead * d, d * sizeof(FL_T), 0);
+        fl_prefetch(bias + ahead, sizeof(FL_T), 0);
+        if (subtract) fl_prefetch(log_q + ahead, sizeof(double), 0);
+      }
+      const size_t t = (size_t)target[i];
+      const FL_T *target_row = W + t * d;
+      kernels->nce_dots(n_c, 1, d, xrows + i * n_c, &target_row, y + i * n_c * stride, stride);
+      const double target_shift = (double)bias[t] - (subtract ? log_q[t] : 0.0);
+      for (size_t r = i * n_c; r < (i + 1) * n_c; r++) {
+        FL_T *yr = y + r * stride;
+        yr[0] = (FL_T)((double)yr[0] + target_shift);
+        /* Negated, so that sigmoid gives the probability of label 0. */
+        for (size_t j = 0; j < used; j++) yr[1 + j] = (FL_T)(-((double)yr[1 + j] + neg_shift[j]));
+      }
+    }
+    /* The BCE terms (-log of the clipped probability of each logit's label)
+     * replace the logits, which nothing reads after this. */
+    kernels->nce_sigmoid_bce((last_row - first_row) * stride, y + first_row * stride,
+                             q + first_row * stride, c + first_row * stride,
+                             y + first_row * stride);
+    double sum = 0.0;
+    for (size_t i = first_ex; i < last_ex; i++) {
+      const int32_t t = target[i];
+      for (size_t r = i * n_c; r < (i + 1) * n_c; r++) {
+        const FL_T *qr = q + r * stride, *term = y + r * stride;
+        FL_T *cr = c + r * stride;
+        sum += (double)term[0];
+        if (y_pred != NULL)
+          y_pred[r] = qr[0] < eps ? eps : (qr[0] > one_minus_eps ? one_minus_eps : qr[0]);
+        cr[0] = -cr[0]; /* dz = sigmoid(z) - 1 */
+        for (size_t j = 0; j < used; j++) {
+          if (remove_hits && negatives[j] == t) {
+            cr[1 + j] = 0;
+            continue;
+          }
+          sum += (double)term[1 + j];
+        }
+      }
+    }
+    job->block_sums[block] = sum;
+  }
+}
+
 fastloss_status FL_NAME(fastloss_nce_loss_)(fastloss_nce *nce, size_t n_ex, size_t n_c, size_t n_in,
                                             const FL_T *X, const int32_t *target,
                                             const int32_t *neg_samples, int retain_derived,
@@ -80,66 +167,31 @@ fastloss_status FL_NAME(fastloss_nce_loss_)(fastloss_nce *nce, size_t n_ex, size
     neg_rows[j] = W + n * d;
     neg_shift[j] = (double)bias[n] - (subtract ? log_q[n] : 0.0);
   }
-  const FL_T eps = (FL_T)FL_EPS, one_minus_eps = (FL_T)1 - (FL_T)FL_EPS;
-  const int threads = fl_nce_threads((double)logits * (double)d);
-  (void)threads;
-#if FL_HAVE_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-#endif
-  for (size_t block = 0; block < blocks; block++) {
-    const size_t first_ex = block * block_ex;
-    const size_t last_ex = first_ex + block_ex < n_ex ? first_ex + block_ex : n_ex;
-    const size_t first_row = first_ex * n_c, last_row = last_ex * n_c;
-    for (size_t r = first_row; r < last_row; r++) xrows[r] = X + r * d;
-    for (size_t i = first_ex; i < last_ex && i < first_ex + FL_NCE_PREFETCH_AHEAD; i++)
-      fl_prefetch(W + (size_t)target[i] * d, d * sizeof(FL_T), 0);
-    if (used > 0)
-      kernels->nce_dots(last_row - first_row, used, d, xrows + first_row, neg_rows,
-                        y + first_row * stride + 1, stride);
-    for (size_t i = first_ex; i < last_ex; i++) {
-      if (i + FL_NCE_PREFETCH_AHEAD < last_ex) {
-        const size_t ahead = (size_t)target[i + FL_NCE_PREFETCH_AHEAD];
-        fl_prefetch(W + ahead * d, d * sizeof(FL_T), 0);
-        fl_prefetch(bias + ahead, sizeof(FL_T), 0);
-        if (subtract) fl_prefetch(log_q + ahead, sizeof(double), 0);
-      }
-      const size_t t = (size_t)target[i];
-      const FL_T *target_row = W + t * d;
-      kernels->nce_dots(n_c, 1, d, xrows + i * n_c, &target_row, y + i * n_c * stride, stride);
-      const double target_shift = (double)bias[t] - (subtract ? log_q[t] : 0.0);
-      for (size_t r = i * n_c; r < (i + 1) * n_c; r++) {
-        FL_T *yr = y + r * stride;
-        yr[0] = (FL_T)((double)yr[0] + target_shift);
-        /* Negated, so that sigmoid gives the probability of label 0. */
-        for (size_t j = 0; j < used; j++) yr[1 + j] = (FL_T)(-((double)yr[1 + j] + neg_shift[j]));
-      }
-    }
-    /* The BCE terms (-log of the clipped probability of each logit's label)
-     * replace the logits, which nothing reads after this. */
-    kernels->nce_sigmoid_bce((last_row - first_row) * stride, y + first_row * stride,
-                             q + first_row * stride, c + first_row * stride,
-                             y + first_row * stride);
-    double sum = 0.0;
-    for (size_t i = first_ex; i < last_ex; i++) {
-      const int32_t t = target[i];
-      for (size_t r = i * n_c; r < (i + 1) * n_c; r++) {
-        const FL_T *qr = q + r * stride, *term = y + r * stride;
-        FL_T *cr = c + r * stride;
-        sum += (double)term[0];
-        if (y_pred != NULL)
-          y_pred[r] = qr[0] < eps ? eps : (qr[0] > one_minus_eps ? one_minus_eps : qr[0]);
-        cr[0] = -cr[0]; /* dz = sigmoid(z) - 1 */
-        for (size_t j = 0; j < used; j++) {
-          if (remove_hits && negatives[j] == t) {
-            cr[1 + j] = 0;
-            continue;
-          }
-          sum += (double)term[1 + j];
-        }
-      }
-    }
-    block_sums[block] = sum;
-  }
+  const FL_NAME(fl_nce_forward_job_) job = {.kernels = kernels,
+                                            .X = X,
+                                            .W = W,
+                                            .bias = bias,
+                                            .log_q = log_q,
+                                            .target = target,
+                                            .negatives = negatives,
+                                            .neg_rows = neg_rows,
+                                            .neg_shift = neg_shift,
+                                            .xrows = xrows,
+                                            .y = y,
+                                            .q = q,
+                                            .c = c,
+                                            .y_pred = y_pred,
+                                            .block_sums = block_sums,
+                                            .n_ex = n_ex,
+                                            .n_c = n_c,
+                                            .d = d,
+                                            .used = used,
+                                            .stride = stride,
+                                            .block_ex = block_ex,
+                                            .subtract = subtract,
+                                            .remove_hits = remove_hits};
+  fl_parallel_for(fl_nce_threads((double)logits * (double)d), blocks,
+                  FL_NAME(fl_nce_forward_blocks_), &job);
   *loss = fl_sum_pairwise(block_sums, blocks, sizeof(double));
   if (retain) {
     call->X = X;
@@ -174,6 +226,86 @@ static size_t FL_NAME(fl_nce_backward_scratch_)(const fastloss_nce *nce, const f
   return carver->used;
 }
 
+/* The backward pass of one call: its dX blocks [first, last) of block_ex
+ * examples (fl_nce_dx_blocks_), then its dW chunks [first, last) of
+ * FL_NCE_CHUNK columns (fl_nce_dw_chunks_). */
+typedef struct {
+  const FL_KERNEL_TABLE *kernels;
+  const FL_T *X, *W, *dz;
+  const int32_t *target, *negatives;
+  const FL_T **block_rows;
+  FL_T *dX, *dW;
+  const unsigned char *skip_target;
+  char *per_chunk;
+  size_t chunk_bytes, n_ex, n_c, rows, d, k, stride, block_ex;
+} FL_NAME(fl_nce_backward_job_);
+
+static void FL_NAME(fl_nce_dx_blocks_)(const void *arg, size_t first_block, size_t last_block) {
+  const FL_NAME(fl_nce_backward_job_) *job = arg;
+  const FL_KERNEL_TABLE *kernels = job->kernels;
+  const FL_T *W = job->W, *dz = job->dz;
+  const int32_t *target = job->target, *negatives = job->negatives;
+  const FL_T **block_rows = job->block_rows;
+  FL_T *dX = job->dX;
+  const size_t n_ex = job->n_ex, n_c = job->n_c, d = job->d, k = job->k;
+  const size_t stride = job->stride, block_ex = job->block_ex;
+  for (size_t block = first_block; block < last_block; block++) {
+    const FL_T **w = block_rows + block * stride;
+    for (size_t j = 0; j < k; j++) w[1 + j] = W + (size_t)negatives[j] * d;
+    const size_t first_ex = block * block_ex;
+    const size_t last_ex = first_ex + block_ex < n_ex ? first_ex + block_ex : n_ex;
+    for (size_t i = first_ex; i < last_ex; i++) {
+      if (i + FL_NCE_PREFETCH_AHEAD < last_ex)
+        fl_prefetch(W + (size_t)target[i + FL_NCE_PREFETCH_AHEAD] * d, d * sizeof(FL_T), 0);
+      w[0] = W + (size_t)target[i] * d;
+      for (size_t r = i * n_c; r < (i + 1) * n_c; r++) {
+        FL_T *out = dX + r * d;
+        memset(out, 0, d * sizeof(FL_T));
+        kernels->nce_gemv(stride, d, dz + r * stride, w, out);
+      }
+    }
+  }
+}
+
+static void FL_NAME(fl_nce_dw_chunks_)(const void *arg, size_t first_chunk, size_t last_chunk) {
+  const FL_NAME(fl_nce_backward_job_) *job = arg;
+  const FL_KERNEL_TABLE *kernels = job->kernels;
+  const FL_T *X = job->X, *dz = job->dz;
+  const int32_t *target = job->target, *negatives = job->negatives;
+  FL_T *dW = job->dW;
+  const unsigned char *skip_target = job->skip_target;
+  char *per_chunk = job->per_chunk;
+  const size_t chunk_bytes = job->chunk_bytes, n_ex = job->n_ex, n_c = job->n_c;
+  const size_t rows = job->rows, d = job->d, k = job->k, stride = job->stride;
+  for (size_t chunk = first_chunk; chunk < last_chunk; chunk++) {
+    const size_t offset = chunk * FL_NCE_CHUNK;
+    const size_t len = d - offset < FL_NCE_CHUNK ? d - offset : FL_NCE_CHUNK;
+    char *mine = per_chunk + chunk * chunk_bytes;
+    FL_T **neg_out = (FL_T **)(void *)mine;
+    const FL_T **context = (const FL_T **)(void *)(mine + k * sizeof(FL_T *));
+    FL_T *coef = (FL_T *)(void *)(mine + k * sizeof(FL_T *) + n_c * sizeof(FL_T *));
+    for (size_t j = 0; j < k; j++) neg_out[j] = dW + (size_t)negatives[j] * d + offset;
+    /* Every negative contribution first, then every target one: a fixed
+     * order per element whatever the chunking. */
+    for (size_t r = 0; r < rows; r++)
+      kernels->nce_ger(k, len, dz + r * stride + 1, X + r * d + offset, neg_out);
+    for (size_t i = 0; i < n_ex && i < FL_NCE_PREFETCH_AHEAD; i++)
+      fl_prefetch(dW + (size_t)target[i] * d + offset, len * sizeof(FL_T), 1);
+    for (size_t i = 0; i < n_ex; i++) {
+      if (i + FL_NCE_PREFETCH_AHEAD < n_ex)
+        fl_prefetch(dW + (size_t)target[i + FL_NCE_PREFETCH_AHEAD] * d + offset, len * sizeof(FL_T),
+                    1);
+      if (skip_target[i]) continue;
+      for (size_t cc = 0; cc < n_c; cc++) {
+        const size_t r = i * n_c + cc;
+        context[cc] = X + r * d + offset;
+        coef[cc] = dz[r * stride];
+      }
+      kernels->nce_gemv(n_c, len, coef, context, dW + (size_t)target[i] * d + offset);
+    }
+  }
+}
+
 /* dX of one retained call into dX; with retain_grads, its dW and db. */
 static void FL_NAME(fl_nce_backward_)(fastloss_nce *nce, const fl_nce_call *call, int retain_grads,
                                       FL_T *dX) {
@@ -197,26 +329,26 @@ static void FL_NAME(fl_nce_backward_)(fastloss_nce *nce, const fl_nce_call *call
 
   const double work = (double)rows * (double)stride * (double)d;
   const int threads = fl_nce_threads(work);
-  (void)threads;
-#if FL_HAVE_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-#endif
-  for (size_t block = 0; block < blocks; block++) {
-    const FL_T **w = block_rows + block * stride;
-    for (size_t j = 0; j < k; j++) w[1 + j] = W + (size_t)negatives[j] * d;
-    const size_t first_ex = block * block_ex;
-    const size_t last_ex = first_ex + block_ex < n_ex ? first_ex + block_ex : n_ex;
-    for (size_t i = first_ex; i < last_ex; i++) {
-      if (i + FL_NCE_PREFETCH_AHEAD < last_ex)
-        fl_prefetch(W + (size_t)target[i + FL_NCE_PREFETCH_AHEAD] * d, d * sizeof(FL_T), 0);
-      w[0] = W + (size_t)target[i] * d;
-      for (size_t r = i * n_c; r < (i + 1) * n_c; r++) {
-        FL_T *out = dX + r * d;
-        memset(out, 0, d * sizeof(FL_T));
-        kernels->nce_gemv(stride, d, dz + r * stride, w, out);
-      }
-    }
-  }
+  const FL_NAME(fl_nce_backward_job_) job = {.kernels = kernels,
+                                             .X = X,
+                                             .W = W,
+                                             .dz = dz,
+                                             .target = target,
+                                             .negatives = negatives,
+                                             .block_rows = block_rows,
+                                             .dX = dX,
+                                             .dW = dW,
+                                             .skip_target = skip_target,
+                                             .per_chunk = per_chunk,
+                                             .chunk_bytes = chunk_bytes,
+                                             .n_ex = n_ex,
+                                             .n_c = n_c,
+                                             .rows = rows,
+                                             .d = d,
+                                             .k = k,
+                                             .stride = stride,
+                                             .block_ex = block_ex};
+  fl_parallel_for(threads, blocks, FL_NAME(fl_nce_dx_blocks_), &job);
   if (!retain_grads) return;
 
   /* numpy-ml drops the target's dW/db contribution of an example whose
@@ -232,37 +364,7 @@ static void FL_NAME(fl_nce_backward_)(fastloss_nce *nce, const fl_nce_call *call
   for (size_t i = 0; i < n_ex; i++) fl_nce_touch(nce, target[i]);
 
   const int chunk_threads = threads < (int)chunks ? threads : (int)chunks;
-  (void)chunk_threads;
-#if FL_HAVE_OPENMP
-#pragma omp parallel for num_threads(chunk_threads) schedule(static) if (chunk_threads > 1)
-#endif
-  for (size_t chunk = 0; chunk < chunks; chunk++) {
-    const size_t offset = chunk * FL_NCE_CHUNK;
-    const size_t len = d - offset < FL_NCE_CHUNK ? d - offset : FL_NCE_CHUNK;
-    char *mine = per_chunk + chunk * chunk_bytes;
-    FL_T **neg_out = (FL_T **)(void *)mine;
-    const FL_T **context = (const FL_T **)(void *)(mine + k * sizeof(FL_T *));
-    FL_T *coef = (FL_T *)(void *)(mine + k * sizeof(FL_T *) + n_c * sizeof(FL_T *));
-    for (size_t j = 0; j < k; j++) neg_out[j] = dW + (size_t)negatives[j] * d + offset;
-    /* Every negative contribution first, then every target one: a fixed
-     * order per element whatever the chunking. */
-    for (size_t r = 0; r < rows; r++)
-      kernels->nce_ger(k, len, dz + r * stride + 1, X + r * d + offset, neg_out);
-    for (size_t i = 0; i < n_ex && i < FL_NCE_PREFETCH_AHEAD; i++)
-      fl_prefetch(dW + (size_t)target[i] * d + offset, len * sizeof(FL_T), 1);
-    for (size_t i = 0; i < n_ex; i++) {
-      if (i + FL_NCE_PREFETCH_AHEAD < n_ex)
-        fl_prefetch(dW + (size_t)target[i + FL_NCE_PREFETCH_AHEAD] * d + offset,
-                        len * sizeof(FL_T), 1);
-      if (skip_target[i]) continue;
-      for (size_t cc = 0; cc < n_c; cc++) {
-        const size_t r = i * n_c + cc;
-        context[cc] = X + r * d + offset;
-        coef[cc] = dz[r * stride];
-      }
-      kernels->nce_gemv(n_c, len, coef, context, dW + (size_t)target[i] * d + offset);
-    }
-  }
+  fl_parallel_for(chunk_threads, chunks, FL_NAME(fl_nce_dw_chunks_), &job);
   for (size_t j = 0; j < k; j++) {
     double sum = 0.0;
     for (size_t r = 0; r < rows; r++) sum += (double)dz[r * stride + 1 + j];
@@ -384,6 +486,39 @@ static void FL_NAME(fl_nce_step_row_)(const FL_NAME(fl_nce_step_) * step, size_t
   }
 }
 
+/* The optimizer's rows [first, last): every row when dense, else the
+ * touched ones. */
+typedef struct {
+  const fastloss_nce *nce;
+  const FL_NAME(fl_nce_step_) * step;
+  size_t len;
+  FL_T *P, *s0, *s1;
+  const FL_T *G;
+  int dense;
+} FL_NAME(fl_nce_apply_job_);
+
+static void FL_NAME(fl_nce_apply_rows_)(const void *arg, size_t first, size_t last) {
+  const FL_NAME(fl_nce_apply_job_) *job = arg;
+  const fastloss_nce *nce = job->nce;
+  const size_t len = job->len, count = last;
+  FL_T *P = job->P, *s0 = job->s0, *s1 = job->s1;
+  const FL_T *G = job->G;
+  const int dense = job->dense;
+  for (size_t t = first; t < last; t++) {
+    if (!dense && t + FL_NCE_PREFETCH_AHEAD < count) {
+      const size_t ahead = (size_t)nce->touched_rows[t + FL_NCE_PREFETCH_AHEAD] * len;
+      fl_prefetch(P + ahead, len * sizeof(FL_T), 1);
+      fl_prefetch(G + ahead, len * sizeof(FL_T), 0);
+      if (s0 != NULL) fl_prefetch(s0 + ahead, len * sizeof(FL_T), 1);
+      if (s1 != NULL) fl_prefetch(s1 + ahead, len * sizeof(FL_T), 1);
+    }
+    const size_t row = dense ? t : (size_t)nce->touched_rows[t];
+    const size_t at = row * len;
+    FL_NAME(fl_nce_step_row_)
+    (job->step, len, P + at, G + at, s0 != NULL ? s0 + at : NULL, s1 != NULL ? s1 + at : NULL);
+  }
+}
+
 /* Applies the optimizer to one parameter P (rows of len) with gradient G. */
 static void FL_NAME(fl_nce_apply_param_)(const fastloss_nce *nce, FL_NAME(fl_nce_step_) step,
                                          size_t len, FL_T *P, const FL_T *G, FL_T *s0, FL_T *s1) {
@@ -398,24 +533,10 @@ static void FL_NAME(fl_nce_apply_param_)(const fastloss_nce *nce, FL_NAME(fl_nce
   }
   const int dense = fl_nce_dense_update(nce);
   const size_t count = dense ? nce->classes : nce->n_touched;
-  const int threads = fl_nce_threads((double)count * (double)len);
-  (void)threads;
-#if FL_HAVE_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-#endif
-  for (size_t t = 0; t < count; t++) {
-    if (!dense && t + FL_NCE_PREFETCH_AHEAD < count) {
-      const size_t ahead = (size_t)nce->touched_rows[t + FL_NCE_PREFETCH_AHEAD] * len;
-      fl_prefetch(P + ahead, len * sizeof(FL_T), 1);
-      fl_prefetch(G + ahead, len * sizeof(FL_T), 0);
-      if (s0 != NULL) fl_prefetch(s0 + ahead, len * sizeof(FL_T), 1);
-      if (s1 != NULL) fl_prefetch(s1 + ahead, len * sizeof(FL_T), 1);
-    }
-    const size_t row = dense ? t : (size_t)nce->touched_rows[t];
-    const size_t at = row * len;
-    FL_NAME(fl_nce_step_row_)
-    (&step, len, P + at, G + at, s0 != NULL ? s0 + at : NULL, s1 != NULL ? s1 + at : NULL);
-  }
+  const FL_NAME(fl_nce_apply_job_) job = {
+      .nce = nce, .step = &step, .len = len, .P = P, .G = G, .s0 = s0, .s1 = s1, .dense = dense};
+  fl_parallel_for(fl_nce_threads((double)count * (double)len), count, FL_NAME(fl_nce_apply_rows_),
+                  &job);
 }
 
 /* update(): the optimizer over W and b (state already allocated). */

@@ -6,22 +6,53 @@
 #define FL_CAT(a, b) FL_CAT_(a, b)
 #define FL_NAME(base) FL_CAT(base, FL_SUFFIX)
 
+/* One call's arguments for the chunk loops below. */
+typedef struct {
+  const FL_KERNEL_TABLE *k;
+  size_t count;
+  const fl_act_args *act;
+  const FL_T *z, *y, *p; /* sqerr_act's inputs (y, p may be NULL); sqerr_sum's y, y_pred */
+  FL_T *f, *d;           /* sqerr_act's outputs */
+  double *sums;          /* sqerr_sum's per-chunk sums */
+} FL_NAME(fl_sqerr_job_);
+
+/* Chunks [first, last) of the activation. */
+static void FL_NAME(fl_sqerr_act_chunks_)(const void *arg, size_t first_chunk, size_t last_chunk) {
+  const FL_NAME(fl_sqerr_job_) *job = arg;
+  for (size_t c = first_chunk; c < last_chunk; c++) {
+    const size_t first = c * FL_SQERR_CHUNK;
+    const size_t len = job->count - first < FL_SQERR_CHUNK ? job->count - first : FL_SQERR_CHUNK;
+    job->k->sqerr_act(len, job->act, job->z + first, job->y != NULL ? job->y + first : NULL,
+                      job->p != NULL ? job->p + first : NULL,
+                      job->f != NULL ? job->f + first : NULL,
+                      job->d != NULL ? job->d + first : NULL);
+  }
+}
+
 /* sqerr_act over count elements in chunks, in parallel.  z, y, p are the
  * kernel's inputs (y, p may be NULL), f and d its outputs. */
 static void FL_NAME(fl_sqerr_act_run_)(size_t count, const fl_act_args *act, const FL_T *z,
                                        const FL_T *y, const FL_T *p, FL_T *f, FL_T *d) {
-  const FL_KERNEL_TABLE *k = fl_kernels()->FL_KERNELS;
+  const FL_NAME(fl_sqerr_job_) job = {.k = fl_kernels()->FL_KERNELS,
+                                      .count = count,
+                                      .act = act,
+                                      .z = z,
+                                      .y = y,
+                                      .p = p,
+                                      .f = f,
+                                      .d = d};
   const size_t chunks = (count + FL_SQERR_CHUNK - 1) / FL_SQERR_CHUNK;
-  const int threads = fl_threads_for(fl_act_cost(act->kind) * (double)count);
-  (void)threads;
-#if FL_HAVE_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-#endif
-  for (size_t c = 0; c < chunks; c++) {
+  fl_parallel_for(fl_threads_for(fl_act_cost(act->kind) * (double)count), chunks,
+                  FL_NAME(fl_sqerr_act_chunks_), &job);
+}
+
+/* Chunks [first, last) of the loss: one sum each. */
+static void FL_NAME(fl_sqerr_sum_chunks_)(const void *arg, size_t first_chunk, size_t last_chunk) {
+  const FL_NAME(fl_sqerr_job_) *job = arg;
+  for (size_t c = first_chunk; c < last_chunk; c++) {
     const size_t first = c * FL_SQERR_CHUNK;
-    const size_t len = count - first < FL_SQERR_CHUNK ? count - first : FL_SQERR_CHUNK;
-    k->sqerr_act(len, act, z + first, y != NULL ? y + first : NULL, p != NULL ? p + first : NULL,
-                 f != NULL ? f + first : NULL, d != NULL ? d + first : NULL);
+    const size_t len = job->count - first < FL_SQERR_CHUNK ? job->count - first : FL_SQERR_CHUNK;
+    job->sums[c] = job->k->sqerr_sum(len, job->y + first, job->p + first);
   }
 }
 
@@ -61,7 +92,6 @@ fastloss_status FL_NAME(fastloss_sqerr_loss_)(size_t n, size_t m, const FL_T *y,
   if (status == FASTLOSS_OK && loss == NULL)
     status = fl_fail(FASTLOSS_ERR_NULL_POINTER, "loss is NULL");
   if (status != FASTLOSS_OK) return status;
-  const FL_KERNEL_TABLE *k = fl_kernels()->FL_KERNELS;
   const size_t chunks = (count + FL_SQERR_CHUNK - 1) / FL_SQERR_CHUNK;
   double stack_sums[FL_SQERR_STACK_CHUNKS];
   double *sums = stack_sums;
@@ -70,16 +100,9 @@ fastloss_status FL_NAME(fastloss_sqerr_loss_)(size_t n, size_t m, const FL_T *y,
     if (sums == NULL)
       return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "could not allocate %zu chunk sums", chunks);
   }
-  const int threads = fl_threads_for((double)count);
-  (void)threads;
-#if FL_HAVE_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-#endif
-  for (size_t c = 0; c < chunks; c++) {
-    const size_t first = c * FL_SQERR_CHUNK;
-    const size_t len = count - first < FL_SQERR_CHUNK ? count - first : FL_SQERR_CHUNK;
-    sums[c] = k->sqerr_sum(len, y + first, y_pred + first);
-  }
+  const FL_NAME(fl_sqerr_job_)
+      job = {.k = fl_kernels()->FL_KERNELS, .count = count, .y = y, .p = y_pred, .sums = sums};
+  fl_parallel_for(fl_threads_for((double)count), chunks, FL_NAME(fl_sqerr_sum_chunks_), &job);
   *loss = 0.5 * fl_sum_pairwise(sums, chunks, sizeof(double));
   if (sums != stack_sums) free(sums);
   return FASTLOSS_OK;

@@ -22,24 +22,44 @@ typedef struct FL_NAME(fl_vae_job_) {
   FL_T *dY_pred, *dLogVar, *dMean;
 } FL_NAME(fl_vae_job_);
 
+/* The range check's blocks [first, last) of block_rows rows: the first row
+ * of each with a value outside [0, 1], or n, into first_bad[block]. */
+typedef struct {
+  const FL_NAME(fl_vae_job_) * job;
+  size_t n, block_rows;
+  size_t *first_bad;
+} FL_NAME(fl_vae_range_job_);
+
+static void FL_NAME(fl_vae_range_blocks_)(const void *arg, size_t first_block, size_t last_block) {
+  const FL_NAME(fl_vae_range_job_) *range = arg;
+  const FL_NAME(fl_vae_job_) *job = range->job;
+  for (size_t b = first_block; b < last_block; b++) {
+    const size_t first = b * range->block_rows;
+    const size_t last = first + range->block_rows < range->n ? first + range->block_rows : range->n;
+    size_t bad = range->n;
+    for (size_t i = first; i < last && bad == range->n; i++)
+      if (job->k->vae_outside(job->N, job->y_pred + i * job->ld_y_pred) < job->N) bad = i;
+    range->first_bad[b] = bad;
+  }
+}
+
 /* The first y_pred value outside [0, 1], in row-major order, as an error;
- * FASTLOSS_OK if none.  Rows are scanned in parallel; the smallest bad row
- * is then scanned again for its column. */
+ * FASTLOSS_OK if none.  At most FL_VAE_STACK_BLOCKS blocks of rows are
+ * scanned in parallel; the smallest bad row is then scanned again for its
+ * column. */
 static fastloss_status FL_NAME(fl_vae_check_range_)(const FL_NAME(fl_vae_job_) * job, size_t n) {
-  const FL_KERNEL_TABLE *k = job->k;
+  const size_t block_rows = (n + FL_VAE_STACK_BLOCKS - 1) / FL_VAE_STACK_BLOCKS;
+  const size_t blocks = (n + block_rows - 1) / block_rows;
+  size_t block_bad[FL_VAE_STACK_BLOCKS];
+  const FL_NAME(fl_vae_range_job_)
+      range = {.job = job, .n = n, .block_rows = block_rows, .first_bad = block_bad};
+  fl_parallel_for(fl_threads_for((double)n * (double)job->N), blocks, FL_NAME(fl_vae_range_blocks_),
+                  &range);
   size_t first_bad = n;
-  const int threads = fl_threads_for((double)n * (double)job->N);
-  (void)threads;
-#if FL_HAVE_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static) reduction(min : first_bad) \
-    if (threads > 1)
-#endif
-  for (size_t i = 0; i < n; i++)
-    if (k->vae_outside(job->N, job->y_pred + i * job->ld_y_pred) < job->N)
-      first_bad = i < first_bad ? i : first_bad;
+  for (size_t b = 0; b < blocks && first_bad == n; b++) first_bad = block_bad[b];
   if (first_bad == n) return FASTLOSS_OK;
   const FL_T *row = job->y_pred + first_bad * job->ld_y_pred;
-  const size_t j = k->vae_outside(job->N, row);
+  const size_t j = job->k->vae_outside(job->N, row);
   return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "y_pred[%zu][%zu] = %.9g is outside [0, 1]",
                  first_bad, j, (double)row[j]);
 }
@@ -61,6 +81,26 @@ static double FL_NAME(fl_vae_row_)(const FL_NAME(fl_vae_job_) * job, size_t i) {
   return rec + kl;
 }
 
+/* Blocks [first, last) of block_rows rows each: each block's sum of row
+ * terms. */
+typedef struct {
+  const FL_NAME(fl_vae_job_) * job;
+  size_t n, block_rows;
+  double *block_sums;
+} FL_NAME(fl_vae_blocks_job_);
+
+static void FL_NAME(fl_vae_blocks_)(const void *arg, size_t first_block, size_t last_block) {
+  const FL_NAME(fl_vae_blocks_job_) *blocks = arg;
+  for (size_t b = first_block; b < last_block; b++) {
+    const size_t first = b * blocks->block_rows;
+    const size_t last =
+        first + blocks->block_rows < blocks->n ? first + blocks->block_rows : blocks->n;
+    double sum = 0.0;
+    for (size_t i = first; i < last; i++) sum += FL_NAME(fl_vae_row_)(blocks->job, i);
+    blocks->block_sums[b] = sum;
+  }
+}
+
 /* Runs every row, in parallel over blocks; returns the sum of the row terms. */
 static fastloss_status FL_NAME(fl_vae_run_)(const FL_NAME(fl_vae_job_) * job, size_t n,
                                             double *total) {
@@ -75,18 +115,10 @@ static fastloss_status FL_NAME(fl_vae_run_)(const FL_NAME(fl_vae_job_) * job, si
   }
   /* The logs cost a few times a copy per element: weigh the work so that
    * small batches stay on one thread. */
-  const int threads = fl_threads_for(4.0 * (double)n * (double)(job->N + job->T));
-  (void)threads;
-#if FL_HAVE_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-#endif
-  for (size_t b = 0; b < blocks; b++) {
-    const size_t first = b * block_rows;
-    const size_t last = first + block_rows < n ? first + block_rows : n;
-    double sum = 0.0;
-    for (size_t i = first; i < last; i++) sum += FL_NAME(fl_vae_row_)(job, i);
-    block_sums[b] = sum;
-  }
+  const FL_NAME(fl_vae_blocks_job_)
+      blocks_job = {.job = job, .n = n, .block_rows = block_rows, .block_sums = block_sums};
+  fl_parallel_for(fl_threads_for(4.0 * (double)n * (double)(job->N + job->T)), blocks,
+                  FL_NAME(fl_vae_blocks_), &blocks_job);
   *total = fl_sum_pairwise(block_sums, blocks, sizeof(double));
   if (block_sums != stack_sums) free(block_sums);
   return FASTLOSS_OK;

@@ -13,35 +13,29 @@ static double FL_NAME(fl_wgangp_sum_)(size_t count, const FL_T *x) {
   return sum;
 }
 
-/* lambda sum_i (||g_i|| - 1)^2 over the rows: lambda times the sum, or,
- * where that sum overflows and lambda < 1, the sum of
- * (sqrt(lambda) (||g_i|| - 1))^2, which a tiny lambda keeps finite (with
- * lambda = 0 that is 0 * deviation: 0, or NaN for a NaN or infinite row).
- * Writes dGradInterp when wanted; blocks in parallel. */
-static fastloss_status FL_NAME(fl_wgangp_penalty_)(size_t n, size_t n_feats, const FL_T *g,
-                                                   size_t ld, double lambda, FL_T *dg,
-                                                   double *total) {
-  const FL_KERNEL_TABLE *k = fl_kernels()->FL_KERNELS;
-  const size_t block_rows = fl_wgangp_block_rows(n_feats);
-  const size_t blocks = (n + block_rows - 1) / block_rows;
-  double stack_sums[2 * FL_WGANGP_STACK_BLOCKS];
-  double *block_sums = stack_sums;
-  if (blocks > FL_WGANGP_STACK_BLOCKS) {
-    block_sums = malloc(2 * blocks * sizeof(double));
-    if (block_sums == NULL)
-      return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "could not allocate %zu block sums", 2 * blocks);
-  }
-  double *scaled_sums = block_sums + blocks;
-  const double factor = 2.0 * lambda / (double)n, root_lambda = sqrt(lambda);
+/* The penalty's blocks [first, last) of block_rows rows: each block's sum
+ * of (||g_i|| - 1)^2 and of (sqrt(lambda) (||g_i|| - 1))^2, and dg's rows
+ * when dg is not NULL. */
+typedef struct {
+  const FL_KERNEL_TABLE *k;
+  size_t n, n_feats, ld, block_rows;
+  const FL_T *g;
+  FL_T *dg;
+  double factor, root_lambda;
+  double *block_sums, *scaled_sums;
+} FL_NAME(fl_wgangp_job_);
+
+static void FL_NAME(fl_wgangp_blocks_)(const void *arg, size_t first_block, size_t last_block) {
+  const FL_NAME(fl_wgangp_job_) *job = arg;
+  const FL_KERNEL_TABLE *k = job->k;
+  const size_t n = job->n, n_feats = job->n_feats, ld = job->ld, block_rows = job->block_rows;
+  const FL_T *g = job->g;
+  FL_T *dg = job->dg;
+  const double factor = job->factor, root_lambda = job->root_lambda;
   /* The smallest and largest finite magnitudes of FL_T. */
   const double t_min = sizeof(FL_T) == sizeof(float) ? FLT_MIN : DBL_MIN;
   const double t_max = sizeof(FL_T) == sizeof(float) ? FLT_MAX : DBL_MAX;
-  const int threads = fl_threads_for(2.0 * (double)n * (double)n_feats);
-  (void)threads;
-#if FL_HAVE_OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-#endif
-  for (size_t b = 0; b < blocks; b++) {
+  for (size_t b = first_block; b < last_block; b++) {
     const size_t first = b * block_rows;
     const size_t last = first + block_rows < n ? first + block_rows : n;
     double sum = 0.0, scaled_sum = 0.0;
@@ -68,9 +62,43 @@ static fastloss_status FL_NAME(fl_wgangp_penalty_)(size_t n, size_t n_feats, con
         }
       }
     }
-    block_sums[b] = sum;
-    scaled_sums[b] = scaled_sum;
+    job->block_sums[b] = sum;
+    job->scaled_sums[b] = scaled_sum;
   }
+}
+
+/* lambda sum_i (||g_i|| - 1)^2 over the rows: lambda times the sum, or,
+ * where that sum overflows and lambda < 1, the sum of
+ * (sqrt(lambda) (||g_i|| - 1))^2, which a tiny lambda keeps finite (with
+ * lambda = 0 that is 0 * deviation: 0, or NaN for a NaN or infinite row).
+ * Writes dGradInterp when wanted; blocks in parallel. */
+static fastloss_status FL_NAME(fl_wgangp_penalty_)(size_t n, size_t n_feats, const FL_T *g,
+                                                   size_t ld, double lambda, FL_T *dg,
+                                                   double *total) {
+  const FL_KERNEL_TABLE *k = fl_kernels()->FL_KERNELS;
+  const size_t block_rows = fl_wgangp_block_rows(n_feats);
+  const size_t blocks = (n + block_rows - 1) / block_rows;
+  double stack_sums[2 * FL_WGANGP_STACK_BLOCKS];
+  double *block_sums = stack_sums;
+  if (blocks > FL_WGANGP_STACK_BLOCKS) {
+    block_sums = malloc(2 * blocks * sizeof(double));
+    if (block_sums == NULL)
+      return fl_fail(FASTLOSS_ERR_OUT_OF_MEMORY, "could not allocate %zu block sums", 2 * blocks);
+  }
+  double *scaled_sums = block_sums + blocks;
+  const FL_NAME(fl_wgangp_job_) job = {.k = k,
+                                       .n = n,
+                                       .n_feats = n_feats,
+                                       .ld = ld,
+                                       .block_rows = block_rows,
+                                       .g = g,
+                                       .dg = dg,
+                                       .factor = 2.0 * lambda / (double)n,
+                                       .root_lambda = sqrt(lambda),
+                                       .block_sums = block_sums,
+                                       .scaled_sums = scaled_sums};
+  fl_parallel_for(fl_threads_for(2.0 * (double)n * (double)n_feats), blocks,
+                  FL_NAME(fl_wgangp_blocks_), &job);
   const double plain = fl_sum_pairwise(block_sums, blocks, sizeof(double));
   if (lambda == 0.0 || (isinf(plain) && lambda < 1.0))
     *total = fl_sum_pairwise(scaled_sums, blocks, sizeof(double)); /* lambda = 0: 0 * deviation */

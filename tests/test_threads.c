@@ -564,14 +564,21 @@ static void fl_check_in_caller_region(const char *what, fl_thread_case run,
 
 /* A caller's own OpenMP threads, each making its own calls: every thread
  * gets the bytes of the same calls made outside any region.  A call on one
- * thread skips OpenMP only outside every region (fl_parallel); inside one,
- * its loops must not be shared out over the caller's threads. */
+ * thread skips OpenMP only outside every region (fl_parallel) or runs its
+ * loop in one plain call (fl_parallel_for); inside one, its loops must not be
+ * shared out over the caller's threads. */
 START_TEST(threads_inside_caller_region) {
   static const struct {
     const char *what;
     fl_thread_case run;
   } cases[] = {{"xent f32", fl_case_xent_f32},
                {"xent f64", fl_case_xent_f64},
+               {"crossentropy", fl_case_crossentropy},
+               {"nce f32", fl_case_nce_f32},
+               {"nce f64, negative sampling", fl_case_nce_f64_ns},
+               {"vae", fl_case_vae},
+               {"sqerr", fl_case_sqerr},
+               {"wgangp", fl_case_wgangp},
                {"sgns deterministic", fl_case_sgns_deterministic},
                {"cbow and nsloss", fl_case_cbow_nsloss}};
   for (int threads = 1; threads <= 2; threads++) {
