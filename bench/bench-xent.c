@@ -432,6 +432,7 @@ int main(int argc, char **argv) {
   bench_nce_register(host.isas, host.isa_count, host.max_threads);
   bench_vae_register(host.isas, host.isa_count, host.max_threads);
   bench_sqerr_register(host.isas, host.isa_count, host.max_threads);
+  bench_small_register(host.isas, host.isa_count);
 
   const int status = flb_run(&argc, argv);
   bench_free_fixture();

@@ -16,4 +16,8 @@ void bench_vae_register(const fastloss_isa *isas, size_t isa_count, int max_thre
 /* bench-sqerr.c: SquaredError through the activations, and WGAN-GP. */
 void bench_sqerr_register(const fastloss_isa *isas, size_t isa_count, int max_threads);
 
+/* bench-small.c: small calls on the host's best ISA (isas[isa_count - 1]),
+ * 1 thread: what a call costs around its few hundred flops. */
+void bench_small_register(const fastloss_isa *isas, size_t isa_count);
+
 #endif

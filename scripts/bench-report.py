@@ -66,7 +66,7 @@ def load_fastloss(path):
         if b.get("error_occurred"):
             errors.append("%s: %s" % (run_name, b.get("error_message", "error")))
             continue
-        if run_name.split("_")[1].split("/")[0] in ("sgns", "cbow", "nce", "vae", "sqerr", "wgangp"):
+        if run_name.split("_")[1].split("/")[0] in ("sgns", "cbow", "nce", "vae", "sqerr", "wgangp", "small"):
             if b.get("run_type") != "aggregate" or b.get("aggregate_name") == "median":
                 others.setdefault(run_name, []).append(
                     (b["items_per_second"], b["real_time"] * TIME_UNITS[b.get("time_unit", "ns")]))
@@ -149,7 +149,9 @@ def others_section(out, others):
                "nce: loss() + grad() with the SGD update "
                "at the issue's shape, f32 and f64 (numpy-ml's dtype); items = examples.  sqerr: loss, and the gradient through "
                "each activation, n = m = 1024; wgangp: the critic's loss and gradients, "
-               "256 x 3072; items = input elements.")
+               "256 x 3072; items = input elements.  small: one small call on the best ISA, "
+               "1 thread (nce: loss + grad + update of 2 examples, d 16; sgns: one pair, d 100, "
+               "k 5); items = calls.")
     out.append("")
     out.append("| benchmark | e6 items/s | time per call |")
     out.append("|---|---:|---:|")
