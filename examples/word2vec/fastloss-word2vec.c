@@ -55,6 +55,7 @@
  * rank changed since the last sync, when that is fewer than half).  With one
  * rank, or without MPI, nothing changes. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE */
 
 #include <fastloss.h>
 
@@ -69,6 +70,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #ifdef FL_W2V_MPI
@@ -109,6 +111,11 @@
 #define FL_W2V_MERGE_BLOCK 64
 /* -threads with -replicas 1: the most threads (each a copy of the tables). */
 #define FL_W2V_MAX_REPLICAS 256
+/* Tables of this many bytes or more are allocated in huge pages (alloc_floats). */
+#define FL_W2V_HUGE_PAGE ((size_t)2 << 20)
+/* merge_row's team->source values besides a member's number */
+#define FL_W2V_ROW_KEPT (-1)
+#define FL_W2V_ROW_ALL (-2)
 /* Pair buffers never need more than this unless one sentence does. */
 #define MAX_BATCH_PAIRS ((size_t)1 << 20)
 /* The id of "</s>", which word2vec.c puts first and gives every newline. */
@@ -846,6 +853,7 @@ typedef struct replica_team {
   float *master[2];    /* the merged tables (input, output) */
   long long *local_words; /* each member's words at the sync */
   size_t hot_rows;     /* rows [0, hot_rows) merge by the mean, the others by the summed change */
+  int16_t *source[2];  /* per row of each table, at a merge: which copies fetch it (merge_row) */
   const corpus *shards;
   /* -balance 1: the corpus in n_chunks chunks, chunk j ids [chunk_begin[j],
    * chunk_begin[j + 1]); total_chunks over all -iter passes; the members take
@@ -1102,24 +1110,33 @@ static void synchronise(trainer *t, long long local_words) {
  * taken many updates from the same start and is near where they lead, so
  * adding the changes would overshoot), else the master plus the sum of
  * their changes (rarer rows: a few independent updates each, which add up as
- * on one thread).  Sums run in member order.  Every copy then restarts from
- * the merged row, and the marks are cleared. */
+ * on one thread).  Sums run in member order.  The merged row goes to the
+ * master only, and team->source[table][r] says which copies must fetch it
+ * (merge_fetch): FL_W2V_ROW_KEPT none, FL_W2V_ROW_ALL all, or j >= 0 all but
+ * member j's, which is the merged row already. */
 static void merge_row(replica_team *team, int table, size_t r, size_t dim) {
   float *m = team->master[table] + r * dim;
   const float *copies[FL_W2V_MAX_REPLICAS];
   int trained = 0, only = -1;
   for (int j = 0; j < team->n; j++) {
-    trainer *member = &team->members[j];
-    unsigned char *mark = (table ? member->out_touched : member->in_touched) + r;
+    const trainer *member = &team->members[j];
+    const unsigned char *mark = (table ? member->out_touched : member->in_touched) + r;
     if (!*mark) continue;
-    *mark = 0;
     copies[trained++] = (table ? member->out_emb : member->in_emb) + r * dim;
     only = j;
   }
-  if (trained == 0) return;
+  int16_t *source = &team->source[table][r];
+  if (trained == 0) {
+    *source = FL_W2V_ROW_KEPT;
+    return;
+  }
   if (trained == 1) {
     memcpy(m, copies[0], dim * sizeof *m);
-  } else if (r < team->hot_rows) {
+    *source = (int16_t)only;
+    return;
+  }
+  *source = FL_W2V_ROW_ALL;
+  if (r < team->hot_rows) {
     const float scale = 1.0f / (float)trained;
     for (size_t d = 0; d < dim; d++) {
       float sum = copies[0][d];
@@ -1133,16 +1150,33 @@ static void merge_row(replica_team *team, int table, size_t r, size_t dim) {
       m[d] = sum;
     }
   }
-  for (int j = 0; j < team->n; j++) {
-    if (trained == 1 && j == only) continue; /* its copy is the merged row */
-    float *c = (table ? team->members[j].out_emb : team->members[j].in_emb) + r * dim;
-    memcpy(c, m, dim * sizeof *m);
+}
+
+/* After the merge: this member's copies of both tables take the merged rows
+ * they lack, and its marks are cleared.  Each member writes only its own
+ * copies and marks, so the rows it trains next are in its own core's cache,
+ * not last written by another core (which cost each thread a fetch from the
+ * other core per row it touched after a merge). */
+static void merge_fetch(trainer *t) {
+  replica_team *team = t->team;
+  const int16_t me = (int16_t)t->member;
+  const size_t bytes = t->dim * sizeof(float);
+  for (int table = 0; table < 2; table++) {
+    const int16_t *source = team->source[table];
+    const float *m = team->master[table];
+    float *copy = table ? t->out_emb : t->in_emb;
+    for (size_t r = 0; r < t->vocab; r++)
+      if (source[r] != FL_W2V_ROW_KEPT && source[r] != me)
+        memcpy(copy + r * t->dim, m + r * t->dim, bytes);
   }
+  memset(t->in_touched, 0, 2 * t->vocab); /* out_touched follows in_touched */
 }
 
 /* A sync of -replicas: all members meet, the global word count is summed,
- * each member merges its share of the rows of both tables, and all meet
- * again before training on. */
+ * each member merges its share of the rows of both tables into the master,
+ * all meet again, and each fetches the merged rows into its own copies
+ * (merge_fetch) before training on.  The next merge reads the copies only
+ * after every member has reached it, so no third meeting is needed. */
 static void team_sync(trainer *t, long long local_words) {
   replica_team *team = t->team;
   double start = now_seconds();
@@ -1163,6 +1197,7 @@ static void team_sync(trainer *t, long long local_words) {
       for (size_t r = first; r < last; r++) merge_row(team, table, r, t->dim);
     }
   pthread_barrier_wait(&team->barrier);
+  if (t->syncs_done < t->n_syncs) merge_fetch(t); /* after the last, only the master counts */
   t->sync_seconds += now_seconds() - start;
 }
 
@@ -1321,6 +1356,8 @@ static void train_replicas(trainer *t, const corpus *c) {
   team.shards = shards;
   if (pthread_barrier_init(&team.barrier, NULL, (unsigned)n)) fail("pthread_barrier_init failed");
   size_t cells = t->vocab * t->dim;
+  team.source[0] = xrealloc(NULL, 2 * t->vocab, sizeof *team.source[0]);
+  team.source[1] = team.source[0] + t->vocab;
   /* shard j: ids [bound(j), bound(j + 1)), each bound a cut_at_line_end */
   size_t begin = 0;
   const double per_thread = (double)o->iter * (double)t->train_words / (double)n;
@@ -1416,6 +1453,7 @@ static void train_replicas(trainer *t, const corpus *c) {
   free(team.local_words);
   free(team.chunk_begin);
   free(team.interval_end);
+  free(team.source[0]);
 }
 
 /* ------------------------------------------------------------- output */
@@ -1496,11 +1534,24 @@ static void write_classes(FILE *f, const vocabulary *v, const size_t *order, siz
   free(usable);
 }
 
+/* A table: 64-byte aligned, and from FL_W2V_HUGE_PAGE bytes on, whole 2 MiB
+ * pages that Linux is asked to back with huge pages (madvise): the steps
+ * read and write rows all over the tables, and with 4 KiB pages nearly every
+ * row costs a TLB miss (the 30000-word benchmark's two tables are 24 MB;
+ * Linux's "transparent huge pages" left them on 4 KiB pages without the
+ * advice).  Where the advice is refused the table just stays on small
+ * pages. */
 static float *alloc_floats(size_t count) {
-  if (count > SIZE_MAX / sizeof(float) - 64) fail("-size times the vocabulary is too large");
-  size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
-  float *p = aligned_alloc(64, bytes ? bytes : 64);
+  if (count > (SIZE_MAX - FL_W2V_HUGE_PAGE) / sizeof(float))
+    fail("-size times the vocabulary is too large");
+  size_t bytes = count * sizeof(float);
+  size_t align = bytes >= FL_W2V_HUGE_PAGE ? FL_W2V_HUGE_PAGE : 64;
+  bytes = bytes ? (bytes + align - 1) / align * align : 64;
+  float *p = aligned_alloc(align, bytes);
   if (!p) fail("out of memory");
+#ifdef MADV_HUGEPAGE
+  if (align == FL_W2V_HUGE_PAGE) (void)madvise(p, bytes, MADV_HUGEPAGE);
+#endif
   return p;
 }
 
