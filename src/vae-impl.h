@@ -22,16 +22,18 @@ typedef struct FL_NAME(fl_vae_job_) {
   FL_T *dY_pred, *dLogVar, *dMean;
 } FL_NAME(fl_vae_job_);
 
-/* The range check's blocks [first, last) of block_rows rows: the first row
- * of each with a value outside [0, 1], or n, into first_bad[block]. */
+/* n rows in blocks of block_rows, for the range check (first_bad) or the
+ * row terms (block_sums). */
 typedef struct {
   const FL_NAME(fl_vae_job_) * job;
   size_t n, block_rows;
-  size_t *first_bad;
-} FL_NAME(fl_vae_range_job_);
+  size_t *first_bad;  /* per block: its first row outside [0, 1], or n */
+  double *block_sums; /* per block: the sum of its row terms */
+} FL_NAME(fl_vae_blocks_job_);
 
+/* The range check's blocks [first, last). */
 static void FL_NAME(fl_vae_range_blocks_)(const void *arg, size_t first_block, size_t last_block) {
-  const FL_NAME(fl_vae_range_job_) *range = arg;
+  const FL_NAME(fl_vae_blocks_job_) *range = arg;
   const FL_NAME(fl_vae_job_) *job = range->job;
   for (size_t b = first_block; b < last_block; b++) {
     const size_t first = b * range->block_rows;
@@ -51,7 +53,7 @@ static fastloss_status FL_NAME(fl_vae_check_range_)(const FL_NAME(fl_vae_job_) *
   const size_t block_rows = (n + FL_VAE_STACK_BLOCKS - 1) / FL_VAE_STACK_BLOCKS;
   const size_t blocks = (n + block_rows - 1) / block_rows;
   size_t block_bad[FL_VAE_STACK_BLOCKS];
-  const FL_NAME(fl_vae_range_job_)
+  const FL_NAME(fl_vae_blocks_job_)
       range = {.job = job, .n = n, .block_rows = block_rows, .first_bad = block_bad};
   fl_parallel_for(fl_threads_for((double)n * (double)job->N), blocks, FL_NAME(fl_vae_range_blocks_),
                   &range);
@@ -81,14 +83,7 @@ static double FL_NAME(fl_vae_row_)(const FL_NAME(fl_vae_job_) * job, size_t i) {
   return rec + kl;
 }
 
-/* Blocks [first, last) of block_rows rows each: each block's sum of row
- * terms. */
-typedef struct {
-  const FL_NAME(fl_vae_job_) * job;
-  size_t n, block_rows;
-  double *block_sums;
-} FL_NAME(fl_vae_blocks_job_);
-
+/* The row terms' blocks [first, last). */
 static void FL_NAME(fl_vae_blocks_)(const void *arg, size_t first_block, size_t last_block) {
   const FL_NAME(fl_vae_blocks_job_) *blocks = arg;
   for (size_t b = first_block; b < last_block; b++) {
