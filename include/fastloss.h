@@ -184,7 +184,10 @@ FASTLOSS_API fastloss_status fastloss_xent_f64(size_t n, size_t m, const double 
  *   row_loss_i = sum_c t_c (lse_i - z_ic)    (terms with t_c == 0 count 0)
  *   grad_i     = r * (p * sum_c t_c - t)
  * r = 1 / n for MEAN (as PyTorch does for probability targets).  ignore_index
- * does not apply.  grad may alias logits as above, never target. */
+ * does not apply.  grad may alias logits as above, never target.  Targets far
+ * from probabilities can make the terms pass the type's range (a target of
+ * 1e23 against logits of 1e27, in f32): the row loss is then +inf, -inf or
+ * NaN, depending on the order of the ISA's sums. */
 FASTLOSS_API fastloss_status fastloss_xent_soft_f32(size_t n, size_t m, const float *logits,
                                                     size_t ld_logits, const float *target,
                                                     size_t ld_target,
