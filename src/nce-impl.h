@@ -500,12 +500,12 @@ typedef struct {
 static void FL_NAME(fl_nce_apply_rows_)(const void *arg, size_t first, size_t last) {
   const FL_NAME(fl_nce_apply_job_) *job = arg;
   const fastloss_nce *nce = job->nce;
-  const size_t len = job->len, count = last;
+  const size_t len = job->len;
   FL_T *P = job->P, *s0 = job->s0, *s1 = job->s1;
   const FL_T *G = job->G;
   const int dense = job->dense;
   for (size_t t = first; t < last; t++) {
-    if (!dense && t + FL_NCE_PREFETCH_AHEAD < count) {
+    if (!dense && t + FL_NCE_PREFETCH_AHEAD < last) {
       const size_t ahead = (size_t)nce->touched_rows[t + FL_NCE_PREFETCH_AHEAD] * len;
       fl_prefetch(P + ahead, len * sizeof(FL_T), 1);
       fl_prefetch(G + ahead, len * sizeof(FL_T), 0);

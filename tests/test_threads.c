@@ -411,6 +411,13 @@ static void fl_sgns_tables_free(fl_sgns_tables *t) {
       free(t->offsets);
 }
 
+/* A case's end: both tables' bytes into out, then the tables freed. */
+static void fl_sgns_tables_emit_free(fl_bytes *out, fl_sgns_tables *t) {
+  fl_bytes_add(out, t->in, FL_TV * FL_TDIM * sizeof(float));
+  fl_bytes_add(out, t->out, FL_TV * FL_TDIM * sizeof(float));
+  fl_sgns_tables_free(t);
+}
+
 /* Three batch layouts: per-pair negatives, HogBatch groups, and negatives
  * drawn by the step from a noise sampler. */
 static fastloss_sgns_batch fl_sgns_layout(const fl_sgns_tables *t, int layout) {
@@ -451,10 +458,8 @@ static void fl_case_sgns_deterministic(fl_bytes *out) {
       fl_bytes_add(out, &loss, sizeof loss);
     }
   }
-  fl_bytes_add(out, t.in, FL_TV * FL_TDIM * sizeof(float));
-  fl_bytes_add(out, t.out, FL_TV * FL_TDIM * sizeof(float));
   fastloss_sampler_destroy(noise);
-  fl_sgns_tables_free(&t);
+  fl_sgns_tables_emit_free(out, &t);
 }
 
 START_TEST(threads_sgns_deterministic) {
@@ -520,10 +525,8 @@ static void fl_case_cbow_nsloss(fl_bytes *out) {
   fl_bytes_add(out, row, FL_TPAIRS * sizeof(float));
   fl_bytes_add(out, grad_in, FL_TPAIRS * FL_TDIM * sizeof(float));
   fl_bytes_add(out, grad_out, FL_TPAIRS * (FL_TK + 1) * FL_TDIM * sizeof(float));
-  fl_bytes_add(out, t.in, FL_TV * FL_TDIM * sizeof(float));
-  fl_bytes_add(out, t.out, FL_TV * FL_TDIM * sizeof(float));
   free(row), free(grad_in), free(grad_out);
-  fl_sgns_tables_free(&t);
+  fl_sgns_tables_emit_free(out, &t);
 }
 
 /* Runs `run` on each of a caller's 2 OpenMP threads, nested regions off (so
@@ -620,10 +623,8 @@ static void fl_case_hogwild_steps(fl_bytes *out) {
         FASTLOSS_OK);
     fl_bytes_add(out, &loss, sizeof loss);
   }
-  fl_bytes_add(out, t.in, FL_TV * FL_TDIM * sizeof(float));
-  fl_bytes_add(out, t.out, FL_TV * FL_TDIM * sizeof(float));
   fastloss_sampler_destroy(noise);
-  fl_sgns_tables_free(&t);
+  fl_sgns_tables_emit_free(out, &t);
 }
 
 /* Steps that ask for 4 threads from inside a caller's region get a team of
