@@ -843,6 +843,7 @@ typedef struct trainer {
   int member;
   unsigned char *in_touched, *out_touched; /* rows trained since the last sync */
   long long replica_sync; /* words of each thread between merges */
+  long long next_progress; /* this thread's words when the next progress line is due */
   long long member_words_min, member_words_max; /* the fewest and most words a member trained */
 } trainer;
 
@@ -984,7 +985,14 @@ static void run_batch(trainer *t, long long batch_start_words) {
     t->s.late_loss_sum += loss;
     t->s.late_pairs += pairs;
   }
-  if (t->o->debug > 1 && member_speaks(t)) progress(t, alpha);
+  /* A progress line every BATCH_WORDS words of this thread at most, as
+   * word2vec.c: -balance 1's batches end with each 1024-word chunk, and a
+   * line per batch (a write to stderr, which may wake a reader on a busy
+   * core) cost 2 threads about 1% of their speed. */
+  if (t->o->debug > 1 && member_speaks(t) && batch_start_words >= t->next_progress) {
+    progress(t, alpha);
+    t->next_progress = batch_start_words + BATCH_WORDS;
+  }
   b->n_pairs = b->n_groups = 0;
 }
 

@@ -11,7 +11,7 @@
 # to word2vec.c's k-means recomputed in Python from the run's vectors, the
 # same on 1 and 2 threads, and N above the vocabulary exits 1; (h) the
 # library's private rows (-replicas 0); (i) -replicas 1: the loss, merges,
-# reproducibility, a one-line corpus's parts, and errors.
+# reproducibility, progress lines, a one-line corpus's parts, and errors.
 # Exits 77 (meson's SKIP) without /usr/bin/python3, which writes
 # the corpus.
 #   usage: test-word2vec.sh PATH/fastloss-word2vec PATH/gen-corpus.py
@@ -414,6 +414,18 @@ if cmp -s "$dir/rep-a.txt" "$dir/rep-b.txt" && ! cmp -s "$dir/rep-a.txt" "$dir/r
 else
   bad "(i) 2-thread -balance 0 runs differ from each other, or equal one thread's output"
 fi
+# Progress lines (-debug 2, the default): at most one per 10000 words of the
+# first thread, as word2vec.c, not one per 1024-word chunk, and at least one.
+span_of() { sed -n 's/.*words per thread \([0-9]*\) to \([0-9]*\) (.*/\1 \2/p' "$1"; }
+"$w2v" $common -iter 1 -threads 2 -debug 2 -output "$dir/rep.txt" 2>"$dir/rep.log" ||
+  bad "(i) -debug 2 run failed"
+lines=$(tr '\r' '\n' <"$dir/rep.log" | grep -c '^Alpha: ' || true)
+most=$(span_of "$dir/rep.log" | cut -d' ' -f2)
+if [ -n "$most" ] && [ "$lines" -ge 1 ] && [ "$lines" -le $((most / 10000 + 2)) ]; then
+  ok "(i) 2 threads: $lines progress lines for at most $most words a thread"
+else
+  bad "(i) 2 threads: $lines progress lines for at most '$most' words a thread"
+fi
 # A corpus on one line (as text8).  -balance 0: the parts are cut
 # mid-line, so each of 2 threads trains about half of it (the cut moves at
 # most MAX_SENTENCE = 1000 words on looking for a line end), not one thread
@@ -422,7 +434,6 @@ fi
 # to the corpus times -iter.
 tr '\n' ' ' <"$dir/corpus.txt" >"$dir/one-long-line.txt"
 total=$(wc -w <"$dir/one-long-line.txt")
-span_of() { sed -n 's/.*words per thread \([0-9]*\) to \([0-9]*\) (.*/\1 \2/p' "$1"; }
 for run in "0 1" "1 1" "1 2" "1 2 -cbow 1"; do
   set -- $run
   balance=$1 iter=$2
