@@ -260,7 +260,10 @@ def targets_section(out, results, isa, shapes, thread_counts):
                     cells.append("-")
                     continue
                 value = rate / scalar[0]
-                shown = "%.2fx" % value
+                shown = "%.2f" % value
+                if (float(shown) >= minimum) != (value >= minimum):
+                    shown = "%.3f" % value  # two decimals would show the other side of the target
+                shown += "x"
             ok = value >= minimum
             met += ok
             missed += not ok
