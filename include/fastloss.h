@@ -341,6 +341,18 @@ typedef struct fastloss_sgns_params {
    * Marks are relaxed atomic byte stores, so Hogwild threads may mark the
    * same row at once.  Both the skip-gram and CBOW steps honour them. */
   unsigned char *in_touched, *out_touched;
+  /* Head rows, for callers that keep the frequent rows apart (per-thread
+   * copies of them, with the rest of the tables shared between threads):
+   * when head_rows > 0, rows [0, head_rows) of in_emb are read and written
+   * at in_head instead, and those of out_emb at out_head, each a
+   * (head_rows, dim) table; the first head_rows rows of in_emb and out_emb
+   * are then never read or written.  Everything else is as without heads
+   * (with private_rows, a private row is copied from and merged into its
+   * head row).  head_rows above vocab, a NULL head, or a head that
+   * overlaps the other head or either table is an error.  0 (default): no
+   * heads.  Both the skip-gram and CBOW steps honour them. */
+  size_t head_rows;
+  float *in_head, *out_head;
 } fastloss_sgns_params;
 
 /* Checks every index and offset before writing anything.  loss may be NULL. */

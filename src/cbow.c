@@ -67,14 +67,14 @@ static void fl_cbow_scratch_carve(fl_cbow_scratch *s, void *memory, size_t conte
 
 /* One example: the context rows contexts[0..n_context) (n_context >= 1),
  * the target and the negatives neg[0..k). */
-static double fl_cbow_example(const fl_f32_nce_kernels *kernels, size_t dim, float *in_emb,
-                              float *out_emb, const int32_t *contexts, size_t n_context,
+static double fl_cbow_example(const fl_f32_nce_kernels *kernels, size_t dim,
+                              const fl_ns_table *in_emb, const fl_ns_table *out_emb, const int32_t *contexts, size_t n_context,
                               int32_t target, const int32_t *neg, size_t k, float lr, int want_loss,
                               fl_cbow_scratch *s) {
   const size_t cols = k + 1;
-  for (size_t i = 0; i < n_context; i++) s->x[i] = in_emb + (size_t)contexts[i] * dim;
-  s->w[0] = out_emb + (size_t)target * dim;
-  for (size_t j = 0; j < k; j++) s->w[1 + j] = out_emb + (size_t)neg[j] * dim;
+  for (size_t i = 0; i < n_context; i++) s->x[i] = fl_ns_row(in_emb, contexts[i], dim);
+  s->w[0] = fl_ns_row(out_emb, target, dim);
+  for (size_t j = 0; j < k; j++) s->w[1 + j] = fl_ns_row(out_emb, neg[j], dim);
 
   /* h: the sum of the context rows, then divided by their number, as
    * word2vec.c computes its neu1. */
@@ -115,7 +115,7 @@ typedef struct fl_cbow_job {
   fl_ns_work *work;
   const fastloss_cbow_batch *batch;
   const int32_t *negatives;
-  float *in_emb, *out_emb;
+  fl_ns_table in_emb, out_emb;
   unsigned char *in_touched, *out_touched;
   size_t dim, n, k, max_context;
   float lr;
@@ -128,7 +128,7 @@ static void fl_cbow_region(const void *arg) {
   const size_t *offsets = j->batch->context_offsets;
   const int32_t *targets = j->batch->targets, *contexts = j->batch->contexts;
   const int32_t *negatives = j->negatives;
-  float *in_emb = j->in_emb, *out_emb = j->out_emb;
+  const fl_ns_table *in_emb = &j->in_emb, *out_emb = &j->out_emb;
   const int t = fl_ns_thread();
   fl_cbow_scratch s;
   fl_cbow_scratch_carve(&s, j->work->scratch + j->work->scratch_bytes * (size_t)t, j->max_context,
@@ -144,9 +144,9 @@ static void fl_cbow_region(const void *arg) {
       const size_t ahead = e + FL_CBOW_PREFETCH_AHEAD;
       const size_t a_first = offsets[ahead], a_count = offsets[ahead + 1] - a_first;
       if (a_count > 0) {
-        fl_prefetch_rows(in_emb, contexts + a_first, a_count, dim);
-        fl_prefetch_rows(out_emb, targets + ahead, 1, dim);
-        if (k > 0) fl_prefetch_rows(out_emb, negatives + ahead * k, k, dim);
+        fl_ns_prefetch_rows(in_emb, contexts + a_first, a_count, dim);
+        fl_ns_prefetch_rows(out_emb, targets + ahead, 1, dim);
+        if (k > 0) fl_ns_prefetch_rows(out_emb, negatives + ahead * k, k, dim);
       }
     }
     if (count == 0) continue;
@@ -164,6 +164,9 @@ fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, 
                                        const fastloss_sgns_params *params, double *loss) {
   if (batch == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch is NULL");
   fastloss_status status = fl_ns_check_step(vocab, dim, in_emb, out_emb, lr);
+  if (status != FASTLOSS_OK) return status;
+  fl_ns_table in_table, out_table;
+  status = fl_ns_tables(vocab, dim, in_emb, out_emb, params, &in_table, &out_table);
   if (status != FASTLOSS_OK) return status;
 
   const size_t n = batch->n_examples, k = batch->k, n_contexts = batch->n_contexts;
@@ -217,8 +220,8 @@ fastloss_status fastloss_cbow_step_f32(size_t vocab, size_t dim, float *in_emb, 
                            .work = &work,
                            .batch = batch,
                            .negatives = work.drawn != NULL ? work.drawn : batch->negatives,
-                           .in_emb = in_emb,
-                           .out_emb = out_emb,
+                           .in_emb = in_table,
+                           .out_emb = out_table,
                            .in_touched = params != NULL ? params->in_touched : NULL,
                            .out_touched = params != NULL ? params->out_touched : NULL,
                            .dim = dim,

@@ -122,6 +122,25 @@ static inline void fl_prefetch_rows(const float *table, const int32_t *ids, size
     fl_prefetch(table + (size_t)ids[i] * dim, dim * sizeof(float), 1);
 }
 
+/* A table of the negative-sampling steps as they address it: rows
+ * [0, head_rows) at `head` (fastloss_sgns_params.in_head / out_head), the
+ * others at `rows` (in_emb / out_emb); both are indexed from row 0. */
+typedef struct fl_ns_table {
+  float *rows, *head;
+  size_t head_rows;
+} fl_ns_table;
+
+static inline float *fl_ns_row(const fl_ns_table *table, int32_t id, size_t dim) {
+  const size_t i = (size_t)id;
+  return (i < table->head_rows ? table->head : table->rows) + i * dim;
+}
+
+/* fl_prefetch_rows for a table with a head. */
+static inline void fl_ns_prefetch_rows(const fl_ns_table *table, const int32_t *ids, size_t count,
+                                       size_t dim) {
+  for (size_t i = 0; i < count; i++) fl_prefetch(fl_ns_row(table, ids[i], dim), dim * sizeof(float), 1);
+}
+
 /* fastloss_sgns_params.in_touched / out_touched: map[ids[i]] = 1 for each
  * of `count` rows (none when map is NULL).  Relaxed atomic stores, as
  * Hogwild threads may mark one row at once; a plain byte store on x86 and
@@ -149,6 +168,13 @@ fastloss_status fl_ns_check_tables(size_t vocab, size_t dim, const float *in_emb
  * then lr finite and >= 0. */
 fastloss_status fl_ns_check_step(size_t vocab, size_t dim, const float *in_emb,
                                  const float *out_emb, float lr);
+/* The tables as a step addresses them (head rows from params, when it has
+ * head_rows > 0): an error when head_rows is above vocab, a head is NULL,
+ * or a head overlaps the other head or either table.  Call after
+ * fl_ns_check_step. */
+fastloss_status fl_ns_tables(size_t vocab, size_t dim, float *in_emb, float *out_emb,
+                             const fastloss_sgns_params *params, fl_ns_table *in,
+                             fl_ns_table *out);
 /* Sets *draw when the step draws its own negatives (negatives NULL,
  * params->noise set); an error when it has none, when the noise has more
  * classes than vocab, or when `groups` (its name) times k overflows. */

@@ -199,6 +199,43 @@ fastloss_status fl_ns_check_step(size_t vocab, size_t dim, const float *in_emb,
   return FASTLOSS_OK;
 }
 
+fastloss_status fl_ns_tables(size_t vocab, size_t dim, float *in_emb, float *out_emb,
+                             const fastloss_sgns_params *params, fl_ns_table *in,
+                             fl_ns_table *out) {
+  *in = (fl_ns_table){.rows = in_emb, .head = in_emb, .head_rows = 0};
+  *out = (fl_ns_table){.rows = out_emb, .head = out_emb, .head_rows = 0};
+  if (params == NULL || params->head_rows == 0) return FASTLOSS_OK;
+  const size_t head_rows = params->head_rows;
+  if (head_rows > vocab)
+    return fl_fail(FASTLOSS_ERR_INVALID_ARGUMENT, "params->head_rows = %zu is above vocab = %zu",
+                   head_rows, vocab);
+  if (params->in_head == NULL)
+    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "params->in_head is NULL (head_rows = %zu)",
+                   head_rows);
+  if (params->out_head == NULL)
+    return fl_fail(FASTLOSS_ERR_NULL_POINTER, "params->out_head is NULL (head_rows = %zu)",
+                   head_rows);
+  const size_t head_bytes = head_rows * dim * sizeof(float);
+  const size_t table_bytes = vocab * dim * sizeof(float);
+  const struct {
+    const char *name;
+    const float *p;
+    size_t bytes;
+  } other[] = {{"out_head", params->out_head, head_bytes},
+               {"in_emb", in_emb, table_bytes},
+               {"out_emb", out_emb, table_bytes}};
+  for (int h = 0; h < 2; h++) {
+    const float *head = h ? params->out_head : params->in_head;
+    for (int o = h; o < 3; o++) /* out_head is not checked against itself */
+      if (fl_ranges_overlap(head, head_bytes, other[o].p, other[o].bytes))
+        return fl_fail(FASTLOSS_ERR_OVERLAP, "params->%s overlaps %s%s", h ? "out_head" : "in_head",
+                       o == 0 ? "params->" : "", other[o].name);
+  }
+  *in = (fl_ns_table){.rows = in_emb, .head = params->in_head, .head_rows = head_rows};
+  *out = (fl_ns_table){.rows = out_emb, .head = params->out_head, .head_rows = head_rows};
+  return FASTLOSS_OK;
+}
+
 fastloss_status fl_ns_check_negatives(const int32_t *negatives, const fastloss_sgns_params *params,
                                       const char *groups, size_t n_groups, size_t k, size_t vocab,
                                       int *draw) {
@@ -380,9 +417,9 @@ static void fl_sgns_private_carve(fl_sgns_private *p, char *memory, size_t hot, 
 /* The row `id` of table `which` (at `table`) as this thread trains it: its
  * own copy when the row is private (copied now if this is its first use in
  * the call). */
-static inline float *fl_sgns_row(const fl_sgns_private *p, int which, float *table, int32_t id,
-                                 size_t dim) {
-  float *row = table + (size_t)id * dim;
+static inline float *fl_sgns_row(const fl_sgns_private *p, int which, const fl_ns_table *table,
+                                 int32_t id, size_t dim) {
+  float *row = fl_ns_row(table, id, dim);
   if ((size_t)id >= p->hot) return row;
   float *copy = p->copies[which] + (size_t)id * dim;
   if (!p->fresh[which][id]) {
@@ -394,12 +431,13 @@ static inline float *fl_sgns_row(const fl_sgns_private *p, int which, float *tab
 
 /* fl_prefetch_rows for rows that may be private: a private row already
  * copied is asked for in the copy, any other in the table. */
-static inline void fl_sgns_prefetch_rows(const fl_sgns_private *p, int which, const float *table,
-                                         const int32_t *ids, size_t count, size_t dim) {
+static inline void fl_sgns_prefetch_rows(const fl_sgns_private *p, int which,
+                                         const fl_ns_table *table, const int32_t *ids, size_t count,
+                                         size_t dim) {
   for (size_t i = 0; i < count; i++) {
     const size_t id = (size_t)ids[i];
-    const float *row =
-        id < p->hot && p->fresh[which][id] ? p->copies[which] + id * dim : table + id * dim;
+    const float *row = id < p->hot && p->fresh[which][id] ? p->copies[which] + id * dim
+                                                          : fl_ns_row(table, ids[i], dim);
     fl_prefetch(row, dim * sizeof(float), 1);
   }
 }
@@ -424,8 +462,8 @@ static void fl_sgns_merge_row(float *row, size_t dim, const fl_sgns_private *thr
 }
 
 /* One group: pairs [first, first + rows) with negatives neg[0..k). */
-static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, float *in_emb,
-                            float *out_emb, const fastloss_sgns_batch *batch, size_t first,
+static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, const fl_ns_table *in_emb,
+                            const fl_ns_table *out_emb, const fastloss_sgns_batch *batch, size_t first,
                             size_t rows, const int32_t *neg, float lr, int want_loss,
                             fl_sgns_scratch *s, const fl_sgns_private *p) {
   const size_t k = batch->k, cols = k + 1;
@@ -501,7 +539,7 @@ typedef struct fl_sgns_job {
   const fastloss_sgns_batch *batch;
   const int32_t *negatives;
   const fl_sgns_private *priv; /* [threads], or NULL: no private rows */
-  float *in_emb, *out_emb;
+  fl_ns_table in_emb, out_emb;
   unsigned char *in_touched, *out_touched;
   size_t dim, n_groups, k, max_rows, hot;
   float lr;
@@ -515,7 +553,7 @@ static void fl_sgns_region(const void *arg) {
   const size_t *offsets = j->batch->group_offsets;
   const int32_t *inputs = j->batch->inputs, *targets = j->batch->targets;
   const int32_t *negatives = j->negatives;
-  float *in_emb = j->in_emb, *out_emb = j->out_emb;
+  const fl_ns_table *in_emb = &j->in_emb, *out_emb = &j->out_emb;
   const int t = fl_ns_thread();
   fl_sgns_scratch s;
   fl_sgns_scratch_carve(&s, j->work->scratch + j->work->scratch_bytes * (size_t)t, j->max_rows,
@@ -557,8 +595,8 @@ static void fl_sgns_region(const void *arg) {
     const int team = 1;
 #endif
     for (size_t r = 0; r < j->hot; r++) {
-      fl_sgns_merge_row(in_emb + r * dim, dim, j->priv, team, r, FL_SGNS_IN);
-      fl_sgns_merge_row(out_emb + r * dim, dim, j->priv, team, r, FL_SGNS_OUT);
+      fl_sgns_merge_row(fl_ns_row(in_emb, (int32_t)r, dim), dim, j->priv, team, r, FL_SGNS_IN);
+      fl_sgns_merge_row(fl_ns_row(out_emb, (int32_t)r, dim), dim, j->priv, team, r, FL_SGNS_OUT);
     }
   }
 }
@@ -568,6 +606,9 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
                                        const fastloss_sgns_params *params, double *loss) {
   if (batch == NULL) return fl_fail(FASTLOSS_ERR_NULL_POINTER, "batch is NULL");
   fastloss_status status = fl_ns_check_step(vocab, dim, in_emb, out_emb, lr);
+  if (status != FASTLOSS_OK) return status;
+  fl_ns_table in_table, out_table;
+  status = fl_ns_tables(vocab, dim, in_emb, out_emb, params, &in_table, &out_table);
   if (status != FASTLOSS_OK) return status;
 
   const size_t n_pairs = batch->n_pairs, k = batch->k;
@@ -640,8 +681,8 @@ fastloss_status fastloss_sgns_step_f32(size_t vocab, size_t dim, float *in_emb, 
                            .batch = batch,
                            .negatives = negatives,
                            .priv = priv,
-                           .in_emb = in_emb,
-                           .out_emb = out_emb,
+                           .in_emb = in_table,
+                           .out_emb = out_table,
                            .in_touched = params != NULL ? params->in_touched : NULL,
                            .out_touched = params != NULL ? params->out_touched : NULL,
                            .dim = dim,

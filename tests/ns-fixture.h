@@ -282,4 +282,118 @@ static inline void fl_ns_check_touched_error(fl_ns_step step, const void *bad, s
   free(out);
 }
 
+/* Head rows (fastloss_sgns_params.head_rows): runs `step` on the tables in
+ * and out (lr 0.05) with their first head_rows rows moved to heads of their
+ * own, and the tables' own first rows set to a NaN pattern, which any read
+ * would carry into the results and which must still be there after the
+ * call; then moves the heads back into in and out, so that the caller
+ * compares whole tables with a call without heads. */
+static inline fastloss_status fl_ns_step_with_heads(fl_ns_step step, const void *batch,
+                                                    size_t vocab, size_t dim, float *in,
+                                                    float *out, const fastloss_sgns_params *base,
+                                                    size_t head_rows, double *loss) {
+  const size_t head = head_rows * dim;
+  /* the heads at an odd float offset: row starts not 64-byte aligned */
+  float *block = malloc(sizeof(float) * (2 * head + 3));
+  ck_assert_ptr_nonnull(block);
+  float *in_head = block + 1, *out_head = block + 2 + head;
+  memcpy(in_head, in, sizeof(float) * head);
+  memcpy(out_head, out, sizeof(float) * head);
+  const uint32_t poison = 0x7fc0beefu; /* a quiet NaN with a payload */
+  for (size_t e = 0; e < head; e++) {
+    memcpy(&in[e], &poison, sizeof poison);
+    memcpy(&out[e], &poison, sizeof poison);
+  }
+  fastloss_sgns_params params = base != NULL ? *base : (fastloss_sgns_params){0};
+  params.head_rows = head_rows;
+  params.in_head = in_head;
+  params.out_head = out_head;
+  const fastloss_status status = step(batch, vocab, dim, in, out, 0.05f, &params, loss);
+  for (size_t e = 0; e < head; e++) {
+    ck_assert_msg(memcmp(&in[e], &poison, sizeof poison) == 0 &&
+                      memcmp(&out[e], &poison, sizeof poison) == 0,
+                  "head rows: the tables' own row %zu was written", e / dim);
+  }
+  memcpy(in, in_head, sizeof(float) * head);
+  memcpy(out, out_head, sizeof(float) * head);
+  free(block);
+  return status;
+}
+
+/* The call with heads of head_rows rows gives the call without them, bit
+ * for bit, loss included, for params `base` at `threads` threads. */
+static inline void fl_ns_check_heads(fl_ns_step step, const void *batch, size_t vocab, size_t dim,
+                                     const float *in0, const float *out0,
+                                     const fastloss_sgns_params *base, int threads,
+                                     size_t head_rows, const char *what) {
+  const int saved = fastloss_get_num_threads();
+  fastloss_set_num_threads(threads);
+  const size_t size = vocab * dim;
+  float *in = fl_ns_copy(in0, size), *out = fl_ns_copy(out0, size);
+  float *in_h = fl_ns_copy(in0, size), *out_h = fl_ns_copy(out0, size);
+  double loss = -1.0, loss_h = -2.0;
+  ck_assert_int_eq(step(batch, vocab, dim, in, out, 0.05f, base, &loss), FASTLOSS_OK);
+  ck_assert_int_eq(
+      fl_ns_step_with_heads(step, batch, vocab, dim, in_h, out_h, base, head_rows, &loss_h),
+      FASTLOSS_OK);
+  for (size_t e = 0; e < size; e++) {
+    ck_assert_msg(memcmp(&in[e], &in_h[e], sizeof(float)) == 0,
+                  "%s, %zu head rows, %d threads: in[%zu][%zu] = %.9g, without heads %.9g", what,
+                  head_rows, threads, e / dim, e % dim, (double)in_h[e], (double)in[e]);
+    ck_assert_msg(memcmp(&out[e], &out_h[e], sizeof(float)) == 0,
+                  "%s, %zu head rows, %d threads: out[%zu][%zu] = %.9g, without heads %.9g", what,
+                  head_rows, threads, e / dim, e % dim, (double)out_h[e], (double)out[e]);
+  }
+  ck_assert_msg(loss == loss_h, "%s, %zu head rows: loss %.17g, without heads %.17g", what,
+                head_rows, loss_h, loss);
+  free(in), free(out), free(in_h), free(out_h);
+  fastloss_set_num_threads(saved);
+}
+
+/* Bad heads: each an error naming it, and neither table nor head written. */
+static inline void fl_ns_check_head_errors(fl_ns_step step, const void *batch, size_t vocab,
+                                           size_t dim, const float *in0, const float *out0) {
+  const size_t size = vocab * dim;
+  float *block = malloc(sizeof(float) * (2 * size + 4 * dim));
+  ck_assert_ptr_nonnull(block);
+  float *in = block, *out = block + size, *heads = block + 2 * size;
+  memcpy(in, in0, sizeof(float) * size);
+  memcpy(out, out0, sizeof(float) * size);
+  for (size_t e = 0; e < 4 * dim; e++) heads[e] = (float)e;
+  float *snapshot = fl_ns_copy(block, 2 * size + 4 * dim);
+  const struct {
+    size_t rows;
+    float *in_head, *out_head;
+    fastloss_status want;
+    const char *part;
+  } cases[] = {
+      {vocab + 1, heads, heads + 2 * dim, FASTLOSS_ERR_INVALID_ARGUMENT, "head_rows = "},
+      {2, NULL, heads + 2 * dim, FASTLOSS_ERR_NULL_POINTER, "params->in_head is NULL"},
+      {2, heads, NULL, FASTLOSS_ERR_NULL_POINTER, "params->out_head is NULL"},
+      {2, heads, heads + dim, FASTLOSS_ERR_OVERLAP, "params->in_head overlaps params->out_head"},
+      {2, in + size - dim, heads, FASTLOSS_ERR_OVERLAP, "params->in_head overlaps in_emb"},
+      {2, heads, in, FASTLOSS_ERR_OVERLAP, "params->out_head overlaps in_emb"},
+      {2, heads, out + dim, FASTLOSS_ERR_OVERLAP, "params->out_head overlaps out_emb"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const fastloss_sgns_params params = {
+        .head_rows = cases[i].rows, .in_head = cases[i].in_head, .out_head = cases[i].out_head};
+    double loss = 12345.0;
+    const fastloss_status got = step(batch, vocab, dim, in, out, 0.1f, &params, &loss);
+    ck_assert_msg(got == cases[i].want, "case %zu: got %s (%s), want %s", i,
+                  fastloss_status_str(got), fastloss_last_error(),
+                  fastloss_status_str(cases[i].want));
+    ck_assert_msg(strstr(fastloss_last_error(), cases[i].part) != NULL,
+                  "case %zu: message '%s' lacks '%s'", i, fastloss_last_error(), cases[i].part);
+    ck_assert(loss == 12345.0);
+    ck_assert_msg(memcmp(block, snapshot, sizeof(float) * (2 * size + 4 * dim)) == 0,
+                  "case %zu: a table or head was written", i);
+  }
+  /* head_rows = vocab is allowed: every row in the heads */
+  const fastloss_sgns_params all = {0};
+  fl_ns_check_heads(step, batch, vocab, dim, in0, out0, &all, 1, vocab, "head_rows = vocab");
+  free(snapshot);
+  free(block);
+}
+
 #endif

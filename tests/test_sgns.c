@@ -551,6 +551,23 @@ static void fl_private_rows_case(fl_sgns_case *c, size_t hot, int grouped) {
       ck_assert_msg(loss == loss_h[0] + loss_h[1], "private rows: loss %.17g, want %.17g", loss,
                     loss_h[0] + loss_h[1]);
       free(in), free(out);
+      /* The same with head rows (fastloss_sgns_params.head_rows), fewer
+       * than the private rows and more: a private row is copied from its
+       * head row and merged back into it. */
+      const size_t head_rows[2] = {hot / 2, hot + 7};
+      for (int h = 0; h < 2; h++) {
+        in = fl_ns_copy(c->in, size), out = fl_ns_copy(c->out, size);
+        ck_assert_int_eq(fl_ns_step_with_heads(fl_sgns_step, &b, vocab, dim, in, out, &hogwild,
+                                               head_rows[h], &loss),
+                         FASTLOSS_OK);
+        ck_assert_msg(memcmp(in, want_in, sizeof(float) * size) == 0 &&
+                          memcmp(out, want_out, sizeof(float) * size) == 0 &&
+                          loss == loss_h[0] + loss_h[1],
+                      "private rows (%s), 2 threads, %zu head rows: differs from the call "
+                      "without heads",
+                      grouped ? "shared negatives" : "per pair", head_rows[h]);
+        free(in), free(out);
+      }
       /* Second run: every row private (above vocab counts as vocab); the
        * rows only one half uses take its copy, so the same want holds. */
       hogwild.private_rows = vocab + 5;
@@ -596,6 +613,40 @@ START_TEST(sgns_private_rows) {
 }
 END_TEST
 
+/* Head rows (fastloss_sgns_params.head_rows): the call with the first rows
+ * of both tables in heads of their own equals the call without, bit for
+ * bit, per pair and grouped, with given and drawn negatives, on one thread
+ * and in the deterministic mode on three; bad heads are errors. */
+START_TEST(sgns_head_rows) {
+  const size_t vocab = 60, dim = 19, k = 3;
+  fl_rng rng;
+  fl_rng_seed(&rng, 3031);
+  double weights[60];
+  for (size_t i = 0; i < vocab; i++) weights[i] = 1.0 / (double)(i + 1);
+  fastloss_sampler *noise = NULL;
+  ck_assert_int_eq(fastloss_sampler_create(&noise, weights, vocab, 0, 1, 9), FASTLOSS_OK);
+  for (size_t group = 0; group <= 6; group += 6) {
+    fl_sgns_case c = fl_case_new(&rng, vocab, dim, 300, k, group, 1.0);
+    const fastloss_sgns_batch b = fl_case_batch(&c);
+    fastloss_sgns_batch drawing = b;
+    drawing.negatives = NULL;
+    const fastloss_sgns_params plain = {0}, det = {.deterministic = 1},
+                               drawn = {.noise = noise, .seed = 4, .stream = 77};
+    const size_t heads[] = {1, 7, 30, vocab - 1};
+    for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) {
+      const char *what = group ? "grouped" : "per pair";
+      fl_ns_check_heads(fl_sgns_step, &b, vocab, dim, c.in, c.out, &plain, 1, heads[h], what);
+      fl_ns_check_heads(fl_sgns_step, &b, vocab, dim, c.in, c.out, &det, 3, heads[h], what);
+      fl_ns_check_heads(fl_sgns_step, &drawing, vocab, dim, c.in, c.out, &drawn, 1, heads[h],
+                        group ? "grouped, drawn negatives" : "per pair, drawn negatives");
+    }
+    fl_ns_check_head_errors(fl_sgns_step, &b, vocab, dim, c.in, c.out);
+    fl_case_free(&c);
+  }
+  fastloss_sampler_destroy(noise);
+}
+END_TEST
+
 Suite *fl_suite_sgns(void) {
   Suite *s = suite_create("sgns");
   TCase *tc = tcase_create("sgns");
@@ -608,6 +659,7 @@ Suite *fl_suite_sgns(void) {
   tcase_add_test(tc, sgns_drawn_negatives);
   tcase_add_test(tc, sgns_private_rows);
   tcase_add_test(tc, sgns_touched_rows);
+  tcase_add_test(tc, sgns_head_rows);
   suite_add_tcase(s, tc);
   return s;
 }

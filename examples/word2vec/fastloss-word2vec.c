@@ -135,7 +135,7 @@ static int mpi_started = 0; /* MPI_Init was called */
 typedef struct options {
   const char *train, *output, *save_vocab, *read_vocab;
   long long size, window, negative, threads, iter, min_count, debug, loss_every, classes;
-  long long private_rows, replicas, replica_sync, balance;
+  long long private_rows, replicas, replica_sync, balance, share_rare;
   double sample, alpha;
   int binary, shared_negatives, deterministic, cbow;
   uint64_t seed;
@@ -199,6 +199,11 @@ static void usage(FILE *out) {
           "                       merge, and the output depends on timing; 0 = each\n"
           "                       thread trains a fixed part, and the output depends\n"
           "                       on -threads only (1)\n"
+          "  -share-rare 0|1      -replicas 1 -balance 1: 1 = only the -private-rows\n"
+          "                       rows are copies; the threads share the other rows\n"
+          "                       (Hogwild: rare words, which two threads seldom train\n"
+          "                       at once), so the merges and the tables in the caches\n"
+          "                       shrink; 0 = whole copies (1)\n"
           "  -private-rows N      the N most frequent words' rows are merged by their\n"
           "                       mean: -replicas 1 at each merge, -replicas 0 (skip-gram)\n"
           "                       after every batch of about 10000 words, each thread\n"
@@ -292,6 +297,7 @@ static void parse_options(int argc, char **argv, options *o) {
                  .replicas = -1,
                  .replica_sync = -1, /* the default, once the corpus is known */
                  .balance = -1,      /* the default: 1 with -replicas 1 */
+                 .share_rare = -1,   /* the default: 1 with -balance 1 */
                  .shard_count = 0,
                  .test_fail_rank = -1};
   long long binary = 0, cbow = 0, hs = 0, shared = 0, deterministic = 0, seed = 1, touched = 1;
@@ -321,6 +327,7 @@ static void parse_options(int argc, char **argv, options *o) {
       {"-replicas", FLAG_INTEGER, &o->replicas, 0, 1},
       {"-replica-sync", FLAG_INTEGER, &o->replica_sync, 1, LLONG_MAX},
       {"-balance", FLAG_INTEGER, &o->balance, 0, 1},
+      {"-share-rare", FLAG_INTEGER, &o->share_rare, 0, 1},
       {"-seed", FLAG_INTEGER, &seed, 0, LLONG_MAX},
       {"-sync-words", FLAG_INTEGER, &o->sync_words, 1, LLONG_MAX},
       {"-sync-touched", FLAG_INTEGER, &touched, 0, 1},
@@ -842,9 +849,15 @@ typedef struct trainer {
   struct replica_team *team;
   int member;
   unsigned char *in_touched, *out_touched; /* rows trained since the last sync */
+  /* -share-rare 1: rows [0, head_rows) of the tables are this member's own
+   * (fastloss_sgns_params.in_head / out_head); in_emb and out_emb are the
+   * team's master tables, whose other rows all members share.  0 otherwise. */
+  size_t head_rows;
+  float *in_head, *out_head;
   long long replica_sync; /* words of each thread between merges */
   long long next_progress; /* this thread's words when the next progress line is due */
   long long member_words_min, member_words_max; /* the fewest and most words a member trained */
+  size_t copied_rows; /* -replicas 1: the rows each member had its own copy of */
 } trainer;
 
 typedef struct replica_team {
@@ -854,6 +867,7 @@ typedef struct replica_team {
   float *master[2];    /* the merged tables (input, output) */
   long long *local_words; /* each member's words at the sync */
   size_t hot_rows;     /* rows [0, hot_rows) merge by the mean, the others by the summed change */
+  size_t merged_rows;  /* rows [0, merged_rows) are copies (vocab, or head_rows: -share-rare 1) */
   int16_t *source[2];  /* per row of each table, at a merge: which copies fetch it (merge_row) */
   const corpus *shards;
   /* -balance 1: the corpus in n_chunks chunks, chunk j ids [chunk_begin[j],
@@ -958,7 +972,10 @@ static void run_batch(trainer *t, long long batch_start_words) {
                                  .stream = t->negative_stream,
                                  .private_rows = private_rows(t),
                                  .in_touched = t->in_touched,
-                                 .out_touched = t->out_touched};
+                                 .out_touched = t->out_touched,
+                                 .head_rows = t->head_rows,
+                                 .in_head = t->in_head,
+                                 .out_head = t->out_head};
   /* alpha as word2vec.c has it when the batch begins: it updates every 10000
    * words too. */
   t->s.words_done = global_words(t, batch_start_words);
@@ -1111,6 +1128,13 @@ static void synchronise(trainer *t, long long local_words) {
 }
 
 
+/* The table `table` (0 input, 1 output) of a member's copies: rows
+ * [0, team->merged_rows). */
+static float *member_copy(const trainer *member, int table) {
+  if (member->in_head) return table ? member->out_head : member->in_head;
+  return table ? member->out_emb : member->in_emb;
+}
+
 /* One row of one table at a sync, when some member trained it since the
  * last one (its touched map says so): a row one member trained takes that
  * member's copy; a row several trained takes the mean of their copies when
@@ -1130,7 +1154,7 @@ static void merge_row(replica_team *team, int table, size_t r, size_t dim) {
     const trainer *member = &team->members[j];
     const unsigned char *mark = (table ? member->out_touched : member->in_touched) + r;
     if (!*mark) continue;
-    copies[trained++] = (table ? member->out_emb : member->in_emb) + r * dim;
+    copies[trained++] = member_copy(member, table) + r * dim;
     only = j;
   }
   int16_t *source = &team->source[table][r];
@@ -1172,8 +1196,8 @@ static void merge_fetch(trainer *t) {
   for (int table = 0; table < 2; table++) {
     const int16_t *source = team->source[table];
     const float *m = team->master[table];
-    float *copy = table ? t->out_emb : t->in_emb;
-    for (size_t r = 0; r < t->vocab; r++)
+    float *copy = member_copy(t, table);
+    for (size_t r = 0; r < team->merged_rows; r++)
       if (source[r] != FL_W2V_ROW_KEPT && source[r] != me)
         memcpy(copy + r * t->dim, m + r * t->dim, bytes);
   }
@@ -1200,8 +1224,8 @@ static void team_sync(trainer *t, long long local_words) {
    * would give the first thread most of the work. */
   const size_t block = FL_W2V_MERGE_BLOCK, step = block * (size_t)team->n;
   for (int table = 0; table < 2; table++)
-    for (size_t first = block * (size_t)t->member; first < t->vocab; first += step) {
-      size_t last = t->vocab - first < block ? t->vocab : first + block;
+    for (size_t first = block * (size_t)t->member; first < team->merged_rows; first += step) {
+      size_t last = team->merged_rows - first < block ? team->merged_rows : first + block;
       for (size_t r = first; r < last; r++) merge_row(team, table, r, t->dim);
     }
   pthread_barrier_wait(&team->barrier);
@@ -1354,7 +1378,12 @@ static float *alloc_floats(size_t count);
 static void train_replicas(trainer *t, const corpus *c) {
   const options *o = t->o;
   int n = (int)o->threads;
-  replica_team team = {.n = n, .hot_rows = private_rows(t)};
+  replica_team team = {.n = n, .hot_rows = private_rows(t), .merged_rows = t->vocab};
+  /* -share-rare 1: each member's copies are the first hot_rows rows only
+   * (none with -private-rows 0: all shared); whole copies when those are
+   * the whole vocabulary. */
+  const int share = o->share_rare && team.hot_rows < t->vocab;
+  if (share) team.merged_rows = team.hot_rows;
   team.master[0] = t->in_emb;
   team.master[1] = t->out_emb;
   team.members = aligned_alloc(64, (size_t)n * sizeof *team.members);
@@ -1409,13 +1438,24 @@ static void train_replicas(trainer *t, const corpus *c) {
     *m = *t;
     m->team = &team;
     m->member = j;
-    m->in_emb = alloc_floats(cells);
-    m->out_emb = alloc_floats(cells);
+    if (share) {
+      /* in_emb and out_emb stay the master's, whose rows from head_rows on
+       * all members train; the first rows are the member's own */
+      const size_t head_cells = team.merged_rows * t->dim;
+      m->head_rows = team.merged_rows;
+      m->in_head = alloc_floats(head_cells);
+      m->out_head = alloc_floats(head_cells);
+      memcpy(m->in_head, t->in_emb, head_cells * sizeof(float));
+      memcpy(m->out_head, t->out_emb, head_cells * sizeof(float));
+    } else {
+      m->in_emb = alloc_floats(cells);
+      m->out_emb = alloc_floats(cells);
+      memcpy(m->in_emb, t->in_emb, cells * sizeof(float));
+      memcpy(m->out_emb, t->out_emb, cells * sizeof(float));
+    }
     m->in_touched = xrealloc(NULL, 2, t->vocab);
     m->out_touched = m->in_touched + t->vocab;
     memset(m->in_touched, 0, 2 * t->vocab);
-    memcpy(m->in_emb, t->in_emb, cells * sizeof(float));
-    memcpy(m->out_emb, t->out_emb, cells * sizeof(float));
     uint64_t streams = (uint64_t)j << 32;
     fastloss_rng_init(&m->window_rng, o->seed, streams + 1);
     fastloss_rng_init(&m->sample_rng, o->seed, streams + 2);
@@ -1445,8 +1485,13 @@ static void train_replicas(trainer *t, const corpus *c) {
     sum.pairs += s->pairs;
     sum.late_loss_sum += s->late_loss_sum;
     sum.late_pairs += s->late_pairs;
-    free(team.members[j].in_emb);
-    free(team.members[j].out_emb);
+    if (share) {
+      free(team.members[j].in_head);
+      free(team.members[j].out_head);
+    } else {
+      free(team.members[j].in_emb);
+      free(team.members[j].out_emb);
+    }
     free(team.members[j].in_touched);
   }
   sum.step_seconds = team.members[0].s.step_seconds;
@@ -1454,6 +1499,7 @@ static void train_replicas(trainer *t, const corpus *c) {
   t->sync_seconds = team.members[0].sync_seconds;
   t->wait_seconds = team.members[0].wait_seconds;
   t->n_syncs = team.members[0].n_syncs;
+  t->copied_rows = team.merged_rows;
   pthread_barrier_destroy(&team.barrier);
   free(threads);
   free(shards);
@@ -1718,6 +1764,9 @@ int main(int argc, char **argv) {
     fail("-balance is for -replicas 1 (2 to %d threads, one process, -deterministic 0)",
          FL_W2V_MAX_REPLICAS);
   if (o.balance < 0) o.balance = 1;
+  if (o.share_rare >= 0 && !(use_replicas && o.balance))
+    fail("-share-rare is for -replicas 1 -balance 1 (its output depends on timing already)");
+  if (o.share_rare < 0) o.share_rare = use_replicas && o.balance;
   check(fastloss_set_num_threads(use_replicas ? 1 : (int)o.threads), "fastloss_set_num_threads");
 
   if (use_replicas)
@@ -1768,13 +1817,17 @@ int main(int argc, char **argv) {
           t.s.late_pairs ? t.s.late_loss_sum / (double)t.s.late_pairs : 0.0,
           now_seconds() - program_start, t.s.step_seconds, o.cbow ? "example" : "pair",
           train_seconds - t.s.step_seconds);
+  char copies[128] = "each on its own copy of the tables";
+  if (use_replicas && t.copied_rows < t.vocab)
+    snprintf(copies, sizeof copies, "each on its own copy of the first %zu rows of the tables, "
+             "sharing the others", t.copied_rows);
   if (use_replicas)
     fprintf(stderr,
-            "%s: -replicas 1: %lld threads, each on its own copy of the tables; %lld merges "
+            "%s: -replicas 1: %lld threads, %s; %lld merges "
             "(every %lld words of each thread), %.3f s = %.1f%% of training on thread 0 (its "
             "library step %.3f s), of which waiting for the other threads %.3f s; words per "
             "thread %lld to %lld (%s)\n",
-            program, o.threads, t.n_syncs, t.replica_sync, t.sync_seconds,
+            program, o.threads, copies, t.n_syncs, t.replica_sync, t.sync_seconds,
             100.0 * t.sync_seconds / (train_seconds > 0 ? train_seconds : 1e-9),
             t.s.step_seconds, t.wait_seconds, t.member_words_min, t.member_words_max,
             o.balance ? "-balance 1: chunks taken in turn" : "-balance 0: fixed parts");
