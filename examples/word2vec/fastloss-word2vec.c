@@ -105,6 +105,17 @@
  * words a merge costs 3-4 ms. */
 #define FL_W2V_REPLICA_SYNC 200000
 #define FL_W2V_REPLICA_MERGES 16.0
+/* -share-rare 2: the rare rows are shared for the next interval when a cache
+ * line passes from thread 0 to thread 1 and back in at most
+ * FL_W2V_SHARE_TRIP_NS: measured at the start and at every merge, the best
+ * of FL_W2V_PROBE_BATCHES batches of FL_W2V_PROBE_TRIPS round trips (a
+ * batch the scheduler interrupts counts for nothing).  On the 2-vCPU VMs
+ * here a round trip takes 50-60 ns at times and 340-350 ns at others;
+ * sharing won 10-20% on 2 threads at the first and lost 25-35% at the
+ * second, where whole copies keep their speed. */
+#define FL_W2V_SHARE_TRIP_NS 150.0
+#define FL_W2V_PROBE_TRIPS 64
+#define FL_W2V_PROBE_BATCHES 4
 /* -balance 1: words in a chunk of the corpus (see train_chunks). */
 #define FL_W2V_CHUNK 1024
 /* Rows a thread merges at a time (see team_sync). */
@@ -140,6 +151,7 @@ typedef struct options {
   int binary, shared_negatives, deterministic, cbow;
   uint64_t seed;
   long long sync_words, shard_index, shard_count, test_fail_rank;
+  const char *test_share_plan;
   int sync_touched;
 } options;
 
@@ -199,11 +211,13 @@ static void usage(FILE *out) {
           "                       merge, and the output depends on timing; 0 = each\n"
           "                       thread trains a fixed part, and the output depends\n"
           "                       on -threads only (1)\n"
-          "  -share-rare 0|1      -replicas 1 -balance 1: 1 = only the -private-rows\n"
+          "  -share-rare 0|1|2    -replicas 1 -balance 1: 1 = only the -private-rows\n"
           "                       rows are copies; the threads share the other rows\n"
           "                       (Hogwild: rare words, which two threads seldom train\n"
           "                       at once), so the merges and the tables in the caches\n"
-          "                       shrink; 0 = whole copies (1)\n"
+          "                       shrink; 0 = whole copies; 2 = 1 between the merges\n"
+          "                       after which a cache line passed between the first two\n"
+          "                       threads quickly, else 0 (2)\n"
           "  -private-rows N      the N most frequent words' rows are merged by their\n"
           "                       mean: -replicas 1 at each merge, -replicas 0 (skip-gram)\n"
           "                       after every batch of about 10000 words, each thread\n"
@@ -297,7 +311,7 @@ static void parse_options(int argc, char **argv, options *o) {
                  .replicas = -1,
                  .replica_sync = -1, /* the default, once the corpus is known */
                  .balance = -1,      /* the default: 1 with -replicas 1 */
-                 .share_rare = -1,   /* the default: 1 with -balance 1 */
+                 .share_rare = -1,   /* the default: 2 with -balance 1 */
                  .shard_count = 0,
                  .test_fail_rank = -1};
   long long binary = 0, cbow = 0, hs = 0, shared = 0, deterministic = 0, seed = 1, touched = 1;
@@ -327,7 +341,7 @@ static void parse_options(int argc, char **argv, options *o) {
       {"-replicas", FLAG_INTEGER, &o->replicas, 0, 1},
       {"-replica-sync", FLAG_INTEGER, &o->replica_sync, 1, LLONG_MAX},
       {"-balance", FLAG_INTEGER, &o->balance, 0, 1},
-      {"-share-rare", FLAG_INTEGER, &o->share_rare, 0, 1},
+      {"-share-rare", FLAG_INTEGER, &o->share_rare, 0, 2},
       {"-seed", FLAG_INTEGER, &seed, 0, LLONG_MAX},
       {"-sync-words", FLAG_INTEGER, &o->sync_words, 1, LLONG_MAX},
       {"-sync-touched", FLAG_INTEGER, &touched, 0, 1},
@@ -338,6 +352,7 @@ static void parse_options(int argc, char **argv, options *o) {
       {"-shard-index", FLAG_INTEGER, &o->shard_index, 0, INT_MAX - 1},
       {"-shard-count", FLAG_INTEGER, &o->shard_count, 1, INT_MAX},
       {"-test-fail-rank", FLAG_INTEGER, &o->test_fail_rank, 0, INT_MAX},
+      {"-test-share-plan", FLAG_PATH, &o->test_share_plan, 0, 0},
   };
   for (int i = 1; i < argc; i += 2) {
     const char *name = argv[i];
@@ -849,15 +864,28 @@ typedef struct trainer {
   struct replica_team *team;
   int member;
   unsigned char *in_touched, *out_touched; /* rows trained since the last sync */
-  /* -share-rare 1: rows [0, head_rows) of the tables are this member's own
-   * (fastloss_sgns_params.in_head / out_head); in_emb and out_emb are the
-   * team's master tables, whose other rows all members share.  0 otherwise. */
+  /* -replicas 1: this member's own tables, which it trains between merges:
+   * whole copies, or with -share-rare 1 the first head_rows rows only.
+   * While the rare rows are shared (sharing = 1) in_emb and out_emb are
+   * the team's master tables, whose rows from head_rows on all members
+   * train, and the library takes rows [0, head_rows) from in_head and
+   * out_head (= in_copy, out_copy: fastloss_sgns_params.head_rows); else
+   * in_emb and out_emb are the copies and head_rows is 0. */
+  float *in_copy, *out_copy;
+  int sharing;
   size_t head_rows;
   float *in_head, *out_head;
+  long long probes; /* -share-rare 2: round-trip probes this member took part in */
   long long replica_sync; /* words of each thread between merges */
   long long next_progress; /* this thread's words when the next progress line is due */
   long long member_words_min, member_words_max; /* the fewest and most words a member trained */
-  size_t copied_rows; /* -replicas 1: the rows each member had its own copy of */
+  /* -replicas 1, for the summary: the rows of the tables the members
+   * copied while sharing the others, intervals between merges (the first
+   * one before it) in all and with the rare rows shared, and the fastest
+   * and slowest round trip measured (-share-rare 2) */
+  size_t shared_from;
+  long long intervals, shared_intervals;
+  double trip_min_ns, trip_max_ns;
 } trainer;
 
 typedef struct replica_team {
@@ -867,7 +895,13 @@ typedef struct replica_team {
   float *master[2];    /* the merged tables (input, output) */
   long long *local_words; /* each member's words at the sync */
   size_t hot_rows;     /* rows [0, hot_rows) merge by the mean, the others by the summed change */
-  size_t merged_rows;  /* rows [0, merged_rows) are copies (vocab, or head_rows: -share-rare 1) */
+  size_t head_rows;    /* -share-rare 1 or 2: the rows members copy while sharing the others */
+  int share_rare;      /* -share-rare: 0, 1 or 2 (1 when the probe says so) */
+  int next_sharing;    /* -share-rare 2: the mode of the next interval (set by member 0) */
+  long long intervals, shared_intervals; /* counted by member 0 */
+  double trip_min_ns, trip_max_ns;
+  _Alignas(64) atomic_ullong ping; /* -share-rare 2: the probe's cache line */
+  char ping_line_end[64 - sizeof(atomic_ullong)];
   int16_t *source[2];  /* per row of each table, at a merge: which copies fetch it (merge_row) */
   const corpus *shards;
   /* -balance 1: the corpus in n_chunks chunks, chunk j ids [chunk_begin[j],
@@ -1128,11 +1162,88 @@ static void synchronise(trainer *t, long long local_words) {
 }
 
 
-/* The table `table` (0 input, 1 output) of a member's copies: rows
- * [0, team->merged_rows). */
+/* The table `table` (0 input, 1 output) of a member's own copies. */
 static float *member_copy(const trainer *member, int table) {
-  if (member->in_head) return table ? member->out_head : member->in_head;
-  return table ? member->out_emb : member->in_emb;
+  return table ? member->out_copy : member->in_copy;
+}
+
+/* The rows a sync merges: the copied rows while the rare rows are shared,
+ * else all. */
+static size_t merged_rows(const trainer *t) { return t->sharing ? t->team->head_rows : t->vocab; }
+
+/* Points this member's steps at its copies, or with the rare rows shared at
+ * the master tables with its copies as the heads. */
+static void set_sharing(trainer *t, int sharing) {
+  replica_team *team = t->team;
+  t->sharing = sharing;
+  t->in_emb = sharing ? team->master[0] : t->in_copy;
+  t->out_emb = sharing ? team->master[1] : t->out_copy;
+  t->head_rows = sharing ? team->head_rows : 0;
+  t->in_head = sharing ? t->in_copy : NULL;
+  t->out_head = sharing ? t->out_copy : NULL;
+}
+
+static inline void spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* -share-rare 2: members 0 and 1 pass the team's ping line back and forth
+ * (member 0 writes odd values, member 1 the next even one); member 0 gets
+ * the best batch's ns per round trip, the others 0.  Both must call it the
+ * same number of times: the values run on from probe to probe. */
+static double probe_round_trip(trainer *t) {
+  replica_team *team = t->team;
+  if (team->n < 2 || t->member > 1) return 0.0;
+  const unsigned long long trips = FL_W2V_PROBE_TRIPS, batches = FL_W2V_PROBE_BATCHES;
+  unsigned long long v = (unsigned long long)t->probes++ * batches * trips * 2;
+  double best = INFINITY;
+  for (unsigned long long b = 0; b < batches; b++) {
+    const double start = now_seconds();
+    for (unsigned long long i = 0; i < trips; i++, v += 2) {
+      if (t->member == 0) {
+        atomic_store_explicit(&team->ping, v + 1, memory_order_release);
+        while (atomic_load_explicit(&team->ping, memory_order_acquire) != v + 2) spin_pause();
+      } else {
+        while (atomic_load_explicit(&team->ping, memory_order_acquire) != v + 1) spin_pause();
+        atomic_store_explicit(&team->ping, v + 2, memory_order_release);
+      }
+    }
+    const double ns = (now_seconds() - start) * 1e9 / (double)trips;
+    if (ns < best) best = ns;
+  }
+  return t->member == 0 ? best : 0.0;
+}
+
+/* -share-rare 2, between two meetings of the team: members 0 and 1 measure
+ * the round trip, and member 0 sets the next interval's mode (or the test
+ * plan does, one character per interval, cycled).  Others return at once. */
+static void choose_sharing(trainer *t) {
+  replica_team *team = t->team;
+  const options *o = t->o;
+  if (team->share_rare != 2) return;
+  const double ns = o->test_share_plan ? 0.0 : probe_round_trip(t);
+  if (t->member != 0) return;
+  int sharing;
+  if (o->test_share_plan) {
+    const size_t length = strlen(o->test_share_plan);
+    sharing = o->test_share_plan[(size_t)team->intervals % length] == '1';
+  } else {
+    sharing = ns <= FL_W2V_SHARE_TRIP_NS;
+    if (team->intervals == 0 || ns < team->trip_min_ns) team->trip_min_ns = ns;
+    if (team->intervals == 0 || ns > team->trip_max_ns) team->trip_max_ns = ns;
+  }
+  team->next_sharing = sharing;
+}
+
+/* Counts the interval that begins (member 0). */
+static void count_interval(trainer *t) {
+  if (t->member != 0) return;
+  t->team->intervals++;
+  t->team->shared_intervals += t->sharing;
 }
 
 /* One row of one table at a sync, when some member trained it since the
@@ -1189,7 +1300,7 @@ static void merge_row(replica_team *team, int table, size_t r, size_t dim) {
  * copies and marks, so the rows it trains next are in its own core's cache,
  * not last written by another core (which cost each thread a fetch from the
  * other core per row it touched after a merge). */
-static void merge_fetch(trainer *t) {
+static void merge_fetch(trainer *t, int next_sharing) {
   replica_team *team = t->team;
   const int16_t me = (int16_t)t->member;
   const size_t bytes = t->dim * sizeof(float);
@@ -1197,9 +1308,14 @@ static void merge_fetch(trainer *t) {
     const int16_t *source = team->source[table];
     const float *m = team->master[table];
     float *copy = member_copy(t, table);
-    for (size_t r = 0; r < team->merged_rows; r++)
+    const size_t merged = merged_rows(t);
+    for (size_t r = 0; r < merged; r++)
       if (source[r] != FL_W2V_ROW_KEPT && source[r] != me)
         memcpy(copy + r * t->dim, m + r * t->dim, bytes);
+    /* from shared rare rows to whole copies: the copies' rare rows are
+     * those of the master */
+    if (t->sharing && !next_sharing && merged < t->vocab)
+      memcpy(copy + merged * t->dim, m + merged * t->dim, (t->vocab - merged) * bytes);
   }
   memset(t->in_touched, 0, 2 * t->vocab); /* out_touched follows in_touched */
 }
@@ -1223,20 +1339,42 @@ static void team_sync(trainer *t, long long local_words) {
    * which every thread trained, are the first ones, so contiguous shares
    * would give the first thread most of the work. */
   const size_t block = FL_W2V_MERGE_BLOCK, step = block * (size_t)team->n;
+  const size_t merged = merged_rows(t);
   for (int table = 0; table < 2; table++)
-    for (size_t first = block * (size_t)t->member; first < team->merged_rows; first += step) {
-      size_t last = team->merged_rows - first < block ? team->merged_rows : first + block;
+    for (size_t first = block * (size_t)t->member; first < merged; first += step) {
+      size_t last = merged - first < block ? merged : first + block;
       for (size_t r = first; r < last; r++) merge_row(team, table, r, t->dim);
     }
+  const int more = t->syncs_done < t->n_syncs; /* after the last, only the master counts */
+  if (more) choose_sharing(t);
   pthread_barrier_wait(&team->barrier);
-  if (t->syncs_done < t->n_syncs) merge_fetch(t); /* after the last, only the master counts */
+  if (more) {
+    const int next = team->share_rare == 2 ? team->next_sharing : t->sharing;
+    merge_fetch(t, next);
+    set_sharing(t, next);
+    count_interval(t);
+  }
   t->sync_seconds += now_seconds() - start;
 }
 
 static void train(trainer *t, const corpus *c);
 static void train_chunks(trainer *t);
+/* The first interval's mode: -share-rare 2 measures the round trip with
+ * the team met. */
+static void team_start(trainer *t) {
+  replica_team *team = t->team;
+  if (team->share_rare == 2) {
+    pthread_barrier_wait(&team->barrier);
+    choose_sharing(t);
+    pthread_barrier_wait(&team->barrier);
+  }
+  set_sharing(t, team->share_rare == 2 ? team->next_sharing : team->share_rare == 1);
+  count_interval(t);
+}
+
 static void *member_main(void *arg) {
   trainer *t = arg;
+  team_start(t);
   if (t->team->n_chunks)
     train_chunks(t);
   else
@@ -1378,12 +1516,13 @@ static float *alloc_floats(size_t count);
 static void train_replicas(trainer *t, const corpus *c) {
   const options *o = t->o;
   int n = (int)o->threads;
-  replica_team team = {.n = n, .hot_rows = private_rows(t), .merged_rows = t->vocab};
-  /* -share-rare 1: each member's copies are the first hot_rows rows only
-   * (none with -private-rows 0: all shared); whole copies when those are
-   * the whole vocabulary. */
-  const int share = o->share_rare && team.hot_rows < t->vocab;
-  if (share) team.merged_rows = team.hot_rows;
+  replica_team team = {.n = n, .hot_rows = private_rows(t)};
+  /* -share-rare 1 or 2: while sharing, each member copies the hot rows only
+   * (none with -private-rows 0: every row shared); never when those are
+   * the whole vocabulary.  -share-rare 1 copies nothing else. */
+  team.share_rare = team.hot_rows < t->vocab ? (int)o->share_rare : 0;
+  team.head_rows = team.share_rare ? team.hot_rows : t->vocab;
+  atomic_init(&team.ping, 0);
   team.master[0] = t->in_emb;
   team.master[1] = t->out_emb;
   team.members = aligned_alloc(64, (size_t)n * sizeof *team.members);
@@ -1392,7 +1531,6 @@ static void train_replicas(trainer *t, const corpus *c) {
   corpus *shards = xrealloc(NULL, (size_t)n, sizeof *shards);
   team.shards = shards;
   if (pthread_barrier_init(&team.barrier, NULL, (unsigned)n)) fail("pthread_barrier_init failed");
-  size_t cells = t->vocab * t->dim;
   team.source[0] = xrealloc(NULL, 2 * t->vocab, sizeof *team.source[0]);
   team.source[1] = team.source[0] + t->vocab;
   /* shard j: ids [bound(j), bound(j + 1)), each bound a cut_at_line_end */
@@ -1438,21 +1576,13 @@ static void train_replicas(trainer *t, const corpus *c) {
     *m = *t;
     m->team = &team;
     m->member = j;
-    if (share) {
-      /* in_emb and out_emb stay the master's, whose rows from head_rows on
-       * all members train; the first rows are the member's own */
-      const size_t head_cells = team.merged_rows * t->dim;
-      m->head_rows = team.merged_rows;
-      m->in_head = alloc_floats(head_cells);
-      m->out_head = alloc_floats(head_cells);
-      memcpy(m->in_head, t->in_emb, head_cells * sizeof(float));
-      memcpy(m->out_head, t->out_emb, head_cells * sizeof(float));
-    } else {
-      m->in_emb = alloc_floats(cells);
-      m->out_emb = alloc_floats(cells);
-      memcpy(m->in_emb, t->in_emb, cells * sizeof(float));
-      memcpy(m->out_emb, t->out_emb, cells * sizeof(float));
-    }
+    /* -share-rare 1: the hot rows only; else whole copies */
+    const size_t copy_cells = (team.share_rare == 1 ? team.head_rows : t->vocab) * t->dim;
+    m->in_copy = alloc_floats(copy_cells);
+    m->out_copy = alloc_floats(copy_cells);
+    memcpy(m->in_copy, t->in_emb, copy_cells * sizeof(float));
+    memcpy(m->out_copy, t->out_emb, copy_cells * sizeof(float));
+    m->probes = 0;
     m->in_touched = xrealloc(NULL, 2, t->vocab);
     m->out_touched = m->in_touched + t->vocab;
     memset(m->in_touched, 0, 2 * t->vocab);
@@ -1485,13 +1615,8 @@ static void train_replicas(trainer *t, const corpus *c) {
     sum.pairs += s->pairs;
     sum.late_loss_sum += s->late_loss_sum;
     sum.late_pairs += s->late_pairs;
-    if (share) {
-      free(team.members[j].in_head);
-      free(team.members[j].out_head);
-    } else {
-      free(team.members[j].in_emb);
-      free(team.members[j].out_emb);
-    }
+    free(team.members[j].in_copy);
+    free(team.members[j].out_copy);
     free(team.members[j].in_touched);
   }
   sum.step_seconds = team.members[0].s.step_seconds;
@@ -1499,7 +1624,11 @@ static void train_replicas(trainer *t, const corpus *c) {
   t->sync_seconds = team.members[0].sync_seconds;
   t->wait_seconds = team.members[0].wait_seconds;
   t->n_syncs = team.members[0].n_syncs;
-  t->copied_rows = team.merged_rows;
+  t->shared_from = team.share_rare ? team.head_rows : t->vocab;
+  t->intervals = team.intervals;
+  t->shared_intervals = team.shared_intervals;
+  t->trip_min_ns = team.trip_min_ns;
+  t->trip_max_ns = team.trip_max_ns;
   pthread_barrier_destroy(&team.barrier);
   free(threads);
   free(shards);
@@ -1766,7 +1895,10 @@ int main(int argc, char **argv) {
   if (o.balance < 0) o.balance = 1;
   if (o.share_rare >= 0 && !(use_replicas && o.balance))
     fail("-share-rare is for -replicas 1 -balance 1 (its output depends on timing already)");
-  if (o.share_rare < 0) o.share_rare = use_replicas && o.balance;
+  if (o.share_rare < 0) o.share_rare = use_replicas && o.balance ? 2 : 0;
+  if (o.test_share_plan && (o.share_rare != 2 || !o.test_share_plan[0] ||
+                            strspn(o.test_share_plan, "01") != strlen(o.test_share_plan)))
+    fail("-test-share-plan needs -share-rare 2 and a string of 0s and 1s");
   check(fastloss_set_num_threads(use_replicas ? 1 : (int)o.threads), "fastloss_set_num_threads");
 
   if (use_replicas)
@@ -1817,10 +1949,19 @@ int main(int argc, char **argv) {
           t.s.late_pairs ? t.s.late_loss_sum / (double)t.s.late_pairs : 0.0,
           now_seconds() - program_start, t.s.step_seconds, o.cbow ? "example" : "pair",
           train_seconds - t.s.step_seconds);
-  char copies[128] = "each on its own copy of the tables";
-  if (use_replicas && t.copied_rows < t.vocab)
-    snprintf(copies, sizeof copies, "each on its own copy of the first %zu rows of the tables, "
-             "sharing the others", t.copied_rows);
+  char copies[256] = "each on its own copy of the tables", trips[64] = "-test-share-plan";
+  if (!o.test_share_plan)
+    snprintf(trips, sizeof trips, "cache-line round trip %.0f-%.0f ns", t.trip_min_ns,
+             t.trip_max_ns);
+  if (use_replicas && o.share_rare == 1 && t.shared_from < t.vocab)
+    snprintf(copies, sizeof copies,
+             "each on its own copy of the first %zu rows of the tables, sharing the others",
+             t.shared_from);
+  else if (use_replicas && o.share_rare == 2 && t.shared_from < t.vocab)
+    snprintf(copies, sizeof copies,
+             "each on its own copy of the tables, sharing the rows from %zu on in %lld of %lld "
+             "intervals (%s)",
+             t.shared_from, t.shared_intervals, t.intervals, trips);
   if (use_replicas)
     fprintf(stderr,
             "%s: -replicas 1: %lld threads, %s; %lld merges "

@@ -350,9 +350,11 @@ expect_error "-private-rows needs an integer in \[0, 2147483647\]" $common -outp
 # end within 3% of one thread's last-10% loss; the summary counts the merges;
 # two -balance 0 runs give the same bytes (each thread's part and random
 # streams are fixed), unlike one thread's; -balance 1 trains every word once;
-# -balance 1 copies only the -private-rows rows and shares the others
-# (-share-rare 1, the default), or copies whole tables (-share-rare 0), or
-# shares every row (-private-rows 0), each within the same 3%; errors exit 1.
+# -balance 1 with whole copies (-share-rare 0), with only the -private-rows
+# rows copied and the others shared (-share-rare 1), switching between the
+# two at merges (-share-rare 2, the default, as a cache-line probe says, and
+# a fixed -test-share-plan), or with every row shared (-private-rows 0),
+# each within the same 3%; errors exit 1.
 part="(i)"
 merges() { sed -n 's/.*; \([0-9]*\) merges (every.*/\1/p' "$1"; }
 for model in "-shared-negatives 0" "-shared-negatives 1" "-cbow 1"; do
@@ -360,7 +362,7 @@ for model in "-shared-negatives 0" "-shared-negatives 1" "-cbow 1"; do
     { cat "$dir/rep-1.log"; bad "(i) $model 1-thread run failed"; }
   for threads in 2 3; do
     for sync in default 5000; do
-     for mode in "1" "1 -share-rare 0" "0"; do
+     for mode in "1" "1 -share-rare 0" "1 -share-rare 1" "1 -test-share-plan 0110" "0"; do
       balance=${mode%% *}
       what="$model -threads $threads -replica-sync $sync -balance $mode"
       flag="-replica-sync $sync -balance $mode"
@@ -409,29 +411,42 @@ PY
   done
 done
 # What the summary says each thread copies: the -private-rows rows (here
-# an eighth of the vocabulary by default, and 0) or the whole tables; the
-# loss within 3% of one thread's, or 5% with every row merged by the mean
-# (-private-rows above the vocabulary: rare rows learn less, 2.9% above).
+# an eighth of the vocabulary by default, and 0) while sharing the others,
+# in how many of the 16 intervals between merges (the first before one), or
+# the whole tables; the loss within 3% of one thread's, or 5% with every
+# row merged by the mean (-private-rows above the vocabulary: rare rows
+# learn less, 2.9% above).
 "$w2v" $common -iter 1 -threads 1 -output "$dir/rep-1.txt" 2>"$dir/rep-1.log" ||
   { cat "$dir/rep-1.log"; bad "(i) 1-thread run failed"; }
+"$w2v" $common -iter 1 -threads 1 -cbow 1 -output "$dir/rep-cbow-1.txt" 2>"$dir/rep-cbow-1.log" ||
+  { cat "$dir/rep-cbow-1.log"; bad "(i) 1-thread CBOW run failed"; }
 vocab_rows=$(head -n 1 "$dir/rep-1.txt" | cut -d' ' -f1)
-for run in "default:$((vocab_rows / 8)):1.03" "-private-rows 0:0:1.03" "-share-rare 0:all:1.03" \
-  "-private-rows 100000:all:1.05"; do
+hot=$((vocab_rows / 8))
+for run in "default:auto $hot:1.03" "-test-share-plan 0110:plan $hot 8:1.03" \
+  "-test-share-plan 1000:plan $hot 4:1.03" "-share-rare 1:first $hot:1.03" \
+  "-share-rare 1 -private-rows 0:first 0:1.03" "-share-rare 0:all:1.03" \
+  "-private-rows 100000:all:1.05" "-cbow 1 -test-share-plan 0110:plan $hot 8:1.03"; do
   flag=${run%%:*} rest=${run#*:}
   want=${rest%%:*} within=${rest#*:}
   [ "$flag" = default ] && flag=
   "$w2v" $common -iter 1 -threads 2 $flag -output "$dir/rep.txt" 2>"$dir/rep.log" ||
     { cat "$dir/rep.log"; bad "(i) 2 threads $flag failed"; }
   one=$(last10 "$dir/rep-1.log"); many=$(last10 "$dir/rep.log")
-  summary="each on its own copy of the first $want rows of the tables, sharing the others;"
-  [ "$want" = all ] && summary="each on its own copy of the tables;"
+  case $flag in -cbow*) one=$(last10 "$dir/rep-cbow-1.log") ;; esac
+  set -- $want
+  case $1 in
+  all) summary="each on its own copy of the tables;" ;;
+  first) summary="each on its own copy of the first $2 rows of the tables, sharing the others;" ;;
+  auto) summary="each on its own copy of the tables, sharing the rows from $2 on in [0-9]* of 16 intervals (cache-line round trip [0-9]*-[0-9]* ns);" ;;
+  plan) summary="each on its own copy of the tables, sharing the rows from $2 on in $3 of 16 intervals (-test-share-plan);" ;;
+  esac
   if grep -q -- "-replicas 1: 2 threads, $summary" "$dir/rep.log" &&
     awk -v a="$one" -v b="$many" -v w="$within" 'BEGIN { exit !(a > 0 && b > 0 && b < w * a && b > a / w) }'
   then
-    ok "(i) 2 threads ${flag:-(defaults)}: copies of $want rows, last-10% loss $many, 1 thread $one"
+    ok "(i) 2 threads ${flag:-(defaults)}: copies ($want), last-10% loss $many, 1 thread $one"
   else
     cat "$dir/rep.log"
-    bad "(i) 2 threads ${flag:-(defaults)}: want copies of $want rows, loss within x$within of $one"
+    bad "(i) 2 threads ${flag:-(defaults)}: want copies ($want), loss within x$within of $one"
   fi
 done
 for run in a b; do
@@ -506,7 +521,9 @@ expect_error "-replicas 1 takes at most 256 threads" $common -output "$dir/x.txt
 expect_error "-balance needs an integer in \[0, 1\]" $common -output "$dir/x.txt" -threads 2 -balance 2
 expect_error "-balance is for -replicas 1" $common -output "$dir/x.txt" -threads 1 -balance 1
 expect_error "-balance is for -replicas 1" $common -output "$dir/x.txt" -threads 2 -replicas 0 -balance 0
-expect_error "-share-rare needs an integer in \[0, 1\]" $common -output "$dir/x.txt" -threads 2 -share-rare 2
+expect_error "-share-rare needs an integer in \[0, 2\]" $common -output "$dir/x.txt" -threads 2 -share-rare 3
+expect_error "-test-share-plan needs -share-rare 2 and a string of 0s and 1s" $common -output "$dir/x.txt" -threads 2 -share-rare 1 -test-share-plan 01
+expect_error "-test-share-plan needs -share-rare 2 and a string of 0s and 1s" $common -output "$dir/x.txt" -threads 2 -test-share-plan 012
 expect_error "-share-rare is for -replicas 1 -balance 1" $common -output "$dir/x.txt" -threads 2 -balance 0 -share-rare 1
 expect_error "-share-rare is for -replicas 1 -balance 1" $common -output "$dir/x.txt" -threads 1 -share-rare 0
 
