@@ -27,7 +27,12 @@
  * OpenMP they must give the same status and leave the same rows untouched,
  * and be bit-identical when at most one example trains (nothing to race
  * with).  Multi-threaded Hogwild memory safety is not covered here but by
- * the ASan tree's thread tests (tests/test_threads.c under build-asan/). */
+ * the ASan tree's thread tests (tests/test_threads.c under build-asan/).
+ *
+ * Head rows: the step of the first run again with the first 0..vocab rows
+ * of both tables in heads of their own (fastloss_sgns_params.head_rows):
+ * the same status and, heads put back, the same tables and loss bit for
+ * bit, the tables' own first rows never touched (fz_ns_heads). */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -137,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   t.batch = batch;
   fastloss_sgns_params params;
   fastloss_sampler *noise = fz_ns_params(&in, &t, &params);
+  const size_t head_rows = fz_range(&in, 0, vocab);
   if (!(flags & 2)) batch->negatives = negatives;
   const int want_loss = !(flags & 4);
   const fastloss_sgns_params *pp = (flags & 16) && !noise ? NULL : &params;
@@ -173,6 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fl_dispatch_force(isas[a]);
     fz_ns_run(&t, pp, want_loss, &rows, &res[a], isas[a]->name);
     fz_ns_other_mode(&t, &other, want_loss, &rows, &res[a], training <= 1, isas[a]->name);
+    fz_ns_heads(&t, pp, head_rows, want_loss, &res[a], training <= 1, isas[a]->name);
   }
   const fastloss_status st = res[0].status;
   const size_t bytes = t.table * sizeof(float);

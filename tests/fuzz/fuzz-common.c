@@ -532,3 +532,67 @@ void fz_ns_other_mode(const fz_ns_case *t, const fastloss_sgns_params *other, in
   }
   fz_ns_result_free(&h);
 }
+
+void fz_ns_heads(const fz_ns_case *t, const fastloss_sgns_params *base, size_t head_rows,
+                 int want_loss, const fz_ns_result *det, int single, const char *name) {
+  fastloss_sgns_params p;
+  if (base != NULL)
+    p = *base;
+  else
+    memset(&p, 0, sizeof p);
+  const size_t head = head_rows * t->dim, table_bytes = t->table * sizeof(float);
+  const size_t head_bytes = head * sizeof(float);
+  float *in_head = fz_alloc_f32(head + 1), *out_head = fz_alloc_f32(head + 1);
+  memcpy(in_head, t->in_emb, head_bytes);
+  memcpy(out_head, t->out_emb, head_bytes);
+  float *in_emb = fz_alloc_f32(t->table), *out_emb = fz_alloc_f32(t->table);
+  memcpy(in_emb, t->in_emb, table_bytes);
+  memcpy(out_emb, t->out_emb, table_bytes);
+  const uint32_t poison = 0x7fc0beefu;
+  for (size_t e = 0; e < head; e++) {
+    memcpy(&in_emb[e], &poison, sizeof poison);
+    memcpy(&out_emb[e], &poison, sizeof poison);
+  }
+  float *in_before = fz_alloc_f32(t->table), *out_before = fz_alloc_f32(t->table);
+  memcpy(in_before, in_emb, table_bytes);
+  memcpy(out_before, out_emb, table_bytes);
+  p.head_rows = head_rows;
+  p.in_head = in_head;
+  p.out_head = out_head;
+  double loss;
+  memset(&loss, 0x5a, sizeof loss);
+  const double loss_before = loss;
+  const fastloss_status status =
+      t->cbow ? fastloss_cbow_step_f32(t->vocab, t->dim, in_emb, out_emb, t->batch, t->lr, &p,
+                                       want_loss ? &loss : NULL)
+              : fastloss_sgns_step_f32(t->vocab, t->dim, in_emb, out_emb, t->batch, t->lr, &p,
+                                       want_loss ? &loss : NULL);
+  if (status != det->status)
+    fz_fail("%s, %zu head rows: status %d, without heads %d", name, head_rows, (int)status,
+            (int)det->status);
+  if (memcmp(in_emb, in_before, head_bytes) || memcmp(out_emb, out_before, head_bytes))
+    fz_fail("%s, %zu head rows: a table's own head row was written", name, head_rows);
+  if (status != FASTLOSS_OK) {
+    if (memcmp(in_emb, in_before, table_bytes) || memcmp(out_emb, out_before, table_bytes) ||
+        memcmp(in_head, t->in_emb, head_bytes) || memcmp(out_head, t->out_emb, head_bytes))
+      fz_fail("%s, %zu head rows: status %d but a table or head was written", name, head_rows,
+              (int)status);
+    if (memcmp(&loss, &loss_before, sizeof loss))
+      fz_fail("%s, %zu head rows: status %d but the loss was written", name, head_rows,
+              (int)status);
+  } else if (!FL_HAVE_OPENMP || p.deterministic || single) {
+    memcpy(in_emb, in_head, head_bytes);
+    memcpy(out_emb, out_head, head_bytes);
+    if (memcmp(in_emb, det->in_emb, table_bytes) || memcmp(out_emb, det->out_emb, table_bytes))
+      fz_fail("%s, %zu head rows: tables differ from the step without heads", name, head_rows);
+    if (want_loss && memcmp(&loss, &det->loss, sizeof loss))
+      fz_fail("%s, %zu head rows: loss %.17g, without heads %.17g", name, head_rows, loss,
+              det->loss);
+  }
+  free(in_head);
+  free(out_head);
+  free(in_emb);
+  free(out_emb);
+  free(in_before);
+  free(out_before);
+}

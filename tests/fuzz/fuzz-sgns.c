@@ -18,7 +18,12 @@
  * differs from deterministic mode only in its thread count, 1 either way:
  * status, tables and loss must be bit-identical.  Built with OpenMP it must
  * give the same status and leave the same rows untouched, and be
- * bit-identical for a single group (nothing to race with).  Multi-threaded
+ * bit-identical for a single group (nothing to race with).
+ *
+ * Head rows: the deterministic step again with the first 0..vocab rows of
+ * both tables in heads of their own (fastloss_sgns_params.head_rows), which
+ * must give the same status and, heads put back, the same tables and loss
+ * bit for bit, and never touch the tables' own first rows (fz_ns_heads).  Multi-threaded
  * Hogwild memory safety is not covered here but by the ASan tree's thread
  * tests (tests/test_threads.c under build-asan/). */
 #include <math.h>
@@ -69,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t s = 0; s < n_groups * k; s++) negatives[s] = fz_index(&in, vocab);
   fastloss_sgns_params params;
   fastloss_sampler *noise = fz_ns_params(&in, &t, &params);
+  const size_t head_rows = fz_range(&in, 0, vocab);
   if (!(flags & 2)) batch->negatives = negatives;
   const int want_loss = !(flags & 4);
   /* The rows a step may write: in_emb's of the inputs, out_emb's of the
@@ -100,6 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fl_dispatch_force(isas[a]);
     fz_ns_run(&t, &params, want_loss, &rows, &res[a], isas[a]->name);
     fz_ns_other_mode(&t, &hogwild, want_loss, &rows, &res[a], training <= 1, isas[a]->name);
+    fz_ns_heads(&t, &params, head_rows, want_loss, &res[a], training <= 1, isas[a]->name);
   }
   const double m = fz_ns_max_abs(&t);
   const double P = (double)n_pairs * (double)(k + 1);

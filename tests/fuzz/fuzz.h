@@ -214,4 +214,14 @@ void fz_ns_other_mode(const fz_ns_case *t, const fastloss_sgns_params *other, in
                       const fz_ns_rows *rows, const fz_ns_result *det, int single,
                       const char *name);
 
+/* The same step as `det` (which ran with params `base`, NULL for none) with
+ * the first head_rows (<= vocab) rows of both tables in heads of their own
+ * (fastloss_sgns_params.head_rows) and the tables' own first rows set to a
+ * NaN pattern: the same status; the pattern never written; on an error
+ * nothing written, heads included; on success, where det's result is
+ * exact (no OpenMP, deterministic, or `single` as for fz_ns_other_mode),
+ * heads and the other rows bit-identical to det's tables, and the loss. */
+void fz_ns_heads(const fz_ns_case *t, const fastloss_sgns_params *base, size_t head_rows,
+                 int want_loss, const fz_ns_result *det, int single, const char *name);
+
 #endif
