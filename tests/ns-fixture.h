@@ -8,6 +8,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -348,6 +349,32 @@ static inline void fl_ns_check_heads(fl_ns_step step, const void *batch, size_t 
                 head_rows, loss_h, loss);
   free(in), free(out), free(in_h), free(out_h);
   fastloss_set_num_threads(saved);
+}
+
+/* fl_ns_check_heads for heads of 1, 6, vocab / 2 and vocab - 1 rows:
+ * `given` (a batch with its negatives) with the default params on one
+ * thread and deterministic on three, and `drawing` (the same batch with
+ * negatives NULL) drawing them from a 1 / (i + 1) noise on one thread. */
+static inline void fl_ns_check_heads_all(fl_ns_step step, const void *given, const void *drawing,
+                                         size_t vocab, size_t dim, const float *in,
+                                         const float *out, const char *what) {
+  double *weights = malloc(sizeof(double) * vocab);
+  ck_assert_ptr_nonnull(weights);
+  for (size_t i = 0; i < vocab; i++) weights[i] = 1.0 / (double)(i + 1);
+  fastloss_sampler *noise = NULL;
+  ck_assert_int_eq(fastloss_sampler_create(&noise, weights, vocab, 0, 1, 9), FASTLOSS_OK);
+  const fastloss_sgns_params plain = {0}, det = {.deterministic = 1},
+                             drawn = {.noise = noise, .seed = 4, .stream = 77};
+  const size_t heads[] = {1, 6, vocab / 2, vocab - 1};
+  char drawn_what[128];
+  snprintf(drawn_what, sizeof drawn_what, "%s, drawn negatives", what);
+  for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) {
+    fl_ns_check_heads(step, given, vocab, dim, in, out, &plain, 1, heads[h], what);
+    fl_ns_check_heads(step, given, vocab, dim, in, out, &det, 3, heads[h], what);
+    fl_ns_check_heads(step, drawing, vocab, dim, in, out, &drawn, 1, heads[h], drawn_what);
+  }
+  fastloss_sampler_destroy(noise);
+  free(weights);
 }
 
 /* Bad heads: each an error naming it, and neither table nor head written. */
