@@ -68,8 +68,9 @@ static void fl_cbow_scratch_carve(fl_cbow_scratch *s, void *memory, size_t conte
 /* One example: the context rows contexts[0..n_context) (n_context >= 1),
  * the target and the negatives neg[0..k). */
 static double fl_cbow_example(const fl_f32_nce_kernels *kernels, size_t dim,
-                              const fl_ns_table *in_emb, const fl_ns_table *out_emb, const int32_t *contexts, size_t n_context,
-                              int32_t target, const int32_t *neg, size_t k, float lr, int want_loss,
+                              const fl_ns_table *in_emb, const fl_ns_table *out_emb,
+                              const int32_t *contexts, size_t n_context, int32_t target,
+                              const int32_t *neg, size_t k, float lr, int want_loss,
                               fl_cbow_scratch *s) {
   const size_t cols = k + 1;
   for (size_t i = 0; i < n_context; i++) s->x[i] = fl_ns_row(in_emb, contexts[i], dim);

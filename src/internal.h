@@ -138,7 +138,8 @@ static inline float *fl_ns_row(const fl_ns_table *table, int32_t id, size_t dim)
 /* fl_prefetch_rows for a table with a head. */
 static inline void fl_ns_prefetch_rows(const fl_ns_table *table, const int32_t *ids, size_t count,
                                        size_t dim) {
-  for (size_t i = 0; i < count; i++) fl_prefetch(fl_ns_row(table, ids[i], dim), dim * sizeof(float), 1);
+  for (size_t i = 0; i < count; i++)
+    fl_prefetch(fl_ns_row(table, ids[i], dim), dim * sizeof(float), 1);
 }
 
 /* fastloss_sgns_params.in_touched / out_touched: map[ids[i]] = 1 for each
@@ -173,8 +174,7 @@ fastloss_status fl_ns_check_step(size_t vocab, size_t dim, const float *in_emb,
  * or a head overlaps the other head or either table.  Call after
  * fl_ns_check_step. */
 fastloss_status fl_ns_tables(size_t vocab, size_t dim, float *in_emb, float *out_emb,
-                             const fastloss_sgns_params *params, fl_ns_table *in,
-                             fl_ns_table *out);
+                             const fastloss_sgns_params *params, fl_ns_table *in, fl_ns_table *out);
 /* Sets *draw when the step draws its own negatives (negatives NULL,
  * params->noise set); an error when it has none, when the noise has more
  * classes than vocab, or when `groups` (its name) times k overflows. */

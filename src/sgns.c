@@ -462,10 +462,11 @@ static void fl_sgns_merge_row(float *row, size_t dim, const fl_sgns_private *thr
 }
 
 /* One group: pairs [first, first + rows) with negatives neg[0..k). */
-static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim, const fl_ns_table *in_emb,
-                            const fl_ns_table *out_emb, const fastloss_sgns_batch *batch, size_t first,
-                            size_t rows, const int32_t *neg, float lr, int want_loss,
-                            fl_sgns_scratch *s, const fl_sgns_private *p) {
+static double fl_sgns_group(const fl_f32_nce_kernels *kernels, size_t dim,
+                            const fl_ns_table *in_emb, const fl_ns_table *out_emb,
+                            const fastloss_sgns_batch *batch, size_t first, size_t rows,
+                            const int32_t *neg, float lr, int want_loss, fl_sgns_scratch *s,
+                            const fl_sgns_private *p) {
   const size_t k = batch->k, cols = k + 1;
   const int32_t *inputs = batch->inputs + first, *targets = batch->targets + first;
   for (size_t j = 0; j < k; j++) s->w[1 + j] = fl_sgns_row(p, FL_SGNS_OUT, out_emb, neg[j], dim);

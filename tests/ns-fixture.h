@@ -290,8 +290,8 @@ static inline void fl_ns_check_touched_error(fl_ns_step step, const void *bad, s
  * call; then moves the heads back into in and out, so that the caller
  * compares whole tables with a call without heads. */
 static inline fastloss_status fl_ns_step_with_heads(fl_ns_step step, const void *batch,
-                                                    size_t vocab, size_t dim, float *in,
-                                                    float *out, const fastloss_sgns_params *base,
+                                                    size_t vocab, size_t dim, float *in, float *out,
+                                                    const fastloss_sgns_params *base,
                                                     size_t head_rows, double *loss) {
   const size_t head = head_rows * dim;
   /* the heads at an odd float offset: row starts not 64-byte aligned */
@@ -311,9 +311,9 @@ static inline fastloss_status fl_ns_step_with_heads(fl_ns_step step, const void 
   params.out_head = out_head;
   const fastloss_status status = step(batch, vocab, dim, in, out, 0.05f, &params, loss);
   for (size_t e = 0; e < head; e++) {
-    ck_assert_msg(memcmp(&in[e], &poison, sizeof poison) == 0 &&
-                      memcmp(&out[e], &poison, sizeof poison) == 0,
-                  "head rows: the tables' own row %zu was written", e / dim);
+    ck_assert_msg(
+        memcmp(&in[e], &poison, sizeof poison) == 0 && memcmp(&out[e], &poison, sizeof poison) == 0,
+        "head rows: the tables' own row %zu was written", e / dim);
   }
   memcpy(in, in_head, sizeof(float) * head);
   memcpy(out, out_head, sizeof(float) * head);

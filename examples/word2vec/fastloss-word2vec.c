@@ -875,7 +875,7 @@ typedef struct trainer {
   int sharing;
   size_t head_rows;
   float *in_head, *out_head;
-  long long probes; /* -share-rare 2: round-trip probes this member took part in */
+  long long probes;       /* -share-rare 2: round-trip probes this member took part in */
   long long replica_sync; /* words of each thread between merges */
   long long next_progress; /* this thread's words when the next progress line is due */
   long long member_words_min, member_words_max; /* the fewest and most words a member trained */
@@ -1160,7 +1160,6 @@ static void synchronise(trainer *t, long long local_words) {
   (void)local_words;
 #endif
 }
-
 
 /* The table `table` (0 input, 1 output) of a member's own copies. */
 static float *member_copy(const trainer *member, int table) {
@@ -1969,8 +1968,8 @@ int main(int argc, char **argv) {
             "library step %.3f s), of which waiting for the other threads %.3f s; words per "
             "thread %lld to %lld (%s)\n",
             program, o.threads, copies, t.n_syncs, t.replica_sync, t.sync_seconds,
-            100.0 * t.sync_seconds / (train_seconds > 0 ? train_seconds : 1e-9),
-            t.s.step_seconds, t.wait_seconds, t.member_words_min, t.member_words_max,
+            100.0 * t.sync_seconds / (train_seconds > 0 ? train_seconds : 1e-9), t.s.step_seconds,
+            t.wait_seconds, t.member_words_min, t.member_words_max,
             o.balance ? "-balance 1: chunks taken in turn" : "-balance 0: fixed parts");
 #ifdef FL_W2V_MPI
   if (mpi_ranks > 1)
