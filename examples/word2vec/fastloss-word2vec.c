@@ -56,6 +56,7 @@
  * rank, or without MPI, nothing changes. */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE */
+#define _GNU_SOURCE     /* sched_getaffinity's CPU_COUNT */
 
 #include <fastloss.h>
 
@@ -64,6 +65,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -116,6 +118,7 @@
 #define FL_W2V_SHARE_TRIP_NS 150.0
 #define FL_W2V_PROBE_TRIPS 64
 #define FL_W2V_PROBE_BATCHES 4
+#define FL_W2V_PROBE_SPINS 1024
 /* -balance 1: words in a chunk of the corpus (see train_chunks). */
 #define FL_W2V_CHUNK 1024
 /* Rows a thread merges at a time (see team_sync). */
@@ -1182,12 +1185,22 @@ static void set_sharing(trainer *t, int sharing) {
   t->out_head = sharing ? t->out_copy : NULL;
 }
 
-static inline void spin_pause(void) {
+/* Waits until *line holds `want`: spinning, then from FL_W2V_PROBE_SPINS
+ * spins on giving the core away, so that two threads on one core (taskset,
+ * an oversubscribed host) pass the line in microseconds rather than a
+ * scheduler time slice per trip. */
+static void wait_for(atomic_ullong *line, unsigned long long want) {
+  for (unsigned spins = 0; atomic_load_explicit(line, memory_order_acquire) != want; spins++) {
+    if (spins >= FL_W2V_PROBE_SPINS) {
+      sched_yield();
+      continue;
+    }
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
+    __builtin_ia32_pause();
 #elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
+    __asm__ __volatile__("yield");
 #endif
+  }
 }
 
 /* -share-rare 2: members 0 and 1 pass the team's ping line back and forth
@@ -1205,9 +1218,9 @@ static double probe_round_trip(trainer *t) {
     for (unsigned long long i = 0; i < trips; i++, v += 2) {
       if (t->member == 0) {
         atomic_store_explicit(&team->ping, v + 1, memory_order_release);
-        while (atomic_load_explicit(&team->ping, memory_order_acquire) != v + 2) spin_pause();
+        wait_for(&team->ping, v + 2);
       } else {
-        while (atomic_load_explicit(&team->ping, memory_order_acquire) != v + 1) spin_pause();
+        wait_for(&team->ping, v + 1);
         atomic_store_explicit(&team->ping, v + 2, memory_order_release);
       }
     }
@@ -1511,6 +1524,15 @@ static size_t cut_at_line_end(const corpus *c, size_t end) {
   return end;
 }
 
+/* The CPUs this process may run on (2 where that cannot be known). */
+static int usable_cpus(void) {
+#ifdef CPU_COUNT
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+#endif
+  return 2;
+}
+
 static float *alloc_floats(size_t count);
 static void train_replicas(trainer *t, const corpus *c) {
   const options *o = t->o;
@@ -1520,6 +1542,8 @@ static void train_replicas(trainer *t, const corpus *c) {
    * (none with -private-rows 0: every row shared); never when those are
    * the whole vocabulary.  -share-rare 1 copies nothing else. */
   team.share_rare = team.hot_rows < t->vocab ? (int)o->share_rare : 0;
+  if (team.share_rare == 2 && !o->test_share_plan && usable_cpus() < 2)
+    team.share_rare = 0; /* one core: no probe (each trip a scheduler switch) */
   team.head_rows = team.share_rare ? team.hot_rows : t->vocab;
   atomic_init(&team.ping, 0);
   team.master[0] = t->in_emb;

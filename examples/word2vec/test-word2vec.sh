@@ -449,6 +449,19 @@ for run in "default:auto $hot:1.03" "-test-share-plan 0110:plan $hot 8:1.03" \
     bad "(i) 2 threads ${flag:-(defaults)}: want copies ($want), loss within x$within of $one"
   fi
 done
+# On one CPU (taskset) -share-rare 2 takes no probe, where each round trip
+# would wait for the scheduler (it made a 200k-word run's merges 36 s), and
+# keeps whole copies.
+if command -v taskset >/dev/null 2>&1 && taskset -c 0 true 2>/dev/null; then
+  taskset -c 0 "$w2v" $common -iter 1 -threads 2 -output "$dir/rep.txt" 2>"$dir/rep.log" ||
+    { cat "$dir/rep.log"; bad "(i) 2 threads on one CPU failed"; }
+  if grep -q -- "-replicas 1: 2 threads, each on its own copy of the tables;" "$dir/rep.log"; then
+    ok "(i) 2 threads on one CPU: whole copies, no probe"
+  else
+    cat "$dir/rep.log"
+    bad "(i) 2 threads on one CPU: want whole copies"
+  fi
+fi
 for run in a b; do
   "$w2v" $common -iter 1 -threads 2 -replica-sync 5000 -balance 0 -output "$dir/rep-$run.txt" \
     2>"$dir/rep.log" || bad "(i) reproducibility run $run failed"
