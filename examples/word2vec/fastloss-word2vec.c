@@ -112,7 +112,7 @@
  * FL_W2V_SHARE_TRIP_NS: measured at the start and at every merge, the best
  * of FL_W2V_PROBE_BATCHES batches of FL_W2V_PROBE_TRIPS round trips (a
  * batch the scheduler interrupts counts for nothing).  On the 2-vCPU VMs
- * here a round trip takes 50-60 ns at times and 340-350 ns at others;
+ * here a round trip takes 50-66 ns at times and 270-365 ns at others;
  * sharing won 10-20% on 2 threads at the first and lost 25-35% at the
  * second, where whole copies keep their speed. */
 #define FL_W2V_SHARE_TRIP_NS 150.0
